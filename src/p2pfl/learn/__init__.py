@@ -1,0 +1,1 @@
+"""Learning: offline MNIST, shards, the CNN, local training and the update codec."""

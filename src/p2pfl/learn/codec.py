@@ -1,0 +1,205 @@
+"""The update codec of DESIGN.md: clip, quantize, safetensors ``I32`` bytes, keccak digest.
+
+An update is ``delta = w_local - w_global`` over the model's parameters in canonical
+order (state-dict keys sorted). Its L2 norm is clipped to ``C``, every float ``x`` is
+turned into ``int32`` as ``round_half_even(x * 2**16)`` clamped to
+``[-2**31 + 1, 2**31 - 1]``. The bytes that travel are a safetensors file of ``I32``
+tensors; the digest is ``keccak256`` of the raw little-endian int32 data concatenated
+in canonical order, without any header, so the EVM can recompute it from calldata.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+from Crypto.Hash import keccak
+from numpy.typing import NDArray
+from safetensors import SafetensorError
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from p2pfl.errors import CodecError
+
+SCALE_BITS = 16
+SCALE = 1 << SCALE_BITS
+INT32_MAX = (1 << 31) - 1
+INT32_MIN = -INT32_MAX  # symmetric: -2**31 is never produced
+
+Int32Vector = NDArray[np.int32]
+FloatVector = NDArray[np.float64]
+
+
+def keccak256(data: bytes | memoryview) -> bytes:
+    return keccak.new(digest_bits=256, data=bytes(data)).digest()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Names and shapes of a model's tensors in canonical (sorted) order."""
+
+    entries: tuple[tuple[str, tuple[int, ...]], ...]
+
+    @classmethod
+    def of(cls, state: Mapping[str, torch.Tensor]) -> ModelSpec:
+        return cls(tuple((name, tuple(state[name].shape)) for name in sorted(state)))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.entries)
+
+    @cached_property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(math.prod(shape) for _, shape in self.entries)
+
+    @property
+    def dim(self) -> int:
+        return sum(self.sizes)
+
+    def split(self, flat: NDArray[np.generic]) -> dict[str, NDArray[np.generic]]:
+        """Cut a flat vector into named, shaped pieces (views, no copy)."""
+        if flat.shape != (self.dim,):
+            raise CodecError(f"flat vector has shape {flat.shape}, model needs ({self.dim},)")
+        out: dict[str, NDArray[np.generic]] = {}
+        offset = 0
+        for (name, shape), size in zip(self.entries, self.sizes, strict=True):
+            out[name] = flat[offset : offset + size].reshape(shape)
+            offset += size
+        return out
+
+
+def flatten_state(state: Mapping[str, torch.Tensor]) -> FloatVector:
+    """Parameters in canonical order as one float64 vector."""
+    return np.concatenate(
+        [state[name].detach().cpu().reshape(-1).double().numpy() for name in sorted(state)]
+    )
+
+
+def unflatten_state(spec: ModelSpec, flat: FloatVector) -> dict[str, torch.Tensor]:
+    """The inverse of :func:`flatten_state` (float32 tensors)."""
+    return {
+        name: torch.from_numpy(np.ascontiguousarray(part, dtype=np.float32))
+        for name, part in spec.split(flat).items()
+    }
+
+
+def clip_norm(delta: FloatVector, max_norm: float) -> FloatVector:
+    """Scale ``delta`` down so that its L2 norm is at most ``max_norm``."""
+    if not max_norm > 0:
+        raise CodecError(f"clip norm must be positive, got {max_norm}")
+    norm = float(np.linalg.norm(delta))
+    if not math.isfinite(norm):
+        raise CodecError("update contains NaN or infinite values")
+    return delta if norm <= max_norm else delta * (max_norm / norm)
+
+
+def quantize(x: FloatVector) -> Int32Vector:
+    """``round_half_even(x * 2**16)`` clamped to the symmetric int32 range."""
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise CodecError("update contains NaN or infinite values")
+    scaled = np.rint(x * SCALE)  # numpy rounds half to even
+    return np.clip(scaled, INT32_MIN, INT32_MAX).astype(np.int32)
+
+
+def dequantize(q: Int32Vector) -> FloatVector:
+    return np.asarray(q, dtype=np.float64) / SCALE
+
+
+@dataclass(frozen=True)
+class Update:
+    """A quantized update: the canonical flat int32 vector and the model spec it fits."""
+
+    spec: ModelSpec
+    q: Int32Vector
+
+    def __post_init__(self) -> None:
+        if self.q.dtype != np.int32 or self.q.shape != (self.spec.dim,):
+            raise CodecError(
+                f"update must be int32 of shape ({self.spec.dim},), got {self.q.dtype} {self.q.shape}"
+            )
+
+    @classmethod
+    def from_delta(cls, spec: ModelSpec, delta: FloatVector, clip: float | None) -> Update:
+        """Quantize a float update, clipping its norm to ``clip`` (``None``: no clipping)."""
+        if clip is not None:
+            delta = clip_norm(delta, clip)
+        return cls(spec, quantize(delta))
+
+    def canonical_bytes(self) -> bytes:
+        """Little-endian int32 data in canonical order: what the digest covers."""
+        return self.q.astype("<i4", copy=False).tobytes()
+
+    @cached_property
+    def digest(self) -> bytes:
+        return keccak256(self.canonical_bytes())
+
+    def to_float(self) -> FloatVector:
+        return dequantize(self.q)
+
+    def to_safetensors(self) -> bytes:
+        tensors = {name: np.ascontiguousarray(t) for name, t in self.spec.split(self.q).items()}
+        return bytes(st_save(tensors))
+
+    @classmethod
+    def from_safetensors(cls, data: bytes, spec: ModelSpec, max_bytes: int | None = None) -> Update:
+        """Decode and validate update bytes against ``spec``.
+
+        Raises :class:`CodecError` for corrupt or truncated files, unexpected or missing
+        tensors, wrong dtypes and wrong shapes.
+        """
+        limit = max_bytes if max_bytes is not None else expected_size(spec) + 4096
+        if len(data) > limit:
+            raise CodecError(f"update is {len(data)} bytes, more than the limit of {limit}")
+        dtypes = _header_dtypes(data)
+        try:
+            tensors = st_load(data)
+        except (SafetensorError, ValueError, TypeError) as exc:
+            raise CodecError(f"corrupt safetensors data: {exc}") from exc
+        names = set(tensors)
+        expected = set(spec.names)
+        if names != expected:
+            missing, extra = sorted(expected - names), sorted(names - expected)
+            raise CodecError(f"update tensors do not match the model: missing {missing}, extra {extra}")
+        parts = []
+        for name, shape in spec.entries:
+            t = tensors[name]
+            if dtypes.get(name) != "I32" or t.dtype != np.int32:
+                raise CodecError(f"tensor {name!r} has dtype {dtypes.get(name)}, expected I32")
+            if tuple(t.shape) != shape:
+                raise CodecError(f"tensor {name!r} has shape {tuple(t.shape)}, expected {shape}")
+            parts.append(t.reshape(-1))
+        q = np.concatenate(parts).astype(np.int32, copy=False) if parts else np.zeros(0, np.int32)
+        if np.any(q == np.iinfo(np.int32).min):
+            raise CodecError("update holds -2**31, outside the symmetric quantization range")
+        return cls(spec, q)
+
+
+def expected_size(spec: ModelSpec) -> int:
+    """Upper bound-ish of a well-formed update file: data plus a generous header."""
+    return 4 * spec.dim + 64 * len(spec.entries) + 256
+
+
+def _header_dtypes(data: bytes) -> dict[str, str]:
+    """The dtype of every tensor as the safetensors header declares it."""
+    if len(data) < 8:
+        raise CodecError(f"truncated safetensors data ({len(data)} bytes)")
+    header_len = int.from_bytes(data[:8], "little")
+    if header_len > len(data) - 8:
+        raise CodecError("truncated safetensors data (header longer than the file)")
+    try:
+        header = json.loads(data[8 : 8 + header_len])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CodecError(f"corrupt safetensors header: {exc}") from exc
+    if not isinstance(header, dict):
+        raise CodecError("corrupt safetensors header: not an object")
+    return {
+        name: str(meta.get("dtype"))
+        for name, meta in header.items()
+        if name != "__metadata__" and isinstance(meta, dict)
+    }

@@ -1,0 +1,22 @@
+"""Gaussian noise: send ``N(mu, sigma^2)`` per coordinate instead of an update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from p2pfl.robust.attacks.base import AttackContext
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    sigma: float = 1.0
+    mu: float = 0.0
+    name: str = "gaussian"
+    poisons_labels: bool = False
+
+    def craft(self, ctx: AttackContext) -> NDArray[np.float64]:
+        rng = np.random.default_rng(ctx.seed)
+        return rng.normal(self.mu, self.sigma, size=ctx.own.shape)

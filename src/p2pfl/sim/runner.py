@@ -1,0 +1,208 @@
+"""The simulation loop: train, encode, attack, sketch, Krum, aggregate, evaluate."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from p2pfl.learn.codec import (
+    ModelSpec,
+    Update,
+    dequantize,
+    flatten_state,
+    keccak256,
+    unflatten_state,
+)
+from p2pfl.learn.mnist import Mnist, Split
+from p2pfl.learn.model import new_model
+from p2pfl.learn.partition import dirichlet_shards, iid_shards
+from p2pfl.learn.train import TrainConfig, evaluate, train_local
+from p2pfl.robust.attacks import AttackContext, make_attack
+from p2pfl.robust.attacks.label_flip import FLIP_MAP
+from p2pfl.robust.registry import make_rule
+from p2pfl.robust.sketch import sketch_many
+from p2pfl.robust.sketch_krum import KrumResult, deviations, sketch_krum
+from p2pfl.sim.config import SimConfig
+
+PROTOCOL_SELECTION_RULES = {"krum": 1, "multikrum": None}  # m per rule; None: n - f
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    round: int
+    accuracy: float
+    selected: list[int]
+    flagged: list[int]
+    suspicious: bool
+    scores: list[int]
+    threshold: float
+    mean_score: float
+    seconds: float
+
+
+@dataclass
+class RunResult:
+    rule: str
+    byzantine_clients: list[int]
+    initial_accuracy: float
+    rounds: list[RoundResult] = field(default_factory=list)
+
+    def flag_rates(self, clients: int) -> dict[str, float]:
+        """Rounds flagged per client, as fractions."""
+        count = np.zeros(clients)
+        for r in self.rounds:
+            count[r.flagged] += 1
+        return {str(c): float(count[c] / max(len(self.rounds), 1)) for c in range(clients)}
+
+    def summary(self, clients: int) -> dict[str, float | None]:
+        rates = self.flag_rates(clients)
+        byz = [rates[str(c)] for c in self.byzantine_clients]
+        honest = [rates[str(c)] for c in range(clients) if c not in self.byzantine_clients]
+        return {
+            "final_accuracy": self.rounds[-1].accuracy if self.rounds else self.initial_accuracy,
+            "byzantine_min_flag_rate": min(byz) if byz else None,
+            "honest_flag_rate": float(np.mean(honest)) if honest else None,
+            "honest_max_flag_rate": max(honest) if honest else None,
+            "suspicious_rounds": float(sum(r.suspicious for r in self.rounds)),
+            "seconds": float(sum(r.seconds for r in self.rounds)),
+        }
+
+
+ClientHook = Callable[[int, int], None]  # (round, client) after each client trains
+RoundHook = Callable[[str, RoundResult, list[int]], None]  # (rule, result, byzantine)
+
+
+def round_seed(seed: int, rnd: int) -> bytes:
+    """Stand-in for the commit-deadline blockhash: 32 bytes nobody knew in advance."""
+    return keccak256(b"p2pfl/sim/seed" + seed.to_bytes(8, "big") + rnd.to_bytes(8, "big"))
+
+
+def byzantine_clients(config: SimConfig) -> list[int]:
+    rng = np.random.default_rng([config.seed, 0xB42])
+    return sorted(int(c) for c in rng.choice(config.clients, config.byzantine, replace=False))
+
+
+def make_shards(config: SimConfig, train: Split) -> list[Split]:
+    labels = train.labels.numpy()
+    if config.partition == "iid":
+        shards = iid_shards(len(labels), config.clients, config.seed)
+    else:
+        shards = dirichlet_shards(labels, config.clients, config.alpha, config.seed)
+    if config.samples_per_client is not None:
+        shards = [s[: config.samples_per_client] for s in shards]
+    return [Split(train.images[s], train.labels[s]) for s in shards]
+
+
+def threshold_of(scores: list[int], kappa: float) -> tuple[float, float]:
+    """Mean score and the flag threshold ``mean + kappa * std`` (floats, for plots)."""
+    n = len(scores)
+    a, v = deviations(scores)
+    mean = sum(scores) / n
+    return mean, mean + kappa * float(np.sqrt(float(v))) / n
+
+
+def run_rule(
+    config: SimConfig,
+    rule_name: str,
+    data: Mnist,
+    on_client: ClientHook | None = None,
+    on_round: RoundHook | None = None,
+) -> RunResult:
+    """One federated run with one aggregation rule."""
+    f = config.assumed_f
+    n = config.clients
+    rule = make_rule(rule_name, f)
+    attack = make_attack(config.attack)
+    byz = byzantine_clients(config)
+    shards = make_shards(config, data.train)
+    test = data.test
+    if config.test_samples is not None:
+        test = Split(test.images[: config.test_samples], test.labels[: config.test_samples])
+    train_cfg = TrainConfig(config.local_epochs, config.batch_size, config.lr, config.momentum)
+
+    model = new_model(config.seed)
+    spec = ModelSpec.of(model.state_dict())
+    global_flat = flatten_state(model.state_dict())
+    result = RunResult(rule_name, byz, evaluate(model, test))
+    kappa = config.kappa_fraction
+
+    for rnd in range(1, config.rounds + 1):
+        started = time.perf_counter()
+        updates: list[NDArray[np.int32]] = []
+        honest_of: dict[int, NDArray[np.float64]] = {}
+        for c in range(n):
+            model.load_state_dict(unflatten_state(spec, global_flat))
+            poison = c in byz and attack.poisons_labels
+            train_local(
+                model,
+                shards[c],
+                train_cfg,
+                seed=config.seed * 1_000_003 + rnd * 1009 + c,
+                label_map=FLIP_MAP if poison else None,
+            )
+            upd = Update.from_delta(spec, flatten_state(model.state_dict()) - global_flat, config.clip)
+            updates.append(upd.q)
+            honest_of[c] = upd.to_float()
+            if on_client:
+                on_client(rnd, c)
+        if byz:
+            known = np.stack([honest_of[c] for c in byz])
+            shared_seed = config.seed * 7919 + rnd
+            for c in byz:
+                ctx = AttackContext(own=honest_of[c], known=known, n=n, f=f, seed=shared_seed)
+                # A Byzantine sender does not have to clip.
+                updates[c] = Update.from_delta(spec, attack.craft(ctx), clip=None).q
+
+        detection = _detect(config, rnd, updates, f, rule_name)
+        floats = np.stack([dequantize(u) for u in updates])
+        if rule_name in PROTOCOL_SELECTION_RULES:
+            # The network's rule: the mean of the updates the proven selection keeps.
+            selected = detection.selected
+            agg = floats[selected].mean(axis=0)
+        else:
+            out = rule(floats)
+            agg = out.vector
+            selected = list(out.selected) if out.selected is not None else list(range(n))
+        global_flat = global_flat + agg
+        model.load_state_dict(unflatten_state(spec, global_flat))
+        accuracy = evaluate(model, test)
+        mean, threshold = threshold_of(detection.scores, float(kappa))
+        rr = RoundResult(
+            round=rnd,
+            accuracy=accuracy,
+            selected=selected,
+            flagged=detection.flagged,
+            suspicious=detection.suspicious,
+            scores=detection.scores,
+            threshold=threshold,
+            mean_score=mean,
+            seconds=time.perf_counter() - started,
+        )
+        result.rounds.append(rr)
+        if on_round:
+            on_round(rule_name, rr, byz)
+    return result
+
+
+def _detect(
+    config: SimConfig, rnd: int, updates: list[NDArray[np.int32]], f: int, rule_name: str
+) -> KrumResult:
+    """The protocol's detection, as the aggregator would compute and prove it."""
+    m = PROTOCOL_SELECTION_RULES.get(rule_name)
+    kappa = config.kappa_fraction
+    if config.sketch_k > 0:
+        sketches = sketch_many(updates, round_seed(config.seed, rnd), config.sketch_k)
+        return sketch_krum(sketches, f, m=m, kappa=kappa)
+    # Full-vector Krum on the integer updates (exact, slower): for comparison runs.
+    full = np.stack([u.astype(np.int64) for u in updates])
+    return sketch_krum(full, f, m=m, kappa=kappa)
+
+
+def set_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(threads)
