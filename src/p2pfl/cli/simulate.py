@@ -47,14 +47,19 @@ def simulate(
     byzantine: Annotated[int, typer.Option(help="How many clients are Byzantine.")] = 0,
     f: Annotated[
         int | None,
-        typer.Option("--f", help="Byzantine bound the rules assume (default: --byzantine, capped)."),
+        typer.Option(
+            "--f", help="Byzantine bound the rules assume (default: --byzantine, capped)."
+        ),
     ] = None,
     attack: Annotated[
         str, typer.Option(help=f"Attack of the Byzantine clients: {', '.join(ATTACKS)}.")
     ] = "gaussian",
     rule: Annotated[
         list[str],
-        typer.Option(help=f"Aggregation rule(s), repeatable or comma-separated, or 'all': {', '.join(RULES)}."),
+        typer.Option(
+            help="Aggregation rule(s), repeatable or comma-separated, or 'all': "
+            f"{', '.join(RULES)}."
+        ),
     ] = ["multikrum"],  # noqa: B006 - typer reads the default
     rounds: Annotated[int, typer.Option(help="Federated rounds.")] = 10,
     partition: Annotated[str, typer.Option(help="'iid' or 'dirichlet' (non-IID).")] = "iid",
@@ -63,7 +68,9 @@ def simulate(
     local_epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 1,
     lr: Annotated[float, typer.Option(help="Local SGD learning rate.")] = 0.05,
     clip: Annotated[float, typer.Option(help="L2 norm clip C of honest updates.")] = 10.0,
-    sketch_k: Annotated[int, typer.Option(help="CountSketch buckets k (0: Krum on full vectors).")] = 64,
+    sketch_k: Annotated[
+        int, typer.Option(help="CountSketch buckets k (0: Krum on full vectors).")
+    ] = 64,
     kappa: Annotated[str, typer.Option(help="Flag threshold kappa as a fraction.")] = "3/2",
     samples_per_client: Annotated[
         int | None, typer.Option(help="Cap each shard (quick runs) (default: whole shard).")
@@ -92,7 +99,7 @@ def simulate(
             attack=attack,
             rules=_rules(rule),
             rounds=rounds,
-            partition=partition,  # type: ignore[arg-type]
+            partition=partition,
             alpha=alpha,
             seed=seed,
             local_epochs=local_epochs,
@@ -121,6 +128,12 @@ def simulate(
         f"rules {', '.join(config.rules)}, {config.rounds} rounds -> {out_dir}"
     )
 
+    if config.byzantine > config.assumed_f:
+        console.print(
+            f"[yellow]note:[/] {config.byzantine} Byzantine clients exceed the assumed "
+            f"f = {config.assumed_f} (Krum tolerates f <= {(config.clients - 3) // 2} of "
+            f"{config.clients}): expect the defence to fail"
+        )
     runs: list[RunResult] = []
     started = time.perf_counter()
     progress = Progress(
@@ -140,7 +153,9 @@ def simulate(
         progress.console.print(
             f"  {rule_name:>12} round {r.round:>3}  acc {r.accuracy * 100:6.2f} %  "
             f"selected {_fmt(r.selected, byz)}  flagged {_fmt(r.flagged, byz)}"
-            f"{'  [yellow]suspicious[/]' if r.suspicious else ''}  ({r.seconds:.1f} s)"
+            f"{'  [yellow]suspicious[/]' if r.suspicious else ''}"
+            f"{f'  [red]diverged {_fmt(r.diverged, byz)}[/]' if r.diverged else ''}"
+            f"  ({r.seconds:.1f} s)"
         )
 
     interrupted = False
@@ -158,10 +173,14 @@ def simulate(
     payload["interrupted"] = interrupted
     write_json(out_dir / "result.json", payload)
     if runs:
-        title = f"{config.byzantine}/{config.clients} Byzantine ({config.attack}), {config.partition}"
+        title = (
+            f"{config.byzantine}/{config.clients} Byzantine ({config.attack}), {config.partition}"
+        )
         plot_accuracy(runs, out_dir / "accuracy.png", title)
         for run in runs:
-            plot_scores(run, config.clients, out_dir / f"scores-{run.rule}.png", f"{run.rule}: {title}")
+            plot_scores(
+                run, config.clients, out_dir / f"scores-{run.rule}.png", f"{run.rule}: {title}"
+            )
     _summary(console, config, runs)
     console.print(f"result: {out_dir / 'result.json'}  plots: {out_dir}/*.png  ({seconds:.0f} s)")
     if interrupted:

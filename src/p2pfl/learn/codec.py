@@ -121,7 +121,8 @@ class Update:
     def __post_init__(self) -> None:
         if self.q.dtype != np.int32 or self.q.shape != (self.spec.dim,):
             raise CodecError(
-                f"update must be int32 of shape ({self.spec.dim},), got {self.q.dtype} {self.q.shape}"
+                f"update must be int32 of shape ({self.spec.dim},), "
+                f"got {self.q.dtype} {self.q.shape}"
             )
 
     @classmethod
@@ -165,7 +166,9 @@ class Update:
         expected = set(spec.names)
         if names != expected:
             missing, extra = sorted(expected - names), sorted(names - expected)
-            raise CodecError(f"update tensors do not match the model: missing {missing}, extra {extra}")
+            raise CodecError(
+                f"update tensors do not match the model: missing {missing}, extra {extra}"
+            )
         parts = []
         for name, shape in spec.entries:
             t = tensors[name]

@@ -30,7 +30,8 @@ class Aggregate:
 class AggregationRule(Protocol):
     """A robust aggregation rule over the rows of an ``(n, d)`` matrix."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def __call__(self, updates: Matrix) -> Aggregate: ...
 
@@ -52,6 +53,4 @@ def require(n: int, f: int, minimum: int, rule: str, bound: str) -> None:
     if f < 0:
         raise ByzantineBoundError(f"f must be >= 0, got {f}")
     if n < minimum:
-        raise ByzantineBoundError(
-            f"{rule} needs n >= {bound} = {minimum} for f = {f}, got n = {n}"
-        )
+        raise ByzantineBoundError(f"{rule} needs n >= {bound} = {minimum} for f = {f}, got n = {n}")

@@ -27,7 +27,8 @@ def krum_scores(updates: Matrix, f: int, nearest: int | None = None) -> NDArray[
     dist = pairwise_sq_distances(x)
     np.fill_diagonal(dist, np.inf)
     closest = np.partition(dist, m - 1, axis=1)[:, :m]
-    return closest.sum(axis=1)
+    scores: NDArray[np.float64] = closest.sum(axis=1)
+    return scores
 
 
 def lowest(scores: NDArray[np.float64], m: int) -> tuple[int, ...]:

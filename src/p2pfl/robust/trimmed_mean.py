@@ -7,15 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from p2pfl.robust.base import Aggregate, Matrix, check_updates, require
+from p2pfl.robust.base import Aggregate, Matrix, Vector, check_updates, require
 
 
-def trimmed_mean(x: Matrix, f: int) -> np.ndarray:
+def trimmed_mean(x: Matrix, f: int) -> Vector:
     n = x.shape[0]
-    if f == 0:
-        return np.asarray(x, dtype=np.float64).mean(axis=0)
-    part = np.partition(x, (f, n - f - 1), axis=0)
-    return np.asarray(part[f : n - f], dtype=np.float64).mean(axis=0)
+    kept = np.partition(x, (f, n - f - 1), axis=0)[f : n - f] if f else x
+    mean: Vector = np.asarray(kept, dtype=np.float64).mean(axis=0)
+    return mean
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ class SimConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> SimConfig:
         if self.byzantine >= self.clients:
-            raise ValueError(f"byzantine ({self.byzantine}) must be fewer than clients ({self.clients})")
+            raise ValueError(
+                f"byzantine ({self.byzantine}) must be fewer than clients ({self.clients})"
+            )
         if self.attack not in ATTACKS:
             raise ValueError(f"unknown attack {self.attack!r}; choose from {', '.join(ATTACKS)}")
         for rule in self.rules:

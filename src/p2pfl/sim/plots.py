@@ -8,9 +8,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from p2pfl.sim.runner import RunResult  # noqa: E402
+from p2pfl.sim.runner import RunResult
 
 
 def plot_accuracy(runs: list[RunResult], path: Path, title: str) -> None:

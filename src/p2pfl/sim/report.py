@@ -22,9 +22,7 @@ def to_json(config: SimConfig, runs: list[RunResult], seconds: float) -> dict[st
                 "initial_accuracy": run.initial_accuracy,
                 "summary": run.summary(config.clients),
                 "flag_rates": run.flag_rates(config.clients),
-                "rounds": [
-                    {**asdict(r), "scores": [str(s) for s in r.scores]} for r in run.rounds
-                ],
+                "rounds": [{**asdict(r), "scores": [str(s) for s in r.scores]} for r in run.rounds],
             }
             for run in runs
         },

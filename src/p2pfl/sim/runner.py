@@ -43,6 +43,7 @@ class RoundResult:
     threshold: float
     mean_score: float
     seconds: float
+    diverged: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -101,7 +102,7 @@ def make_shards(config: SimConfig, train: Split) -> list[Split]:
 def threshold_of(scores: list[int], kappa: float) -> tuple[float, float]:
     """Mean score and the flag threshold ``mean + kappa * std`` (floats, for plots)."""
     n = len(scores)
-    a, v = deviations(scores)
+    _a, v = deviations(scores)
     mean = sum(scores) / n
     return mean, mean + kappa * float(np.sqrt(float(v))) / n
 
@@ -135,6 +136,7 @@ def run_rule(
         started = time.perf_counter()
         updates: list[NDArray[np.int32]] = []
         honest_of: dict[int, NDArray[np.float64]] = {}
+        diverged: list[int] = []
         for c in range(n):
             model.load_state_dict(unflatten_state(spec, global_flat))
             poison = c in byz and attack.poisons_labels
@@ -145,7 +147,13 @@ def run_rule(
                 seed=config.seed * 1_000_003 + rnd * 1009 + c,
                 label_map=FLIP_MAP if poison else None,
             )
-            upd = Update.from_delta(spec, flatten_state(model.state_dict()) - global_flat, config.clip)
+            delta = flatten_state(model.state_dict()) - global_flat
+            if not np.all(np.isfinite(delta)):
+                # Local training blew up (a poisoned global model does that): the client
+                # has no valid update and sends a zero one, keeping the global model.
+                diverged.append(c)
+                delta = np.zeros_like(delta)
+            upd = Update.from_delta(spec, delta, config.clip)
             updates.append(upd.q)
             honest_of[c] = upd.to_float()
             if on_client:
@@ -182,6 +190,7 @@ def run_rule(
             threshold=threshold,
             mean_score=mean,
             seconds=time.perf_counter() - started,
+            diverged=diverged,
         )
         result.rounds.append(rr)
         if on_round:

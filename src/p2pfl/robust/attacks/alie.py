@@ -31,4 +31,5 @@ class ALittleIsEnough:
         known = np.asarray(ctx.known, dtype=np.float64)
         z = alie_z(ctx.n, ctx.f) if self.z is None else self.z
         std = known.std(axis=0) if known.shape[0] > 1 else np.zeros(known.shape[1])
-        return known.mean(axis=0) - z * std
+        mean: NDArray[np.float64] = known.mean(axis=0)
+        return mean - z * std

@@ -26,7 +26,8 @@ class AttackContext:
 
 
 class Attack(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     @property
     def poisons_labels(self) -> bool:

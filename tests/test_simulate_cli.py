@@ -1,0 +1,92 @@
+"""``p2pfl simulate`` as a user runs it: the installed console script, real MNIST."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from p2pfl.learn.mnist import load_mnist
+from p2pfl.sim.config import SimConfig
+from p2pfl.sim.runner import run_rule
+
+P2PFL = shutil.which("p2pfl") or str(Path(sys.executable).with_name("p2pfl"))
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [P2PFL, *args], capture_output=True, text=True, cwd=cwd, timeout=600, check=False
+    )
+
+
+def test_small_simulation_writes_result_and_plots(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run(
+        "simulate", "--clients", "7", "--byzantine", "2", "--attack", "gaussian",
+        "--rule", "multikrum,fedavg", "--rounds", "3", "--samples-per-client", "400",
+        "--test-samples", "1000", "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "summary" in proc.stdout
+    result = json.loads((out / "result.json").read_text())
+    assert set(result["runs"]) == {"multikrum", "fedavg"}
+    mk = result["runs"]["multikrum"]
+    byz = mk["byzantine_clients"]
+    assert len(byz) == 2
+    assert len(mk["rounds"]) == 3
+    for r in mk["rounds"]:
+        assert sorted(r["flagged"]) == byz  # colluding Gaussian noise is flagged
+        assert not set(r["selected"]) & set(byz)
+        assert len(r["scores"]) == 7
+    # Multi-Krum keeps learning, FedAvg is wrecked by the noise.
+    assert mk["summary"]["final_accuracy"] > 0.7
+    assert result["runs"]["fedavg"]["summary"]["final_accuracy"] < 0.3
+    for png in ("accuracy.png", "scores-multikrum.png", "scores-fedavg.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--clients", "8", "--byzantine", "3", "--f", "3"], "n >= 2f + 3"),
+        (["--clients", "5", "--byzantine", "5"], "fewer than clients"),
+        (["--attack", "meteor"], "unknown attack"),
+        (["--rule", "magic"], "unknown rule"),
+        (["--partition", "zipf"], "partition"),
+        (["--kappa", "x/y"], "kappa"),
+        (["--rounds", "0"], "rounds"),
+        (["--clients", "ten"], "Invalid value"),
+    ],
+)
+def test_bad_arguments_get_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = run("simulate", *args, "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_missing_mnist_is_explained(tmp_path: Path) -> None:
+    proc = run("simulate", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "npm ci" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_runs_are_reproducible() -> None:
+    data = load_mnist()
+    config = SimConfig(
+        clients=5, byzantine=1, attack="signflip", rounds=1, samples_per_client=200,
+        test_samples=500, f=1,
+    )  # fmt: skip
+    a, b = run_rule(config, "multikrum", data), run_rule(config, "multikrum", data)
+    assert a.rounds[0].scores == b.rounds[0].scores
+    assert a.rounds[0].accuracy == b.rounds[0].accuracy
+
+
+def test_version_and_help(tmp_path: Path) -> None:
+    assert run("--version", cwd=tmp_path).stdout.startswith("p2pfl ")
+    help_text = run("simulate", "--help", cwd=tmp_path).stdout
+    assert "--byzantine" in help_text
+    assert "--rule" in help_text
