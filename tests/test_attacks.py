@@ -21,6 +21,14 @@ def test_gaussian_is_noise_shared_by_colluders() -> None:
     assert not np.array_equal(v, g.craft(ctx(6)))
 
 
+def test_independent_gaussian_differs_per_attacker() -> None:
+    g = make_attack("gaussian-independent")
+    a = g.craft(AttackContext(own=ctx().own, known=ctx().known, n=10, f=3, seed=5, client=1))
+    b = g.craft(AttackContext(own=ctx().own, known=ctx().known, n=10, f=3, seed=5, client=2))
+    assert not np.array_equal(a, b)
+    assert 0.9 < a.std() < 1.1
+
+
 def test_sign_flip_negates_own_update() -> None:
     c = ctx()
     np.testing.assert_array_equal(make_attack("signflip").craft(c), -c.own)

@@ -18,7 +18,7 @@ from p2pfl.robust.distances import pairwise_sq_distances
 
 
 def krum_scores(updates: Matrix, f: int, nearest: int | None = None) -> NDArray[np.float64]:
-    x = check_updates(updates)
+    x = check_updates(updates, finite=False)  # the distances reject non-finite input
     n = x.shape[0]
     require(n, f, 2 * f + 3, "Krum", "2f + 3")
     m = n - f - 2 if nearest is None else nearest
@@ -44,7 +44,7 @@ class Krum:
     nearest: int | None = None
 
     def __call__(self, updates: Matrix) -> Aggregate:
-        x = check_updates(updates)
+        x = check_updates(updates, finite=False)
         scores = krum_scores(x, self.f, self.nearest)
         chosen = lowest(scores, 1)
         return Aggregate(np.asarray(x[chosen[0]], dtype=np.float64), chosen, scores)

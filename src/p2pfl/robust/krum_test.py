@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from p2pfl.errors import ConfigError
 from p2pfl.robust.base import ByzantineBoundError
 from p2pfl.robust.krum import Krum, krum_scores
 
@@ -53,3 +54,10 @@ def test_nearest_matches_byzfl_convention() -> None:
         for i in range(n)
     ]
     np.testing.assert_allclose(krum_scores(x, f, nearest=n - f - 1), expected, rtol=1e-9)
+
+
+def test_krum_rejects_non_finite_updates() -> None:
+    x = cluster_with_outliers(9, 2)
+    x[4, 0] = np.nan
+    with pytest.raises(ConfigError, match="NaN"):
+        Krum(2)(x)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from p2pfl.robust.base import Aggregate, Matrix, check_updates
+from p2pfl.robust.base import Aggregate, Matrix, check_updates, mean_of_rows
 from p2pfl.robust.krum import krum_scores, lowest
 
 
@@ -19,12 +17,11 @@ class MultiKrum:
     nearest: int | None = None
 
     def __call__(self, updates: Matrix) -> Aggregate:
-        x = check_updates(updates)
+        x = check_updates(updates, finite=False)  # the distances reject non-finite input
         n = x.shape[0]
         m = n - self.f if self.m is None else self.m
         if not 1 <= m <= n:
             raise ValueError(f"Multi-Krum keeps m in [1, {n}], got {m}")
         scores = krum_scores(x, self.f, self.nearest)
         chosen = lowest(scores, m)
-        mean = np.asarray(x[list(chosen)], dtype=np.float64).mean(axis=0)
-        return Aggregate(mean, chosen, scores)
+        return Aggregate(mean_of_rows(x, chosen), chosen, scores)

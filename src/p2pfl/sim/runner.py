@@ -162,7 +162,9 @@ def run_rule(
             known = np.stack([honest_of[c] for c in byz])
             shared_seed = config.seed * 7919 + rnd
             for c in byz:
-                ctx = AttackContext(own=honest_of[c], known=known, n=n, f=f, seed=shared_seed)
+                ctx = AttackContext(
+                    own=honest_of[c], known=known, n=n, f=f, seed=shared_seed, client=c
+                )
                 # A Byzantine sender does not have to clip.
                 updates[c] = Update.from_delta(spec, attack.craft(ctx), clip=None).q
 

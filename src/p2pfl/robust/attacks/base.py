@@ -15,7 +15,8 @@ class AttackContext:
 
     ``own``: its own honestly trained update; ``known``: the honest updates of all
     colluding Byzantine operators ``(b, d)``; ``n`` and ``f``: the network's size and
-    assumed bound; ``seed``: the colluders' shared seed for this round.
+    assumed bound; ``seed``: the colluders' shared seed for this round; ``client``: the
+    attacker's own index (for attacks that do not collude).
     """
 
     own: NDArray[np.float64]
@@ -23,6 +24,7 @@ class AttackContext:
     n: int
     f: int
     seed: int
+    client: int = 0
 
 
 class Attack(Protocol):

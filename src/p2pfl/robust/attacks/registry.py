@@ -14,6 +14,7 @@ from p2pfl.robust.attacks.sign_flip import SignFlip
 
 ATTACKS: dict[str, Callable[[], Attack]] = {
     "gaussian": Gaussian,
+    "gaussian-independent": lambda: Gaussian(name="gaussian-independent", collude=False),
     "signflip": SignFlip,
     "labelflip": LabelFlip,
     "alie": ALittleIsEnough,
