@@ -1,7 +1,9 @@
 """``p2pfl simulate`` as a user runs it: the installed console script, real MNIST."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +92,29 @@ def test_version_and_help(tmp_path: Path) -> None:
     help_text = run("simulate", "--help", cwd=tmp_path).stdout
     assert "--byzantine" in help_text
     assert "--rule" in help_text
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_finished_rounds(tmp_path: Path) -> None:
+    """SIGINT after the first round: exit 130 and a result with that round in it."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            P2PFL, "simulate", "--clients", "5", "--rounds", "50", "--samples-per-client", "200",
+            "--test-samples", "500", "--out", str(out),
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait for the first finished round, not for a fixed time
+        if "round   1" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, rest
+    assert "interrupted" in rest
+    result = json.loads((out / "result.json").read_text())
+    assert result["interrupted"] is True
+    rounds = result["runs"]["multikrum"]["rounds"]
+    assert 1 <= len(rounds) < 50

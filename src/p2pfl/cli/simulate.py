@@ -163,7 +163,7 @@ def simulate(
         with progress:
             for rule_name in config.rules:
                 progress.update(task, description=rule_name)
-                runs.append(run_rule(config, rule_name, data, on_client, on_round))
+                run_rule(config, rule_name, data, on_client, on_round, runs=runs)
     except KeyboardInterrupt:
         interrupted = True
         console.print("[yellow]interrupted: writing the rounds completed so far[/]")
@@ -172,6 +172,7 @@ def simulate(
     payload = to_json(config, runs, seconds)
     payload["interrupted"] = interrupted
     write_json(out_dir / "result.json", payload)
+    runs = [run for run in runs if run.rounds]
     if runs:
         title = (
             f"{config.byzantine}/{config.clients} Byzantine ({config.attack}), {config.partition}"
@@ -187,7 +188,26 @@ def simulate(
         raise typer.Exit(130)
 
 
+def _rounds_table(console: Console, run: RunResult) -> None:
+    table = Table(title=f"{run.rule}: per round (Byzantine in red)")
+    for col in ("round", "accuracy", "selected", "flagged", "suspicious", "seconds"):
+        table.add_column(col, justify="right")
+    byz = run.byzantine_clients
+    for r in run.rounds:
+        table.add_row(
+            str(r.round),
+            f"{r.accuracy * 100:.2f} %",
+            _fmt(r.selected, byz),
+            _fmt(r.flagged, byz),
+            "[yellow]yes[/]" if r.suspicious else "no",
+            f"{r.seconds:.1f}",
+        )
+    console.print(table)
+
+
 def _summary(console: Console, config: SimConfig, runs: list[RunResult]) -> None:
+    for run in runs:
+        _rounds_table(console, run)
     table = Table(title="summary")
     for col in ("rule", "final acc", "Byzantine flagged (min)", "honest flagged", "suspicious"):
         table.add_column(col, justify="right")

@@ -113,8 +113,13 @@ def run_rule(
     data: Mnist,
     on_client: ClientHook | None = None,
     on_round: RoundHook | None = None,
+    runs: list[RunResult] | None = None,
 ) -> RunResult:
-    """One federated run with one aggregation rule."""
+    """One federated run with one aggregation rule.
+
+    With ``runs``, the result is appended before the first round and filled as rounds
+    finish, so an interrupt keeps every completed round.
+    """
     f = config.assumed_f
     n = config.clients
     rule = make_rule(rule_name, f)
@@ -130,6 +135,8 @@ def run_rule(
     spec = ModelSpec.of(model.state_dict())
     global_flat = flatten_state(model.state_dict())
     result = RunResult(rule_name, byz, evaluate(model, test))
+    if runs is not None:
+        runs.append(result)
     kappa = config.kappa_fraction
 
     for rnd in range(1, config.rounds + 1):

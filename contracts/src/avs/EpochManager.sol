@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IKrumVerifier} from "../interfaces/IKrumVerifier.sol";
+import {CountSketch} from "./CountSketch.sol";
+import {P2pflServiceManager} from "./P2pflServiceManager.sol";
+
+/// @title EpochManager
+/// @notice The epoch of DESIGN.md on chain: block deadlines, update commitments, the
+/// stake-weighted aggregator election, results checked by a Krum proof verifier, sketch
+/// challenges recomputed on chain, the timeout path, and finalization, which slashes
+/// the operators the proven computation flagged.
+///
+/// Epoch `e` opens with a snapshot of the operator set and its stakes. Operators commit
+/// update digests until `commitDeadline`. The seed is `blockhash(commitDeadline)`. The
+/// elected aggregator submits until `submitDeadline`; then anyone may challenge until
+/// `challengeDeadline`, then finalize. A voided result or a silent aggregator passes the
+/// epoch to the next operator in rotation with a fresh submit deadline.
+contract EpochManager is Ownable, ReentrancyGuard {
+    /// @notice BN254 scalar field: public inputs of the proof are field elements.
+    uint256 public constant FIELD_MODULUS =
+        21888242871839275222630206610229652609002845353941447735700051968133604425217;
+    uint256 public constant MIN_PARTICIPANTS = 3; // Krum needs n >= 2f + 3 with f >= 0
+
+    enum Status {
+        None,
+        Open,
+        Submitted,
+        Finalized
+    }
+
+    struct Params {
+        uint64 commitBlocks;
+        uint64 submitBlocks;
+        uint64 challengeBlocks;
+        uint32 sketchDim;
+        uint32 maxByzantine;
+        uint256 flagSlashWad;
+        uint256 aggregatorSlashWad;
+        uint256 timeoutSlashWad;
+        uint256 challengeBond;
+        uint256 challengeReward;
+    }
+
+    struct Epoch {
+        Status status;
+        uint32 attempt;
+        uint64 openBlock;
+        uint64 commitDeadline;
+        uint64 submitDeadline;
+        uint64 challengeDeadline;
+        address aggregator;
+        bytes32 randomness;
+        bytes32 seed;
+        bytes32 baseModel;
+        bytes32 modelDigest;
+        uint256 selectedMask;
+        uint256 flagMask;
+        uint256 totalStake;
+    }
+
+    error WrongEpoch(uint256 epoch, uint256 current);
+    error WrongStatus(uint256 epoch, Status status);
+    error PreviousEpochNotFinalized(uint256 epoch);
+    error NoOperators();
+    error NotInRoster(uint256 epoch, address operator);
+    error AlreadyCommitted(uint256 epoch, address operator);
+    error ZeroDigest();
+    error CommitClosed(uint256 epoch, uint64 deadline);
+    error CommitStillOpen(uint256 epoch, uint64 deadline);
+    error NotAggregator(uint256 epoch, address caller, address aggregator);
+    error SubmitClosed(uint256 epoch, uint64 deadline);
+    error SubmitStillOpen(uint256 epoch, uint64 deadline);
+    error SeedUnavailable(uint256 epoch);
+    error TooFewParticipants(uint256 epoch, uint256 committed);
+    error OperatorsNotCommitted(uint256 epoch);
+    error OperatorNotCommitted(uint256 epoch, address operator);
+    error OperatorsNotSorted(uint256 epoch, uint256 index);
+    error BadSketchLength(uint256 length, uint256 expected);
+    error BadMask();
+    error BadSelectionSize(uint256 selected, uint256 expected);
+    error InvalidProof(uint256 epoch);
+    error ChallengeClosed(uint256 epoch, uint64 deadline);
+    error ChallengeStillOpen(uint256 epoch, uint64 deadline);
+    error WrongBond(uint256 sent, uint256 required);
+    error BadOperatorIndex(uint256 index, uint256 n);
+    error UpdateDoesNotMatchCommitment(uint256 epoch, address operator);
+    error SketchDoesNotMatchResult(uint256 epoch, uint256 index);
+    error NothingOwed(address account);
+    error TransferFailed(address to, uint256 amount);
+    error BadParams();
+
+    event EpochOpened(
+        uint256 indexed epoch, address aggregator, uint64 commitDeadline, uint64 submitDeadline, bytes32 baseModel
+    );
+    event UpdateCommitted(uint256 indexed epoch, address indexed operator, bytes32 digest);
+    event SeedRecorded(uint256 indexed epoch, bytes32 seed);
+    event ResultSubmitted(
+        uint256 indexed epoch,
+        address indexed aggregator,
+        bytes32 modelDigest,
+        bytes32 seed,
+        address[] operators,
+        int256[] sketches,
+        uint256 selectedMask,
+        uint256 flagMask
+    );
+    event SketchChallenged(uint256 indexed epoch, uint256 index, address indexed challenger, bool upheld);
+    event ResultVoided(uint256 indexed epoch, address indexed aggregator, address challenger);
+    event AggregatorTimedOut(uint256 indexed epoch, address indexed aggregator);
+    event AggregatorRotated(uint256 indexed epoch, uint32 attempt, address aggregator, uint64 submitDeadline);
+    event EpochFinalized(uint256 indexed epoch, bytes32 modelDigest, uint256 flagMask);
+    event EpochSkipped(uint256 indexed epoch, uint256 committed);
+    event SlashApplied(uint256 indexed epoch, address indexed operator, uint256 wad, string reason);
+    event SlashFailed(uint256 indexed epoch, address indexed operator, bytes reason);
+    event Credited(address indexed account, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
+    event RewardsFunded(address indexed from, uint256 amount);
+
+    P2pflServiceManager public immutable serviceManager;
+    IKrumVerifier public immutable verifier;
+    Params private _params;
+
+    uint256 public currentEpoch;
+    bytes32 public latestModel;
+    uint256 public rewardPool;
+    mapping(address account => uint256) public owed;
+
+    mapping(uint256 epoch => Epoch) private _epochs;
+    mapping(uint256 epoch => address[]) private _roster;
+    mapping(uint256 epoch => uint256[]) private _rosterStake;
+    mapping(uint256 epoch => mapping(address => bool)) public inRoster;
+    mapping(uint256 epoch => mapping(address => bytes32)) public commitmentOf;
+    mapping(uint256 epoch => address[]) private _committed;
+    mapping(uint256 epoch => address[]) private _resultOperators;
+    mapping(uint256 epoch => bytes32[]) private _sketchHashes;
+
+    constructor(
+        P2pflServiceManager serviceManager_,
+        IKrumVerifier verifier_,
+        Params memory params_,
+        bytes32 genesisModel,
+        address owner_
+    ) Ownable(owner_) {
+        if (
+            params_.sketchDim == 0 || params_.commitBlocks == 0 || params_.submitBlocks == 0
+                || params_.challengeBlocks == 0 || params_.flagSlashWad > 1e18 || params_.aggregatorSlashWad > 1e18
+                || params_.timeoutSlashWad > 1e18
+        ) revert BadParams();
+        serviceManager = serviceManager_;
+        verifier = verifier_;
+        _params = params_;
+        latestModel = genesisModel;
+    }
+
+    // ------------------------------------------------------------------ epoch flow
+
+    /// @notice Open the next epoch: snapshot the operator set and stakes, draw the aggregator.
+    /// Anyone may call it once the previous epoch is finalized.
+    function openEpoch() external returns (uint256 epoch) {
+        uint256 prev = currentEpoch;
+        if (prev != 0 && _epochs[prev].status != Status.Finalized) revert PreviousEpochNotFinalized(prev);
+        (address[] memory ops, uint256[] memory stakes) = serviceManager.operatorsWithStakes();
+        uint256 minimum = serviceManager.minimumStake();
+        epoch = prev + 1;
+        uint256 total;
+        for (uint256 i; i < ops.length; ++i) {
+            if (stakes[i] == 0 || stakes[i] < minimum) continue;
+            _roster[epoch].push(ops[i]);
+            _rosterStake[epoch].push(stakes[i]);
+            inRoster[epoch][ops[i]] = true;
+            total += stakes[i];
+        }
+        if (total == 0) revert NoOperators();
+        currentEpoch = epoch;
+        Epoch storage ep = _epochs[epoch];
+        ep.status = Status.Open;
+        ep.openBlock = uint64(block.number);
+        ep.commitDeadline = uint64(block.number) + _params.commitBlocks;
+        ep.submitDeadline = ep.commitDeadline + _params.submitBlocks;
+        // blockhash(block.number) is not yet known inside the block: use its parent.
+        ep.randomness = blockhash(block.number - 1);
+        ep.baseModel = latestModel;
+        ep.totalStake = total;
+        ep.aggregator = _elect(epoch, 0);
+        emit EpochOpened(epoch, ep.aggregator, ep.commitDeadline, ep.submitDeadline, ep.baseModel);
+    }
+
+    /// @notice Commit the digest (keccak256 of the little-endian int32 update) of the
+    /// caller's update for `epoch`, before the commit deadline, once.
+    function commitUpdate(uint256 epoch, bytes32 digest) external {
+        Epoch storage ep = _open(epoch);
+        if (block.number > ep.commitDeadline) revert CommitClosed(epoch, ep.commitDeadline);
+        if (!inRoster[epoch][msg.sender]) revert NotInRoster(epoch, msg.sender);
+        if (commitmentOf[epoch][msg.sender] != bytes32(0)) revert AlreadyCommitted(epoch, msg.sender);
+        if (digest == bytes32(0)) revert ZeroDigest();
+        commitmentOf[epoch][msg.sender] = digest;
+        _committed[epoch].push(msg.sender);
+        emit UpdateCommitted(epoch, msg.sender, digest);
+    }
+
+    /// @notice Record `blockhash(commitDeadline)` as the epoch's sketch seed. Anyone may call
+    /// it after the deadline (within 256 blocks); submitting a result records it too.
+    function recordSeed(uint256 epoch) public returns (bytes32 seed) {
+        Epoch storage ep = _epochs[epoch];
+        if (ep.status == Status.None) revert WrongEpoch(epoch, currentEpoch);
+        seed = ep.seed;
+        if (seed != bytes32(0)) return seed;
+        if (block.number <= ep.commitDeadline) revert CommitStillOpen(epoch, ep.commitDeadline);
+        seed = blockhash(ep.commitDeadline);
+        if (seed == bytes32(0)) revert SeedUnavailable(epoch);
+        ep.seed = seed;
+        emit SeedRecorded(epoch, seed);
+    }
+
+    /// @notice The aggregator posts the epoch's result: the new model's digest, the sketch
+    /// of every committed update (operators in ascending address order, `k` entries each),
+    /// the Multi-Krum selection and the flags as bitmasks over that order, and the proof.
+    function submitResult(
+        uint256 epoch,
+        bytes32 modelDigest,
+        address[] calldata operators,
+        int256[] calldata sketches,
+        uint256 selectedMask,
+        uint256 flagMask,
+        bytes calldata proof
+    ) external {
+        Epoch storage ep = _open(epoch);
+        if (msg.sender != ep.aggregator) revert NotAggregator(epoch, msg.sender, ep.aggregator);
+        if (block.number > ep.submitDeadline) revert SubmitClosed(epoch, ep.submitDeadline);
+        bytes32 seed = recordSeed(epoch);
+        _checkOperators(epoch, operators);
+        _checkAndVerify(epoch, seed, operators.length, sketches, selectedMask, flagMask, proof);
+        _storeResult(epoch, ep, modelDigest, operators, sketches, selectedMask, flagMask);
+    }
+
+    /// @notice Prove that the posted sketch of operator `index` does not match its committed
+    /// update: send the update bytes (whose keccak256 must equal the operator's commitment)
+    /// and the posted sketch row, with the challenge bond. The contract recomputes the
+    /// CountSketch; on mismatch the result is voided, the aggregator slashed, and bond plus
+    /// reward credited to the challenger (withdraw them with `withdraw`). A challenge that
+    /// finds the sketch correct forfeits the bond to the aggregator.
+    function challengeSketch(uint256 epoch, uint256 index, bytes calldata updateBytes, int256[] calldata postedSketch)
+        external
+        payable
+        nonReentrant
+        returns (bool upheld)
+    {
+        Epoch storage ep = _epochs[epoch];
+        if (ep.status != Status.Submitted) revert WrongStatus(epoch, ep.status);
+        if (block.number > ep.challengeDeadline) revert ChallengeClosed(epoch, ep.challengeDeadline);
+        if (msg.value != _params.challengeBond) revert WrongBond(msg.value, _params.challengeBond);
+        address[] storage ops = _resultOperators[epoch];
+        if (index >= ops.length) revert BadOperatorIndex(index, ops.length);
+        address operator = ops[index];
+        if (keccak256(updateBytes) != commitmentOf[epoch][operator]) {
+            revert UpdateDoesNotMatchCommitment(epoch, operator);
+        }
+        if (keccak256(abi.encode(postedSketch)) != _sketchHashes[epoch][index]) {
+            revert SketchDoesNotMatchResult(epoch, index);
+        }
+        int256[] memory actual = CountSketch.sketch(updateBytes, ep.seed, _params.sketchDim);
+        upheld = keccak256(abi.encode(actual)) != keccak256(abi.encode(postedSketch));
+        emit SketchChallenged(epoch, index, msg.sender, upheld);
+        address aggregator = ep.aggregator;
+        if (!upheld) {
+            _credit(aggregator, msg.value);
+            return false;
+        }
+        uint256 reward = _params.challengeReward <= rewardPool ? _params.challengeReward : rewardPool;
+        rewardPool -= reward;
+        _credit(msg.sender, msg.value + reward);
+        ep.status = Status.Open;
+        emit ResultVoided(epoch, aggregator, msg.sender);
+        _rotate(epoch, ep);
+        _slash(epoch, aggregator, _params.aggregatorSlashWad, "p2pfl: wrong sketch in result");
+    }
+
+    /// @notice When the aggregator let its submit deadline pass, penalize it and hand the
+    /// epoch to the next operator in rotation. Anyone may call it.
+    function reportTimeout(uint256 epoch) external {
+        Epoch storage ep = _open(epoch);
+        if (block.number <= ep.submitDeadline) revert SubmitStillOpen(epoch, ep.submitDeadline);
+        uint256 committed = _committed[epoch].length;
+        if (committed < MIN_PARTICIPANTS) revert TooFewParticipants(epoch, committed);
+        address absent = ep.aggregator;
+        emit AggregatorTimedOut(epoch, absent);
+        _rotate(epoch, ep);
+        _slash(epoch, absent, _params.timeoutSlashWad, "p2pfl: aggregator missed its deadline");
+    }
+
+    /// @notice After the challenge window the result stands: flagged operators are slashed
+    /// and the new model becomes the next epoch's base. An epoch with fewer than three
+    /// commitments is skipped once its commit deadline has passed. Anyone may call it.
+    function finalize(uint256 epoch) external {
+        Epoch storage ep = _epochs[epoch];
+        if (ep.status == Status.Open) {
+            uint256 committed = _committed[epoch].length;
+            if (block.number <= ep.commitDeadline) revert CommitStillOpen(epoch, ep.commitDeadline);
+            if (committed >= MIN_PARTICIPANTS) revert WrongStatus(epoch, ep.status);
+            ep.status = Status.Finalized;
+            emit EpochSkipped(epoch, committed);
+            return;
+        }
+        if (ep.status != Status.Submitted) revert WrongStatus(epoch, ep.status);
+        if (block.number <= ep.challengeDeadline) revert ChallengeStillOpen(epoch, ep.challengeDeadline);
+        ep.status = Status.Finalized;
+        latestModel = ep.modelDigest;
+        emit EpochFinalized(epoch, ep.modelDigest, ep.flagMask);
+        address[] storage ops = _resultOperators[epoch];
+        uint256 mask = ep.flagMask;
+        for (uint256 i; i < ops.length; ++i) {
+            if ((mask >> i) & 1 == 1) _slash(epoch, ops[i], _params.flagSlashWad, "p2pfl: flagged by Krum");
+        }
+    }
+
+    // ------------------------------------------------------------------ payments
+
+    /// @notice Fund the challenger reward pool.
+    function fundRewards() external payable {
+        rewardPool += msg.value;
+        emit RewardsFunded(msg.sender, msg.value);
+    }
+
+    /// @notice Withdraw bonds and rewards credited to the caller.
+    function withdraw() external nonReentrant {
+        uint256 amount = owed[msg.sender];
+        if (amount == 0) revert NothingOwed(msg.sender);
+        owed[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The network parameters.
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    /// @notice Everything stored about `epoch`.
+    function getEpoch(uint256 epoch) external view returns (Epoch memory) {
+        return _epochs[epoch];
+    }
+
+    /// @notice The operator set snapshot of `epoch` with stakes.
+    function roster(uint256 epoch) external view returns (address[] memory, uint256[] memory) {
+        return (_roster[epoch], _rosterStake[epoch]);
+    }
+
+    /// @notice Operators that committed in `epoch`, in commit order.
+    function committed(uint256 epoch) external view returns (address[] memory) {
+        return _committed[epoch];
+    }
+
+    /// @notice Operators of the submitted result, in the result's (ascending) order.
+    function resultOperators(uint256 epoch) external view returns (address[] memory) {
+        return _resultOperators[epoch];
+    }
+
+    /// @notice The aggregator of `epoch` at rotation `attempt` (what every node computes).
+    function aggregatorAt(uint256 epoch, uint32 attempt) external view returns (address) {
+        return _elect(epoch, attempt);
+    }
+
+    /// @notice The Byzantine bound used for `n` participants: `min(maxByzantine, (n-3)/2)`.
+    function byzantineBound(uint256 n) public view returns (uint256) {
+        uint256 cap = n >= MIN_PARTICIPANTS ? (n - MIN_PARTICIPANTS) / 2 : 0;
+        return _params.maxByzantine < cap ? _params.maxByzantine : cap;
+    }
+
+    /// @notice The proof's public inputs, in order: epoch, seed (mod p), n, f, the n·k
+    /// sketch entries (negative entries as p − |x|), the selection mask, the flag mask.
+    function publicInputs(
+        uint256 epoch,
+        bytes32 seed,
+        uint256 n,
+        uint256 f,
+        int256[] calldata sketches,
+        uint256 selectedMask,
+        uint256 flagMask
+    ) public pure returns (bytes32[] memory inputs) {
+        inputs = new bytes32[](sketches.length + 6);
+        inputs[0] = bytes32(epoch);
+        inputs[1] = bytes32(uint256(seed) % FIELD_MODULUS);
+        inputs[2] = bytes32(n);
+        inputs[3] = bytes32(f);
+        for (uint256 i; i < sketches.length; ++i) {
+            int256 x = sketches[i];
+            inputs[4 + i] = x >= 0 ? bytes32(uint256(x)) : bytes32(FIELD_MODULUS - uint256(-x));
+        }
+        inputs[sketches.length + 4] = bytes32(selectedMask);
+        inputs[sketches.length + 5] = bytes32(flagMask);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _open(uint256 epoch) private view returns (Epoch storage ep) {
+        if (epoch != currentEpoch) revert WrongEpoch(epoch, currentEpoch);
+        ep = _epochs[epoch];
+        if (ep.status != Status.Open) revert WrongStatus(epoch, ep.status);
+    }
+
+    function _elect(uint256 epoch, uint32 attempt) private view returns (address) {
+        address[] storage ops = _roster[epoch];
+        if (ops.length == 0) return address(0);
+        uint256[] storage stakes = _rosterStake[epoch];
+        uint256 r = uint256(keccak256(abi.encode(_epochs[epoch].randomness, epoch))) % _epochs[epoch].totalStake;
+        uint256 i;
+        for (; i < ops.length; ++i) {
+            if (r < stakes[i]) break;
+            r -= stakes[i];
+        }
+        return ops[(i + attempt) % ops.length];
+    }
+
+    function _rotate(uint256 epoch, Epoch storage ep) private {
+        ep.attempt += 1;
+        ep.aggregator = _elect(epoch, ep.attempt);
+        ep.submitDeadline = uint64(block.number) + _params.submitBlocks;
+        emit AggregatorRotated(epoch, ep.attempt, ep.aggregator, ep.submitDeadline);
+    }
+
+    function _checkAndVerify(
+        uint256 epoch,
+        bytes32 seed,
+        uint256 n,
+        int256[] calldata sketches,
+        uint256 selectedMask,
+        uint256 flagMask,
+        bytes calldata proof
+    ) private view {
+        uint256 k = _params.sketchDim;
+        if (sketches.length != n * k) revert BadSketchLength(sketches.length, n * k);
+        if (n > 255 || selectedMask >> n != 0 || flagMask >> n != 0) revert BadMask();
+        uint256 f = byzantineBound(n);
+        uint256 chosen = _popcount(selectedMask);
+        if (chosen != n - f) revert BadSelectionSize(chosen, n - f);
+        if (!verifier.verify(proof, publicInputs(epoch, seed, n, f, sketches, selectedMask, flagMask))) {
+            revert InvalidProof(epoch);
+        }
+    }
+
+    function _storeResult(
+        uint256 epoch,
+        Epoch storage ep,
+        bytes32 modelDigest,
+        address[] calldata operators,
+        int256[] calldata sketches,
+        uint256 selectedMask,
+        uint256 flagMask
+    ) private {
+        uint256 k = _params.sketchDim;
+        bytes32[] storage hashes = _sketchHashes[epoch];
+        while (hashes.length > 0) hashes.pop();
+        for (uint256 i; i < operators.length; ++i) {
+            hashes.push(keccak256(abi.encode(sketches[i * k:(i + 1) * k])));
+        }
+        _resultOperators[epoch] = operators;
+        ep.status = Status.Submitted;
+        ep.modelDigest = modelDigest;
+        ep.selectedMask = selectedMask;
+        ep.flagMask = flagMask;
+        ep.challengeDeadline = uint64(block.number) + _params.challengeBlocks;
+        emit ResultSubmitted(epoch, msg.sender, modelDigest, ep.seed, operators, sketches, selectedMask, flagMask);
+    }
+
+    function _checkOperators(uint256 epoch, address[] calldata operators) private view {
+        uint256 n = operators.length;
+        if (n < MIN_PARTICIPANTS) revert TooFewParticipants(epoch, n);
+        if (n != _committed[epoch].length) revert OperatorsNotCommitted(epoch);
+        for (uint256 i; i < n; ++i) {
+            if (i > 0 && operators[i] <= operators[i - 1]) revert OperatorsNotSorted(epoch, i);
+            if (commitmentOf[epoch][operators[i]] == bytes32(0)) revert OperatorNotCommitted(epoch, operators[i]);
+        }
+    }
+
+    function _slash(uint256 epoch, address operator, uint256 wad, string memory reason) private {
+        if (wad == 0) return;
+        try serviceManager.slash(operator, wad, reason) {
+            emit SlashApplied(epoch, operator, wad, reason);
+        } catch (bytes memory err) {
+            emit SlashFailed(epoch, operator, err);
+        }
+    }
+
+    function _credit(address account, uint256 amount) private {
+        owed[account] += amount;
+        emit Credited(account, amount);
+    }
+
+    function _popcount(uint256 x) private pure returns (uint256 c) {
+        for (; x != 0; x &= x - 1) ++c;
+    }
+}

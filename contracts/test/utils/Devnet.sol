@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Test} from "forge-std/Test.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {StakeToken} from "../../src/devnet/StakeToken.sol";
+import {DevStrategy} from "../../src/devnet/DevStrategy.sol";
+import {DevDelegationManager} from "../../src/devnet/DevDelegationManager.sol";
+import {DevAllocationManager} from "../../src/devnet/DevAllocationManager.sol";
+import {P2pflServiceManager} from "../../src/avs/P2pflServiceManager.sol";
+import {EpochManager} from "../../src/avs/EpochManager.sol";
+import {IAllocationManagerTypes, IStrategy, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
+import {MockVerifier} from "./MockVerifier.sol";
+import {SketchHarness} from "./SketchHarness.sol";
+
+/// @notice The whole devnet (core stand-ins, AVS, epoch manager) with N registered operators.
+abstract contract Devnet is Test {
+    uint256 internal constant N = 6;
+    uint256 internal constant STAKE = 100 ether;
+    uint256 internal constant K = 64;
+
+    StakeToken internal token;
+    DevStrategy internal strategy;
+    DevDelegationManager internal delegation;
+    DevAllocationManager internal allocation;
+    P2pflServiceManager internal avs;
+    EpochManager internal epochs;
+    MockVerifier internal verifier;
+    SketchHarness internal harness;
+    address[] internal ops;
+    uint256[] internal keys;
+
+    function setUp() public virtual {
+        token = new StakeToken(address(this));
+        strategy = new DevStrategy(IERC20(address(token)));
+        delegation = new DevDelegationManager();
+        allocation = new DevAllocationManager(delegation);
+        delegation.setAllocationManager(address(allocation));
+        avs = new P2pflServiceManager(allocation, strategy, 1 ether, address(this));
+        avs.initialize("p2pfl devnet");
+        verifier = new MockVerifier();
+        harness = new SketchHarness();
+        epochs = new EpochManager(avs, verifier, defaultParams(), keccak256("genesis"), address(this));
+        avs.setEpochManager(address(epochs));
+        vm.deal(address(this), 100 ether);
+        epochs.fundRewards{value: 10 ether}();
+        for (uint256 i; i < N; ++i) {
+            (address op, uint256 key) = makeAddrAndKey(string.concat("operator", vm.toString(i)));
+            addOperator(op, key, STAKE * (i + 1));
+        }
+    }
+
+    function defaultParams() internal pure returns (EpochManager.Params memory) {
+        return EpochManager.Params({
+            commitBlocks: 10,
+            submitBlocks: 10,
+            challengeBlocks: 10,
+            sketchDim: uint32(K),
+            maxByzantine: 1,
+            flagSlashWad: 0.5e18,
+            aggregatorSlashWad: 1e18,
+            timeoutSlashWad: 0.1e18,
+            challengeBond: 1 ether,
+            challengeReward: 2 ether
+        });
+    }
+
+    function addOperator(address op, uint256 key, uint256 stake) internal {
+        token.mint(op, stake);
+        vm.startPrank(op);
+        delegation.registerAsOperator(address(0), 0, "");
+        token.approve(address(delegation), stake);
+        delegation.depositIntoStrategy(strategy, IERC20(address(token)), stake);
+        IAllocationManagerTypes.AllocateParams[] memory alloc = new IAllocationManagerTypes.AllocateParams[](1);
+        IStrategy[] memory strategies = new IStrategy[](1);
+        strategies[0] = strategy;
+        uint64[] memory mags = new uint64[](1);
+        mags[0] = 1e18;
+        alloc[0] = IAllocationManagerTypes.AllocateParams(OperatorSet(address(avs), 0), strategies, mags);
+        allocation.modifyAllocations(op, alloc);
+        uint32[] memory ids = new uint32[](1);
+        bytes memory peerId = abi.encodePacked("peer-", vm.toString(op));
+        allocation.registerForOperatorSets(
+            op, IAllocationManagerTypes.RegisterParams(address(avs), ids, abi.encode(peerId, signPeer(key, op, peerId)))
+        );
+        vm.stopPrank();
+        ops.push(op);
+        keys.push(key);
+    }
+
+    function signPeer(uint256 key, address op, bytes memory peerId) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, avs.peerBindingDigest(op, peerId));
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @notice A deterministic int32 update of `d` entries (little-endian bytes).
+    function fakeUpdate(uint256 salt, uint256 d) internal pure returns (bytes memory out) {
+        out = new bytes(d * 4);
+        for (uint256 t; t < d; ++t) {
+            int32 v = int32(int256(uint256(keccak256(abi.encode(salt, t))) % 2_000_001) - 1_000_000);
+            uint32 u = uint32(v);
+            out[4 * t] = bytes1(uint8(u));
+            out[4 * t + 1] = bytes1(uint8(u >> 8));
+            out[4 * t + 2] = bytes1(uint8(u >> 16));
+            out[4 * t + 3] = bytes1(uint8(u >> 24));
+        }
+    }
+
+    function sorted(address[] memory a) internal pure returns (address[] memory) {
+        for (uint256 i = 1; i < a.length; ++i) {
+            for (uint256 j = i; j > 0 && a[j] < a[j - 1]; --j) {
+                (a[j], a[j - 1]) = (a[j - 1], a[j]);
+            }
+        }
+        return a;
+    }
+}
