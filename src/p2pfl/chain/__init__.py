@@ -1,0 +1,1 @@
+"""Ethereum side: anvil, forge artifacts, signed transactions, contract bindings, deployment."""

@@ -1,0 +1,91 @@
+"""A local anvil chain as a context manager: free port on 127.0.0.1, ready when it answers."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from web3 import Web3
+
+from p2pfl.chain.toolchain import binary
+from p2pfl.errors import ConfigError
+
+MNEMONIC = "test test test test test test test test test test test junk"  # anvil's default
+
+
+@dataclass(frozen=True)
+class Anvil:
+    url: str
+    port: int
+    accounts: int
+    chain_id: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def dev_key(index: int) -> str:
+    """The private key of anvil's default account ``index``."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    acct = Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return "0x" + bytes(acct.key).hex()
+
+
+@contextmanager
+def run_anvil(
+    accounts: int = 10,
+    port: int | None = None,
+    block_time: float | None = None,
+    chain_id: int = 31337,
+    log: Path | None = None,
+    timeout: float = 15.0,
+) -> Iterator[Anvil]:
+    """Start anvil, wait until it answers JSON-RPC, stop it (and only it) on exit."""
+    port = port or free_port()
+    args = [
+        str(binary("anvil")),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--accounts", str(accounts),
+        "--chain-id", str(chain_id),
+        "--mnemonic", MNEMONIC,
+    ]  # fmt: skip
+    if block_time:
+        args += ["--block-time", str(block_time)]
+    out = log.open("ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}))
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise ConfigError(f"anvil exited with code {proc.returncode} (port {port} busy?)")
+            try:
+                if w3.eth.chain_id == chain_id:
+                    break
+            except Exception:  # noqa: BLE001 - not listening yet
+                pass
+            if time.monotonic() > deadline:
+                raise ConfigError(f"anvil did not answer on {url} within {timeout} s")
+            time.sleep(0.05)
+        yield Anvil(url=url, port=port, accounts=accounts, chain_id=chain_id)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log and hasattr(out, "close"):
+            out.close()

@@ -1,0 +1,98 @@
+"""forge's build artifacts: ABI and bytecode by contract name; custom errors by selector."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+
+from p2pfl.chain.toolchain import binary, contracts_dir
+from p2pfl.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    abi: list[dict[str, Any]]
+    bytecode: str
+
+
+def build_contracts(quiet: bool = True) -> None:
+    """Run ``forge build`` (incremental: fast when nothing changed)."""
+    proc = subprocess.run(
+        [str(binary("forge")), "build"], cwd=contracts_dir(), capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise ConfigError(f"forge build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    if not quiet:
+        print(proc.stdout)
+
+
+@cache
+def load(name: str, out_dir: Path | None = None) -> Artifact:
+    out = out_dir or contracts_dir() / "out"
+    matches = sorted(out.glob(f"*/{name}.json"))
+    if not matches:
+        raise ConfigError(f"no forge artifact for {name} in {out}: run `forge build` in contracts/")
+    data = json.loads(matches[0].read_text())
+    return Artifact(name=name, abi=data["abi"], bytecode=data["bytecode"]["object"])
+
+
+def _type_str(param: dict[str, Any]) -> str:
+    t = str(param["type"])
+    if t.startswith("tuple"):
+        return "(" + ",".join(_type_str(c) for c in param["components"]) + ")" + t[5:]
+    return t
+
+
+@cache
+def error_table(names: tuple[str, ...]) -> dict[bytes, tuple[str, list[str], list[str]]]:
+    """Selector -> (qualified name, argument names, argument types) over the given contracts."""
+    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    for name in names:
+        for item in load(name).abi:
+            if item.get("type") != "error":
+                continue
+            types = [_type_str(p) for p in item["inputs"]]
+            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+            table[selector] = (f"{name}.{item['name']}", [p["name"] for p in item["inputs"]], types)
+    return table
+
+
+STANDARD = {
+    bytes.fromhex("08c379a0"): ("Error", ["message"], ["string"]),
+    bytes.fromhex("4e487b71"): ("Panic", ["code"], ["uint256"]),
+}
+
+
+def decode_revert(data: bytes, names: tuple[str, ...]) -> str:
+    """A readable form of revert data: ``EpochManager.CommitClosed(epoch=1, deadline=12)``."""
+    if len(data) < 4:
+        return "reverted without a reason"
+    entry = STANDARD.get(data[:4]) or error_table(names).get(data[:4])
+    if entry is None:
+        return f"reverted with unknown error 0x{data.hex()}"
+    label, arg_names, types = entry
+    try:
+        values = abi_decode(types, data[4:])
+    except Exception:  # noqa: BLE001 - malformed revert data
+        return f"{label}(<undecodable 0x{data[4:].hex()}>)"
+    shown = ", ".join(
+        f"{n or f'arg{i}'}={_show(v, t)}"
+        for i, (n, v, t) in enumerate(zip(arg_names, values, types, strict=True))
+    )
+    return f"{label}({shown})"
+
+
+def _show(value: Any, abi_type: str) -> str:
+    if abi_type == "address":
+        return str(to_checksum_address(value))
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)

@@ -1,0 +1,113 @@
+"""Signed transactions against an RPC endpoint, with custom errors decoded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from p2pfl.chain.artifacts import decode_revert, load
+from p2pfl.errors import P2pflError
+
+# Contracts whose custom errors a revert may carry (inheritance brings OpenZeppelin's).
+ERROR_SOURCES = (
+    "EpochManager",
+    "P2pflServiceManager",
+    "DevAllocationManager",
+    "DevDelegationManager",
+    "StakeToken",
+    "CountSketch",
+)
+
+
+GAS_MARGIN = 1.25
+TX_GAS_CAP = 1 << 24  # EIP-7825's per-transaction gas limit
+
+
+class ChainError(P2pflError):
+    """A transaction or call that the chain refused, with the decoded reason."""
+
+
+class Chain:
+    """One RPC endpoint; transactions are signed locally with eth-account keys."""
+
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        self.url = url
+        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        self.chain_id = int(self.w3.eth.chain_id)
+
+    def contract(self, name: str, address: str) -> Contract:
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load(name).abi)
+
+    def deploy(self, account: LocalAccount, name: str, *args: Any) -> str:
+        art = load(name)
+        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        receipt = self._send(account, factory.constructor(*args), value=0)
+        address = receipt["contractAddress"]
+        if address is None:
+            raise ChainError(f"deploying {name} returned no contract address")
+        return str(address)
+
+    def transact(self, account: LocalAccount, fn: ContractFunction, value: int = 0) -> TxReceipt:
+        return self._send(account, fn, value=value)
+
+    def call(self, fn: ContractFunction) -> Any:
+        try:
+            return fn.call()
+        except ContractLogicError as exc:
+            raise ChainError(self.explain(exc)) from None
+
+    def explain(self, exc: ContractLogicError) -> str:
+        data = exc.data if isinstance(exc.data, str) else None
+        if data and data.startswith("0x"):
+            return decode_revert(bytes(HexBytes(data)), ERROR_SOURCES)
+        return str(exc)
+
+    def _send(self, account: LocalAccount, fn: Any, value: int) -> TxReceipt:
+        params: dict[str, Any] = {
+            "from": account.address,
+            "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
+            "chainId": self.chain_id,
+            "value": value,
+        }
+        try:
+            tx = fn.build_transaction(params)  # estimates gas: reverts surface here
+        except ContractLogicError as exc:
+            raise ChainError(self.explain(exc)) from None
+        # Gas depends on block data (the election walks the stakes from a blockhash that
+        # differs between estimate and execution): leave a margin, within the tx cap.
+        tx["gas"] = min(int(tx["gas"] * GAS_MARGIN) + 20_000, TX_GAS_CAP)
+        signed = account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction 0x{tx_hash.hex()} reverted: {self._replay(tx, receipt)}")
+        return receipt
+
+    def _replay(self, tx: dict[str, Any], receipt: TxReceipt) -> str:
+        """Why a mined transaction reverted: rerun it as a call at its block (same height)."""
+        call = {key: tx[key] for key in ("from", "to", "data", "value") if key in tx}
+        try:
+            self.w3.eth.call(call, receipt["blockNumber"])  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            return self.explain(exc)
+        return f"no reason on replay (gas used {receipt['gasUsed']})"
+
+
+def account(key: str) -> LocalAccount:
+    acct: LocalAccount = Account.from_key(key)
+    return acct
+
+
+def events(contract: Contract, receipt: TxReceipt, name: str) -> Sequence[Any]:
+    """Decoded events ``name`` emitted by ``contract`` in ``receipt``."""
+    return list(getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD))

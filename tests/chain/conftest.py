@@ -1,0 +1,67 @@
+"""A real anvil with the whole devnet deployed once; every test runs on a snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from p2pfl.chain.anvil import Anvil, dev_key, run_anvil
+from p2pfl.chain.artifacts import build_contracts
+from p2pfl.chain.client import Chain, account
+from p2pfl.chain.deploy import WAD, Deployment, deploy_devnet
+from p2pfl.chain.epochs import EpochManager, Params
+
+OPERATORS = 6
+# Automine puts every transaction in its own block: windows must fit the sequential txs.
+PARAMS = Params(commit_blocks=20, submit_blocks=20, challenge_blocks=10, max_byzantine=1)
+
+
+@dataclass
+class Devnet:
+    anvil: Anvil
+    chain: Chain
+    deployer: LocalAccount
+    operators: list[LocalAccount]
+    watcher: LocalAccount
+    deployment: Deployment
+    epochs: EpochManager
+
+    def mine(self, blocks: int) -> None:
+        self.chain.w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+
+    def mine_to(self, block: int) -> None:
+        now = int(self.chain.w3.eth.block_number)
+        if block > now:
+            self.mine(block - now)
+
+
+@pytest.fixture(scope="session")
+def devnet_session() -> Iterator[Devnet]:
+    build_contracts()
+    with run_anvil(accounts=OPERATORS + 3) as anvil:
+        chain = Chain(anvil.url)
+        deployer = account(dev_key(0))
+        ops = [account(dev_key(i + 1)) for i in range(OPERATORS)]
+        watcher = account(dev_key(OPERATORS + 1))
+        stakes = [(op, (i + 1) * 10 * WAD, f"peer-{i}".encode()) for i, op in enumerate(ops)]
+        deployment = deploy_devnet(
+            chain,
+            deployer,
+            stakes,
+            verifier=lambda: chain.deploy(deployer, "MockVerifier"),  # test tree only
+            params=PARAMS,
+        )
+        yield Devnet(anvil, chain, deployer, ops, watcher, deployment, EpochManager(chain, deployment.avs.epoch_manager))
+
+
+@pytest.fixture
+def devnet(devnet_session: Devnet) -> Iterator[Devnet]:
+    w3 = devnet_session.chain.w3
+    snap = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    try:
+        yield devnet_session
+    finally:
+        w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]

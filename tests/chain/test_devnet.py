@@ -1,0 +1,162 @@
+"""Register, commit, submit, challenge, finalize and slash against a real anvil."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+
+from p2pfl.chain.client import ChainError
+from p2pfl.chain.deploy import OPERATOR_SET_ID, WAD, peer_binding_signature, register_operator
+from p2pfl.chain.epochs import Status
+from p2pfl.learn.codec import ModelSpec, Update
+from p2pfl.robust.sketch import sketch_many
+from p2pfl.robust.sketch_krum import sketch_krum
+from tests.chain.conftest import OPERATORS, Devnet
+
+SPEC = ModelSpec((("w", (500,)),))
+
+
+def updates(n: int, outliers: tuple[int, ...] = ()) -> list[Update]:
+    rng = np.random.default_rng(7)
+    out = []
+    for i in range(n):
+        scale = 1 << 20 if i in outliers else 1 << 10
+        out.append(Update(SPEC, rng.integers(-scale, scale, size=500).astype(np.int32)))
+    return out
+
+
+def stake_of(d: Devnet, op: str) -> int:
+    sm = d.chain.contract("P2pflServiceManager", d.deployment.avs.service_manager)
+    return int(d.chain.call(sm.functions.stakeOf(op)))
+
+
+def run_to_result(d: Devnet, lie_about: int | None = None) -> tuple[int, list[str], list[Update], dict[str, Update]]:
+    """Open an epoch, commit every operator's update, and submit the Python-computed result."""
+    em = d.epochs
+    e, _ = em.open_epoch(d.deployer)
+    ups = updates(OPERATORS, outliers=(2,))
+    by_op = {op.address: u for op, u in zip(d.operators, ups, strict=True)}
+    for op in d.operators:
+        em.commit_update(op, e, by_op[op.address].digest)
+    info = em.epoch(e)
+    d.mine_to(info.commit_deadline + 1)
+    em.record_seed(d.deployer, e)
+    seed = em.epoch(e).seed
+    assert seed == bytes(d.chain.w3.eth.get_block(info.commit_deadline)["hash"])
+    operators = sorted(by_op, key=lambda a: int(a, 16))
+    sketches = sketch_many([by_op[a].q for a in operators], seed, 64).tolist()
+    f = em.byzantine_bound(len(operators))
+    result = sketch_krum(sketches, f)
+    if lie_about is not None:
+        sketches[lie_about][0] += 1
+    selected = sum(1 << i for i in result.selected)
+    flags = sum(1 << i for i in result.flagged)
+    inputs = em.public_inputs(e, seed, sketches, selected, flags)
+    proof = keccak(b"".join(inputs))  # the test verifier's rule
+    aggregator = next(op for op in d.operators + [d.deployer] if op.address == info.aggregator)
+    em.submit_result(aggregator, e, keccak(text="model-1"), operators, sketches, selected, flags, proof)
+    return e, operators, ups, by_op
+
+
+def test_deployment_registered_every_operator(devnet: Devnet) -> None:
+    sm = devnet.chain.contract("P2pflServiceManager", devnet.deployment.avs.service_manager)
+    ops, stakes = devnet.chain.call(sm.functions.operatorsWithStakes())
+    assert list(ops) == [op.address for op in devnet.operators]
+    assert list(stakes) == [(i + 1) * 10 * WAD for i in range(OPERATORS)]
+    assert devnet.chain.call(sm.functions.peerIdOf(devnet.operators[2].address)) == b"peer-2"
+    assert devnet.deployment.seconds < 60
+
+
+def test_forged_peer_binding_is_refused(devnet: Devnet) -> None:
+    d = devnet
+    newcomer, impostor = d.watcher, d.deployer
+    am = d.chain.contract("DevAllocationManager", d.deployment.core.allocation_manager)
+    # A signature by someone else for the newcomer's peer id.
+    sig = peer_binding_signature(d.chain, impostor, d.deployment.avs.service_manager, b"peer-x")
+    # An existing operator cannot register twice; the revert comes back decoded.
+    with pytest.raises(ChainError, match=r"DevDelegationManager\.AlreadyOperator\(operator=0x"):
+        register_operator(d.chain, d.deployer, d.deployment.core, d.deployment.avs, d.operators[0], WAD, b"p")
+    token = d.chain.contract("StakeToken", d.deployment.core.token)
+    dm = d.chain.contract("DevDelegationManager", d.deployment.core.delegation_manager)
+    d.chain.transact(d.deployer, token.functions.mint(newcomer.address, 5 * WAD))
+    d.chain.transact(newcomer, dm.functions.registerAsOperator("0x" + "00" * 20, 0, ""))
+    d.chain.transact(newcomer, token.functions.approve(d.deployment.core.delegation_manager, 5 * WAD))
+    core = d.deployment.core
+    d.chain.transact(newcomer, dm.functions.depositIntoStrategy(core.strategy, core.token, 5 * WAD))
+    alloc = [((d.deployment.avs.service_manager, OPERATOR_SET_ID), [core.strategy], [WAD])]
+    d.chain.transact(newcomer, am.functions.modifyAllocations(newcomer.address, alloc))
+    data = abi_encode(["bytes", "bytes"], [b"peer-x", sig])
+    params = (d.deployment.avs.service_manager, [OPERATOR_SET_ID], data)
+    with pytest.raises(ChainError, match=r"P2pflServiceManager\.BadPeerSignature\(operator="):
+        d.chain.transact(newcomer, am.functions.registerForOperatorSets(newcomer.address, params))
+
+
+def test_full_epoch_slashes_the_flagged_operator(devnet: Devnet) -> None:
+    d = devnet
+    e, operators, _, _ = run_to_result(d)
+    info = d.epochs.epoch(e)
+    assert info.status == Status.SUBMITTED
+    flagged = [operators[i] for i in range(len(operators)) if info.flag_mask >> i & 1]
+    outlier = d.operators[2].address
+    assert flagged == [outlier]  # the Python rule, posted and accepted on chain
+    before = {op: stake_of(d, op) for op in operators}
+    with pytest.raises(ChainError, match=r"EpochManager\.ChallengeStillOpen"):
+        d.epochs.finalize(d.deployer, e)
+    d.mine_to(info.challenge_deadline + 1)
+    receipt = d.epochs.finalize(d.deployer, e)
+    assert receipt["status"] == 1
+    assert stake_of(d, outlier) == before[outlier] // 2
+    assert all(stake_of(d, op) == before[op] for op in operators if op != outlier)
+    assert d.epochs.latest_model() == keccak(text="model-1")
+    assert d.epochs.epoch(e).status == Status.FINALIZED
+
+
+def test_watcher_challenge_voids_a_wrong_sketch(devnet: Devnet) -> None:
+    d = devnet
+    e, operators, _, by_op = run_to_result(d, lie_about=3)
+    info = d.epochs.epoch(e)
+    aggregator = info.aggregator
+    stake_before = stake_of(d, aggregator)
+    # The watcher recomputes every sketch from the blobs and finds row 3 wrong.
+    ok_rows = sketch_many([by_op[a].q for a in operators], info.seed, 64).tolist()
+    posted = [list(r) for r in ok_rows]
+    posted[3][0] += 1
+    upheld, receipt = d.epochs.challenge_sketch(
+        d.watcher, e, 3, by_op[operators[3]].canonical_bytes(), posted[3]
+    )
+    assert upheld
+    after = d.epochs.epoch(e)
+    assert after.status == Status.OPEN and after.attempt == 1 and after.aggregator != aggregator
+    assert stake_of(d, aggregator) < stake_before
+    assert d.epochs.owed(d.watcher.address) == d.epochs.params().challenge_bond + d.epochs.params().challenge_reward
+    balance = d.chain.w3.eth.get_balance(d.watcher.address)
+    d.epochs.withdraw(d.watcher)
+    assert d.chain.w3.eth.get_balance(d.watcher.address) > balance
+
+
+def test_a_correct_sketch_survives_a_challenge(devnet: Devnet) -> None:
+    d = devnet
+    e, operators, _, by_op = run_to_result(d)
+    info = d.epochs.epoch(e)
+    rows = sketch_many([by_op[a].q for a in operators], info.seed, 64).tolist()
+    upheld, _ = d.epochs.challenge_sketch(d.watcher, e, 1, by_op[operators[1]].canonical_bytes(), rows[1])
+    assert not upheld
+    assert d.epochs.epoch(e).status == Status.SUBMITTED
+
+
+def test_chain_errors_are_decoded(devnet: Devnet) -> None:
+    d = devnet
+    e, _ = d.epochs.open_epoch(d.deployer)
+    op = d.operators[0]
+    d.epochs.commit_update(op, e, keccak(b"u"))
+    with pytest.raises(ChainError, match=rf"EpochManager\.AlreadyCommitted\(epoch={e}, operator={op.address}\)"):
+        d.epochs.commit_update(op, e, keccak(b"u2"))
+    with pytest.raises(ChainError, match=r"EpochManager\.WrongEpoch\(epoch=9, current=1\)"):
+        d.epochs.commit_update(op, 9, keccak(b"u"))
+    with pytest.raises(ChainError, match=r"EpochManager\.NotInRoster"):
+        d.epochs.commit_update(d.watcher, e, keccak(b"u"))
+    d.mine_to(d.epochs.epoch(e).commit_deadline + 1)
+    with pytest.raises(ChainError, match=r"EpochManager\.CommitClosed"):
+        d.epochs.commit_update(d.operators[1], e, keccak(b"u"))
