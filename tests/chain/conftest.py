@@ -54,7 +54,15 @@ def devnet_session() -> Iterator[Devnet]:
             verifier=lambda: chain.deploy(deployer, "MockVerifier"),  # test tree only
             params=PARAMS,
         )
-        yield Devnet(anvil, chain, deployer, ops, watcher, deployment, EpochManager(chain, deployment.avs.epoch_manager))
+        yield Devnet(
+            anvil,
+            chain,
+            deployer,
+            ops,
+            watcher,
+            deployment,
+            EpochManager(chain, deployment.avs.epoch_manager),
+        )
 
 
 @pytest.fixture

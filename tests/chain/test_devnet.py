@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
+from eth_abi.abi import encode as abi_encode
 
 from p2pfl.chain.client import ChainError
 from p2pfl.chain.deploy import OPERATOR_SET_ID, WAD, peer_binding_signature, register_operator
 from p2pfl.chain.epochs import Status
-from p2pfl.learn.codec import ModelSpec, Update
+from p2pfl.learn.codec import ModelSpec, Update, keccak256
 from p2pfl.robust.sketch import sketch_many
 from p2pfl.robust.sketch_krum import sketch_krum
 from tests.chain.conftest import OPERATORS, Devnet
@@ -32,12 +31,14 @@ def stake_of(d: Devnet, op: str) -> int:
     return int(d.chain.call(sm.functions.stakeOf(op)))
 
 
-def run_to_result(d: Devnet, lie_about: int | None = None) -> tuple[int, list[str], list[Update], dict[str, Update]]:
+def run_to_result(
+    d: Devnet, lie_about: int | None = None
+) -> tuple[int, list[str], list[Update], dict[str, Update]]:
     """Open an epoch, commit every operator's update, and submit the Python-computed result."""
     em = d.epochs
     e, _ = em.open_epoch(d.deployer)
     ups = updates(OPERATORS, outliers=(2,))
-    by_op = {op.address: u for op, u in zip(d.operators, ups, strict=True)}
+    by_op: dict[str, Update] = {op.address: u for op, u in zip(d.operators, ups, strict=True)}
     for op in d.operators:
         em.commit_update(op, e, by_op[op.address].digest)
     info = em.epoch(e)
@@ -54,9 +55,11 @@ def run_to_result(d: Devnet, lie_about: int | None = None) -> tuple[int, list[st
     selected = sum(1 << i for i in result.selected)
     flags = sum(1 << i for i in result.flagged)
     inputs = em.public_inputs(e, seed, sketches, selected, flags)
-    proof = keccak(b"".join(inputs))  # the test verifier's rule
-    aggregator = next(op for op in d.operators + [d.deployer] if op.address == info.aggregator)
-    em.submit_result(aggregator, e, keccak(text="model-1"), operators, sketches, selected, flags, proof)
+    proof = keccak256(b"".join(inputs))  # the test verifier's rule
+    aggregator = next(op for op in [*d.operators, d.deployer] if op.address == info.aggregator)
+    em.submit_result(
+        aggregator, e, keccak256(b"model-1"), operators, sketches, selected, flags, proof
+    )
     return e, operators, ups, by_op
 
 
@@ -77,12 +80,16 @@ def test_forged_peer_binding_is_refused(devnet: Devnet) -> None:
     sig = peer_binding_signature(d.chain, impostor, d.deployment.avs.service_manager, b"peer-x")
     # An existing operator cannot register twice; the revert comes back decoded.
     with pytest.raises(ChainError, match=r"DevDelegationManager\.AlreadyOperator\(operator=0x"):
-        register_operator(d.chain, d.deployer, d.deployment.core, d.deployment.avs, d.operators[0], WAD, b"p")
+        register_operator(
+            d.chain, d.deployer, d.deployment.core, d.deployment.avs, d.operators[0], WAD, b"p"
+        )
     token = d.chain.contract("StakeToken", d.deployment.core.token)
     dm = d.chain.contract("DevDelegationManager", d.deployment.core.delegation_manager)
     d.chain.transact(d.deployer, token.functions.mint(newcomer.address, 5 * WAD))
     d.chain.transact(newcomer, dm.functions.registerAsOperator("0x" + "00" * 20, 0, ""))
-    d.chain.transact(newcomer, token.functions.approve(d.deployment.core.delegation_manager, 5 * WAD))
+    d.chain.transact(
+        newcomer, token.functions.approve(d.deployment.core.delegation_manager, 5 * WAD)
+    )
     core = d.deployment.core
     d.chain.transact(newcomer, dm.functions.depositIntoStrategy(core.strategy, core.token, 5 * WAD))
     alloc = [((d.deployment.avs.service_manager, OPERATOR_SET_ID), [core.strategy], [WAD])]
@@ -109,7 +116,7 @@ def test_full_epoch_slashes_the_flagged_operator(devnet: Devnet) -> None:
     assert receipt["status"] == 1
     assert stake_of(d, outlier) == before[outlier] // 2
     assert all(stake_of(d, op) == before[op] for op in operators if op != outlier)
-    assert d.epochs.latest_model() == keccak(text="model-1")
+    assert d.epochs.latest_model() == keccak256(b"model-1")
     assert d.epochs.epoch(e).status == Status.FINALIZED
 
 
@@ -123,14 +130,19 @@ def test_watcher_challenge_voids_a_wrong_sketch(devnet: Devnet) -> None:
     ok_rows = sketch_many([by_op[a].q for a in operators], info.seed, 64).tolist()
     posted = [list(r) for r in ok_rows]
     posted[3][0] += 1
-    upheld, receipt = d.epochs.challenge_sketch(
+    upheld, _receipt = d.epochs.challenge_sketch(
         d.watcher, e, 3, by_op[operators[3]].canonical_bytes(), posted[3]
     )
     assert upheld
     after = d.epochs.epoch(e)
-    assert after.status == Status.OPEN and after.attempt == 1 and after.aggregator != aggregator
+    assert after.status == Status.OPEN
+    assert after.attempt == 1
+    assert after.aggregator != aggregator
     assert stake_of(d, aggregator) < stake_before
-    assert d.epochs.owed(d.watcher.address) == d.epochs.params().challenge_bond + d.epochs.params().challenge_reward
+    assert (
+        d.epochs.owed(d.watcher.address)
+        == d.epochs.params().challenge_bond + d.epochs.params().challenge_reward
+    )
     balance = d.chain.w3.eth.get_balance(d.watcher.address)
     d.epochs.withdraw(d.watcher)
     assert d.chain.w3.eth.get_balance(d.watcher.address) > balance
@@ -141,7 +153,9 @@ def test_a_correct_sketch_survives_a_challenge(devnet: Devnet) -> None:
     e, operators, _, by_op = run_to_result(d)
     info = d.epochs.epoch(e)
     rows = sketch_many([by_op[a].q for a in operators], info.seed, 64).tolist()
-    upheld, _ = d.epochs.challenge_sketch(d.watcher, e, 1, by_op[operators[1]].canonical_bytes(), rows[1])
+    upheld, _ = d.epochs.challenge_sketch(
+        d.watcher, e, 1, by_op[operators[1]].canonical_bytes(), rows[1]
+    )
     assert not upheld
     assert d.epochs.epoch(e).status == Status.SUBMITTED
 
@@ -150,13 +164,15 @@ def test_chain_errors_are_decoded(devnet: Devnet) -> None:
     d = devnet
     e, _ = d.epochs.open_epoch(d.deployer)
     op = d.operators[0]
-    d.epochs.commit_update(op, e, keccak(b"u"))
-    with pytest.raises(ChainError, match=rf"EpochManager\.AlreadyCommitted\(epoch={e}, operator={op.address}\)"):
-        d.epochs.commit_update(op, e, keccak(b"u2"))
+    d.epochs.commit_update(op, e, keccak256(b"u"))
+    with pytest.raises(
+        ChainError, match=rf"EpochManager\.AlreadyCommitted\(epoch={e}, operator={op.address}\)"
+    ):
+        d.epochs.commit_update(op, e, keccak256(b"u2"))
     with pytest.raises(ChainError, match=r"EpochManager\.WrongEpoch\(epoch=9, current=1\)"):
-        d.epochs.commit_update(op, 9, keccak(b"u"))
+        d.epochs.commit_update(op, 9, keccak256(b"u"))
     with pytest.raises(ChainError, match=r"EpochManager\.NotInRoster"):
-        d.epochs.commit_update(d.watcher, e, keccak(b"u"))
+        d.epochs.commit_update(d.watcher, e, keccak256(b"u"))
     d.mine_to(d.epochs.epoch(e).commit_deadline + 1)
     with pytest.raises(ChainError, match=r"EpochManager\.CommitClosed"):
-        d.epochs.commit_update(d.operators[1], e, keccak(b"u"))
+        d.epochs.commit_update(d.operators[1], e, keccak256(b"u"))

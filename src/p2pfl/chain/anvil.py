@@ -74,7 +74,7 @@ def run_anvil(
             try:
                 if w3.eth.chain_id == chain_id:
                     break
-            except Exception:  # noqa: BLE001 - not listening yet
+            except Exception:
                 pass
             if time.monotonic() > deadline:
                 raise ConfigError(f"anvil did not answer on {url} within {timeout} s")

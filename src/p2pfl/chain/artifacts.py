@@ -9,8 +9,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from p2pfl.chain.toolchain import binary, contracts_dir
 from p2pfl.errors import ConfigError
@@ -26,7 +27,11 @@ class Artifact:
 def build_contracts(quiet: bool = True) -> None:
     """Run ``forge build`` (incremental: fast when nothing changed)."""
     proc = subprocess.run(
-        [str(binary("forge")), "build"], cwd=contracts_dir(), capture_output=True, text=True, check=False
+        [str(binary("forge")), "build"],
+        cwd=contracts_dir(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise ConfigError(f"forge build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -81,7 +86,7 @@ def decode_revert(data: bytes, names: tuple[str, ...]) -> str:
     label, arg_names, types = entry
     try:
         values = abi_decode(types, data[4:])
-    except Exception:  # noqa: BLE001 - malformed revert data
+    except Exception:
         return f"{label}(<undecodable 0x{data[4:].hex()}>)"
     shown = ", ".join(
         f"{n or f'arg{i}'}={_show(v, t)}"

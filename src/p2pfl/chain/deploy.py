@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
@@ -107,19 +107,30 @@ def deploy_avs(
 ) -> Avs:
     """Deploy the service manager and the epoch manager against ``core``."""
     sm = chain.deploy(
-        deployer, "P2pflServiceManager", core.allocation_manager, core.strategy, minimum_stake, deployer.address
+        deployer,
+        "P2pflServiceManager",
+        core.allocation_manager,
+        core.strategy,
+        minimum_stake,
+        deployer.address,
     )
     service = chain.contract("P2pflServiceManager", sm)
     chain.transact(deployer, service.functions.initialize("p2pfl federated learning AVS"))
-    em = chain.deploy(deployer, "EpochManager", sm, verifier, params.as_tuple(), genesis_model, deployer.address)
+    em = chain.deploy(
+        deployer, "EpochManager", sm, verifier, params.as_tuple(), genesis_model, deployer.address
+    )
     chain.transact(deployer, service.functions.setEpochManager(em))
     if reward_pool:
-        chain.transact(deployer, chain.contract("EpochManager", em).functions.fundRewards(), value=reward_pool)
+        chain.transact(
+            deployer, chain.contract("EpochManager", em).functions.fundRewards(), value=reward_pool
+        )
     say(f"avs: service manager {sm}, epoch manager {em}, verifier {verifier}")
     return Avs(sm, em, verifier)
 
 
-def peer_binding_signature(chain: Chain, operator: LocalAccount, service_manager: str, peer_id: bytes) -> bytes:
+def peer_binding_signature(
+    chain: Chain, operator: LocalAccount, service_manager: str, peer_id: bytes
+) -> bytes:
     """The operator's EIP-712 signature binding ``peer_id`` to its address."""
     typed = {
         "types": {
@@ -190,7 +201,9 @@ def deploy_devnet(
     genesis = genesis_model or keccak256(b"p2pfl/genesis")
     core = deploy_core(chain, deployer, say)
     verifier_address = verifier() if callable(verifier) else verifier
-    avs = deploy_avs(chain, deployer, core, verifier_address, params, genesis, reward_pool=reward_pool, say=say)
+    avs = deploy_avs(
+        chain, deployer, core, verifier_address, params, genesis, reward_pool=reward_pool, say=say
+    )
     listed = []
     for i, (op, stake, peer_id) in enumerate(operators):
         register_operator(chain, deployer, core, avs, op, stake, peer_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -85,7 +86,7 @@ class EpochManager:
         who: LocalAccount,
         epoch: int,
         model_digest: bytes,
-        operators: list[str],
+        operators: Sequence[str],
         sketches: list[list[int]],
         selected_mask: int,
         flag_mask: int,
@@ -93,7 +94,7 @@ class EpochManager:
     ) -> TxReceipt:
         flat = [int(x) for row in sketches for x in row]
         fn = self.contract.functions.submitResult(
-            epoch, model_digest, operators, flat, selected_mask, flag_mask, proof
+            epoch, model_digest, list(operators), flat, selected_mask, flag_mask, proof
         )
         return self.chain.transact(who, fn)
 
