@@ -9,6 +9,7 @@ from eth_abi.abi import encode as abi_encode
 from p2pfl.chain.client import ChainError
 from p2pfl.chain.deploy import OPERATOR_SET_ID, WAD, peer_binding_signature, register_operator
 from p2pfl.chain.epochs import Status
+from p2pfl.chain.events import EventFollower
 from p2pfl.learn.codec import ModelSpec, Update, keccak256
 from p2pfl.robust.sketch import sketch_many
 from p2pfl.robust.sketch_krum import sketch_krum
@@ -176,3 +177,26 @@ def test_chain_errors_are_decoded(devnet: Devnet) -> None:
     d.mine_to(d.epochs.epoch(e).commit_deadline + 1)
     with pytest.raises(ChainError, match=r"EpochManager\.CommitClosed"):
         d.epochs.commit_update(d.operators[1], e, keccak256(b"u"))
+
+
+def test_event_follower_sees_the_epoch_in_order_once(devnet: Devnet) -> None:
+    d = devnet
+    start = int(d.chain.w3.eth.block_number) + 1
+    follower = EventFollower(d.epochs.contract, start_block=start)
+    e, operators, _, _ = run_to_result(d)
+    d.mine_to(d.epochs.epoch(e).challenge_deadline + 1)
+    d.epochs.finalize(d.deployer, e)
+    names = [ev.name for ev in follower.poll()]
+    assert names[0] == "EpochOpened"
+    assert names.count("UpdateCommitted") == OPERATORS
+    assert names.index("SeedRecorded") > names.index("UpdateCommitted")
+    assert names[names.index("ResultSubmitted") :] == [
+        "ResultSubmitted",
+        "EpochFinalized",
+        "SlashApplied",
+    ]
+    assert follower.poll() == []  # nothing twice
+    committed = [
+        ev for ev in EventFollower(d.epochs.contract, start).poll() if ev.name == "UpdateCommitted"
+    ]
+    assert {ev.args["operator"] for ev in committed} == set(operators)

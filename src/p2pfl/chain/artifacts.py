@@ -49,10 +49,10 @@ def load(name: str, out_dir: Path | None = None) -> Artifact:
     return Artifact(name=name, abi=data["abi"], bytecode=data["bytecode"]["object"])
 
 
-def _type_str(param: dict[str, Any]) -> str:
+def type_str(param: dict[str, Any]) -> str:
     t = str(param["type"])
     if t.startswith("tuple"):
-        return "(" + ",".join(_type_str(c) for c in param["components"]) + ")" + t[5:]
+        return "(" + ",".join(type_str(c) for c in param["components"]) + ")" + t[5:]
     return t
 
 
@@ -64,7 +64,7 @@ def error_table(names: tuple[str, ...]) -> dict[bytes, tuple[str, list[str], lis
         for item in load(name).abi:
             if item.get("type") != "error":
                 continue
-            types = [_type_str(p) for p in item["inputs"]]
+            types = [type_str(p) for p in item["inputs"]]
             selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
             table[selector] = (f"{name}.{item['name']}", [p["name"] for p in item["inputs"]], types)
     return table

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from p2pfl import __version__
-from p2pfl.cli import simulate
+from p2pfl.cli import deploy, simulate
 from p2pfl.errors import P2pflError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("simulate")(simulate.simulate)
+app.command("deploy")(deploy.deploy)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,189 @@
+"""``p2pfl deploy``: the devnet (anvil, core stand-ins, AVS, operators) or the AVS alone
+against an existing EigenLayer core on any RPC endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from p2pfl.chain.anvil import dev_key, run_anvil
+from p2pfl.chain.artifacts import build_contracts
+from p2pfl.chain.client import Chain, account
+from p2pfl.chain.deploy import WAD, Core, Deployment, deploy_avs, deploy_devnet
+from p2pfl.chain.epochs import Params
+from p2pfl.errors import ConfigError
+from p2pfl.learn.codec import keccak256
+
+DEVNET_CHAIN_ID = 31337
+
+
+def _load_core(path: Path) -> Core:
+    try:
+        raw = json.loads(path.read_text())
+        return Core(
+            **{k: raw[k] for k in ("allocation_manager", "delegation_manager", "strategy", "token")}
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"cannot read core addresses from {path}: {exc} (a JSON object with "
+            "allocation_manager, delegation_manager, strategy and token)"
+        ) from None
+
+
+def deploy(
+    rpc: Annotated[
+        str | None,
+        typer.Option(help="RPC URL of an existing chain (default: start a local anvil)."),
+    ] = None,
+    core: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON of existing EigenLayer core addresses (default: the devnet stand-ins)."
+        ),
+    ] = None,
+    operators: Annotated[
+        int, typer.Option(help="Devnet: register this many anvil accounts as operators.")
+    ] = 8,
+    stake: Annotated[float, typer.Option(help="Devnet: stake per operator, in tokens.")] = 10.0,
+    deployer_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the deployer's private key.")
+    ] = None,
+    verifier: Annotated[
+        str | None, typer.Option(help="Address of the Krum proof verifier.")
+    ] = None,
+    insecure_test_verifier: Annotated[
+        bool,
+        typer.Option(
+            help="Devnet only: deploy the test-tree verifier that accepts a hash as proof."
+        ),
+    ] = False,
+    commit_blocks: Annotated[int, typer.Option(help="Blocks for the commit phase.")] = 10,
+    submit_blocks: Annotated[int, typer.Option(help="Blocks for the aggregator to submit.")] = 20,
+    challenge_blocks: Annotated[int, typer.Option(help="Blocks of the challenge window.")] = 10,
+    max_byzantine: Annotated[int, typer.Option(help="Byzantine bound f assumed by Krum.")] = 3,
+    port: Annotated[
+        int | None, typer.Option(help="Port of the local anvil (default: a free one).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the deployment JSON.")] = Path(
+        "deployment.json"
+    ),
+    exit_after: Annotated[
+        bool,
+        typer.Option(
+            "--exit", help="Stop the local anvil after deploying (default: keep it running)."
+        ),
+    ] = False,
+) -> None:
+    """Deploy p2pfl's contracts and write their addresses to a JSON file.
+
+    Without --rpc: start anvil, deploy the EigenLayer stand-ins, the AVS and the epoch
+    manager, register --operators operators, and keep anvil running until Ctrl-C.
+    With --rpc and --core: deploy only the AVS and epoch manager against that core.
+    """
+    console = Console()
+    if verifier is None and not insecure_test_verifier:
+        raise ConfigError(
+            "give --verifier ADDRESS (the Noir verifier) or, on a devnet, --insecure-test-verifier"
+        )
+    if rpc is not None and core is None:
+        raise ConfigError(
+            "--rpc needs --core: the devnet stand-ins are never deployed to a live network"
+        )
+    params = Params(
+        commit_blocks=commit_blocks,
+        submit_blocks=submit_blocks,
+        challenge_blocks=challenge_blocks,
+        max_byzantine=max_byzantine,
+    )
+    build_contracts()
+    with ExitStack() as stack:
+        if rpc is None:
+            anvil = stack.enter_context(run_anvil(accounts=operators + 2, port=port))
+            url = anvil.url
+            console.print(f"anvil on {url}")
+        else:
+            url = rpc
+        try:
+            chain = Chain(url)
+        except Exception as exc:  # any connection failure
+            raise ConfigError(f"cannot reach {url}: {exc}") from None
+        devnet = chain.chain_id == DEVNET_CHAIN_ID
+        if insecure_test_verifier and not devnet:
+            raise ConfigError(
+                f"--insecure-test-verifier is refused on chain {chain.chain_id} (devnet only)"
+            )
+        if deployer_key_env:
+            key = os.environ.get(deployer_key_env)
+            if not key:
+                raise ConfigError(f"environment variable {deployer_key_env} is empty or unset")
+        elif devnet:
+            key = dev_key(0)
+        else:
+            raise ConfigError("give --deployer-key-env on a non-devnet chain")
+        deployer = account(key)
+        started = time.perf_counter()
+
+        def pick_verifier() -> str:
+            return verifier if verifier else chain.deploy(deployer, "MockVerifier")
+
+        if core is None:
+            ops = [
+                (account(dev_key(i + 1)), int(stake * WAD), f"devnet-peer-{i}".encode())
+                for i in range(operators)
+            ]
+            deployment = deploy_devnet(
+                chain, deployer, ops, pick_verifier, params, say=console.print
+            )
+        else:
+            core_addrs = _load_core(core)
+            genesis = keccak256(b"p2pfl/genesis")
+            avs = deploy_avs(
+                chain, deployer, core_addrs, pick_verifier(), params, genesis, say=console.print
+            )
+            deployment = Deployment(
+                rpc=url,
+                chain_id=chain.chain_id,
+                core=core_addrs,
+                avs=avs,
+                params=params,
+                genesis_model="0x" + genesis.hex(),
+                block=int(chain.w3.eth.block_number),
+                seconds=time.perf_counter() - started,
+            )
+        deployment.write(out)
+        _show(console, deployment, out)
+        if rpc is None and not exit_after:
+            console.print(f"[green]devnet running on {url}[/] — Ctrl-C to stop")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                console.print("stopping anvil")
+
+
+def _show(console: Console, d: Deployment, out: Path) -> None:
+    table = Table(title=f"p2pfl deployment (chain {d.chain_id}, {d.seconds:.1f} s)")
+    table.add_column("contract")
+    table.add_column("address")
+    for name, addr in (
+        ("EpochManager", d.avs.epoch_manager),
+        ("P2pflServiceManager", d.avs.service_manager),
+        ("verifier", d.avs.verifier),
+        ("AllocationManager", d.core.allocation_manager),
+        ("DelegationManager", d.core.delegation_manager),
+        ("strategy", d.core.strategy),
+        ("stake token", d.core.token),
+    ):
+        table.add_row(name, addr)
+    console.print(table)
+    if d.operators:
+        console.print(f"{len(d.operators)} operators registered")
+    console.print(f"wrote {out}")

@@ -1,0 +1,67 @@
+"""``p2pfl deploy`` as a user runs it: devnet, existing core over RPC, and refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from p2pfl.chain.anvil import dev_key, run_anvil
+from p2pfl.chain.client import Chain, account
+from p2pfl.chain.deploy import deploy_core
+
+P2PFL = shutil.which("p2pfl") or str(Path(sys.executable).with_name("p2pfl"))
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([P2PFL, "deploy", *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+
+
+def test_devnet_deploy_writes_every_address(tmp_path: Path) -> None:
+    out = tmp_path / "dep.json"
+    proc = run("--operators", "3", "--insecure-test-verifier", "--exit", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    dep = json.loads(out.read_text())
+    assert dep["chain_id"] == 31337
+    assert len(dep["operators"]) == 3
+    for addr in [*dep["core"].values(), *dep["avs"].values()]:
+        assert addr.startswith("0x") and len(addr) == 42
+    assert dep["seconds"] < 30
+
+
+def test_avs_against_an_existing_core_over_rpc(tmp_path: Path) -> None:
+    with run_anvil(accounts=3) as anvil:
+        chain = Chain(anvil.url)
+        core = deploy_core(chain, account(dev_key(0)))
+        (tmp_path / "core.json").write_text(json.dumps(asdict(core)))
+        out = tmp_path / "avs.json"
+        proc = run(
+            "--rpc", anvil.url, "--core", str(tmp_path / "core.json"), "--insecure-test-verifier",
+            "--out", str(out), cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        dep = json.loads(out.read_text())
+        assert dep["core"] == asdict(core)
+        assert dep["operators"] == []
+        code = chain.w3.eth.get_code(dep["avs"]["epoch_manager"])
+        assert len(code) > 1000  # really deployed there
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--exit"], "--verifier"),
+        (["--rpc", "http://127.0.0.1:9", "--insecure-test-verifier"], "--rpc needs --core"),
+        (["--rpc", "http://127.0.0.1:9", "--core", "nope.json", "--verifier", "0x01"], "cannot reach"),
+    ],
+)
+def test_bad_deploy_arguments_are_refused_clearly(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
