@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Devnet} from "./utils/Devnet.sol";
 import {P2pflServiceManager} from "../src/avs/P2pflServiceManager.sol";
-import {IAllocationManagerTypes, IStrategy, OperatorSet} from "../src/interfaces/IEigenLayer.sol";
+import {IAllocationManagerTypes} from "../src/interfaces/IEigenLayer.sol";
 
 contract ServiceManagerTest is Devnet {
     function test_viewsListTheSetWithStakes() public view {
@@ -29,19 +28,7 @@ contract ServiceManagerTest is Devnet {
 
     function _prepare(string memory name, uint256 stake) internal returns (address op, uint256 key) {
         (op, key) = makeAddrAndKey(name);
-        token.mint(op, stake);
-        vm.startPrank(op);
-        delegation.registerAsOperator(address(0), 0, "");
-        token.approve(address(delegation), stake);
-        delegation.depositIntoStrategy(strategy, IERC20(address(token)), stake);
-        IAllocationManagerTypes.AllocateParams[] memory alloc = new IAllocationManagerTypes.AllocateParams[](1);
-        IStrategy[] memory strategies = new IStrategy[](1);
-        strategies[0] = strategy;
-        uint64[] memory mags = new uint64[](1);
-        mags[0] = 1e18;
-        alloc[0] = IAllocationManagerTypes.AllocateParams(OperatorSet(address(avs), 0), strategies, mags);
-        allocation.modifyAllocations(op, alloc);
-        vm.stopPrank();
+        stakeAndAllocate(op, stake);
     }
 
     function test_aForgedPeerBindingIsRefused() public {

@@ -65,7 +65,8 @@ abstract contract Devnet is Test {
         });
     }
 
-    function addOperator(address op, uint256 key, uint256 stake) internal {
+    /// @notice Mint, register as an EigenLayer operator, deposit and allocate all to the AVS.
+    function stakeAndAllocate(address op, uint256 stake) internal {
         token.mint(op, stake);
         vm.startPrank(op);
         delegation.registerAsOperator(address(0), 0, "");
@@ -78,6 +79,12 @@ abstract contract Devnet is Test {
         mags[0] = 1e18;
         alloc[0] = IAllocationManagerTypes.AllocateParams(OperatorSet(address(avs), 0), strategies, mags);
         allocation.modifyAllocations(op, alloc);
+        vm.stopPrank();
+    }
+
+    function addOperator(address op, uint256 key, uint256 stake) internal {
+        stakeAndAllocate(op, stake);
+        vm.startPrank(op);
         uint32[] memory ids = new uint32[](1);
         bytes memory peerId = abi.encodePacked("peer-", vm.toString(op));
         allocation.registerForOperatorSets(
