@@ -19,18 +19,23 @@ P2PFL = shutil.which("p2pfl") or str(Path(sys.executable).with_name("p2pfl"))
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([P2PFL, "deploy", *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+    return subprocess.run(
+        [P2PFL, "deploy", *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
+    )
 
 
 def test_devnet_deploy_writes_every_address(tmp_path: Path) -> None:
     out = tmp_path / "dep.json"
-    proc = run("--operators", "3", "--insecure-test-verifier", "--exit", "--out", str(out), cwd=tmp_path)
+    proc = run(
+        "--operators", "3", "--insecure-test-verifier", "--exit", "--out", str(out), cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     dep = json.loads(out.read_text())
     assert dep["chain_id"] == 31337
     assert len(dep["operators"]) == 3
     for addr in [*dep["core"].values(), *dep["avs"].values()]:
-        assert addr.startswith("0x") and len(addr) == 42
+        assert addr.startswith("0x")
+        assert len(addr) == 42
     assert dep["seconds"] < 30
 
 
@@ -57,10 +62,15 @@ def test_avs_against_an_existing_core_over_rpc(tmp_path: Path) -> None:
     [
         (["--exit"], "--verifier"),
         (["--rpc", "http://127.0.0.1:9", "--insecure-test-verifier"], "--rpc needs --core"),
-        (["--rpc", "http://127.0.0.1:9", "--core", "nope.json", "--verifier", "0x01"], "cannot reach"),
+        (
+            ["--rpc", "http://127.0.0.1:9", "--core", "nope.json", "--verifier", "0x01"],
+            "cannot reach",
+        ),
     ],
 )
-def test_bad_deploy_arguments_are_refused_clearly(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_deploy_arguments_are_refused_clearly(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     proc = run(*args, cwd=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr
