@@ -382,6 +382,28 @@ contract EpochManagerTest is Devnet {
         assertEq(epochs.latestModel(), keccak256("genesis"));
     }
 
+    function test_epochWhoseSeedWasLostIsSkipped() public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N);
+        EpochManager.Epoch memory ep = epochs.getEpoch(e);
+        vm.roll(uint256(ep.commitDeadline) + 300); // blockhash(commitDeadline) is gone
+        vm.expectRevert(abi.encodeWithSelector(EpochManager.SeedUnavailable.selector, e));
+        epochs.recordSeed(e);
+        epochs.finalize(e);
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(EpochManager.Status.Finalized));
+        assertEq(epochs.latestModel(), keccak256("genesis"));
+        assertEq(epochs.openEpoch(), e + 1); // the network moves on
+    }
+
+    function test_timeoutRecordsTheSeedWhileItCan() public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N);
+        EpochManager.Epoch memory ep = epochs.getEpoch(e);
+        vm.roll(ep.submitDeadline + 1);
+        epochs.reportTimeout(e);
+        assertEq(epochs.getEpoch(e).seed, blockhash(ep.commitDeadline));
+    }
+
     function testFuzz_slashingReducesStakeProportionally(uint64 wadSeed) public {
         uint256 wad = bound(uint256(wadSeed), 1, 1e18);
         address op = ops[2];

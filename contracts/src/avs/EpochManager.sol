@@ -279,12 +279,14 @@ contract EpochManager is Ownable, ReentrancyGuard {
     }
 
     /// @notice When the aggregator let its submit deadline pass, penalize it and hand the
-    /// epoch to the next operator in rotation. Anyone may call it.
+    /// epoch to the next operator in rotation (recording the seed if still readable).
+    /// Anyone may call it.
     function reportTimeout(uint256 epoch) external {
         Epoch storage ep = _open(epoch);
         if (block.number <= ep.submitDeadline) revert SubmitStillOpen(epoch, ep.submitDeadline);
         uint256 committed = _committed[epoch].length;
         if (committed < MIN_PARTICIPANTS) revert TooFewParticipants(epoch, committed);
+        if (ep.seed == bytes32(0) && block.number <= uint256(ep.commitDeadline) + 256) recordSeed(epoch);
         address absent = ep.aggregator;
         emit AggregatorTimedOut(epoch, absent);
         _rotate(epoch, ep);
@@ -293,13 +295,17 @@ contract EpochManager is Ownable, ReentrancyGuard {
 
     /// @notice After the challenge window the result stands: flagged operators are slashed
     /// and the new model becomes the next epoch's base. An epoch with fewer than three
-    /// commitments is skipped once its commit deadline has passed. Anyone may call it.
+    /// commitments is skipped once its commit deadline has passed, and so is one whose seed
+    /// was never recorded while `blockhash` could still read it. Anyone may call it.
     function finalize(uint256 epoch) external {
         Epoch storage ep = _epochs[epoch];
         if (ep.status == Status.Open) {
             uint256 committed = _committed[epoch].length;
             if (block.number <= ep.commitDeadline) revert CommitStillOpen(epoch, ep.commitDeadline);
-            if (committed >= MIN_PARTICIPANTS) revert WrongStatus(epoch, ep.status);
+            // Skip an epoch with too few commitments, or whose seed can no longer be read
+            // (nobody recorded blockhash(commitDeadline) within 256 blocks).
+            bool seedLost = ep.seed == bytes32(0) && block.number > uint256(ep.commitDeadline) + 256;
+            if (committed >= MIN_PARTICIPANTS && !seedLost) revert WrongStatus(epoch, ep.status);
             ep.status = Status.Finalized;
             emit EpochSkipped(epoch, committed);
             return;
