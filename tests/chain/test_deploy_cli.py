@@ -75,3 +75,14 @@ def test_bad_deploy_arguments_are_refused_clearly(
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_deploy_devnet_script(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[2] / "deploy" / "devnet.sh"
+    out = tmp_path / "devnet.json"
+    proc = subprocess.run(
+        ["bash", str(script), "--operators", "1", "--exit", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(out.read_text())["operators"]) == 1
