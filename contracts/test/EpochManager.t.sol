@@ -79,6 +79,32 @@ contract EpochManagerTest is Devnet {
         }
     }
 
+    // ------------------------------------------------------------- field
+
+    function ecMul(uint256 x, uint256 y, uint256 k) internal view returns (uint256, uint256) {
+        (bool ok, bytes memory out) = address(7).staticcall(abi.encode(x, y, k));
+        assertTrue(ok);
+        return abi.decode(out, (uint256, uint256));
+    }
+
+    /// The modulus is BN254's group order r: r * G is the point at infinity, (r - 1) * G = -G.
+    function test_fieldModulusIsTheBn254GroupOrder() public view {
+        uint256 r = epochs.FIELD_MODULUS();
+        (uint256 x, uint256 y) = ecMul(1, 2, r);
+        assertEq(x, 0);
+        assertEq(y, 0);
+        (x, y) = ecMul(1, 2, r - 1);
+        assertEq(x, 1);
+        assertEq(y, 21888242871839275222246405745257275088696311157297823662689037894645226208583 - 2);
+    }
+
+    function test_negativeSketchEntriesMapToTheFieldNegation() public view {
+        int256[] memory s = new int256[](1);
+        s[0] = -5;
+        bytes32[] memory inputs = epochs.publicInputs(1, bytes32(0), 1, 0, s, 0, 0);
+        assertEq(uint256(inputs[4]) + 5, epochs.FIELD_MODULUS());
+    }
+
     // ------------------------------------------------------------- open and elect
 
     function test_openEpochSnapshotsTheSetAndElectsByStake() public {

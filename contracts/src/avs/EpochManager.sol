@@ -21,7 +21,7 @@ import {P2pflServiceManager} from "./P2pflServiceManager.sol";
 contract EpochManager is Ownable, ReentrancyGuard {
     /// @notice BN254 scalar field: public inputs of the proof are field elements.
     uint256 public constant FIELD_MODULUS =
-        21888242871839275222630206610229652609002845353941447735700051968133604425217;
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 public constant MIN_PARTICIPANTS = 3; // Krum needs n >= 2f + 3 with f >= 0
 
     enum Status {
