@@ -1,0 +1,1 @@
+"""Zero-knowledge Krum: the circuit's variants, its inputs, the prover."""

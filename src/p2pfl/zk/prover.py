@@ -1,0 +1,77 @@
+"""Execute and prove the Krum circuit from Python (Node driver, native bb underneath)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from p2pfl.errors import P2pflError
+from p2pfl.zk.circuit import build
+from p2pfl.zk.toolchain import crs_points, driver, node, prover_home
+
+
+class ProverError(P2pflError):
+    """The circuit refused the inputs, or the prover failed."""
+
+
+@dataclass(frozen=True)
+class Proof:
+    proof: bytes
+    public_inputs: list[int]
+    execute_ms: int
+    prove_ms: int
+
+
+def _run(args: list[str], timeout: float) -> dict[str, Any]:
+    env = {**os.environ, "HOME": str(prover_home()), "P2PFL_SRS_SIZE": str(crs_points() - 1)}
+    try:
+        proc = subprocess.run(
+            [node(), str(driver()), *args],
+            capture_output=True, text=True, timeout=timeout, check=False, env=env,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise ProverError(f"the prover did not finish within {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        message = proc.stderr.strip().splitlines()
+        reason = message[-1] if message else f"exit code {proc.returncode}"
+        if "Cannot satisfy constraint" in proc.stderr or "Circuit execution failed" in proc.stderr:
+            raise ProverError(
+                f"the inputs do not satisfy the Krum circuit: {proc.stderr.strip()[:600]}"
+            )
+        if "crs" in proc.stderr.lower() or "srs" in proc.stderr.lower():
+            raise ProverError(
+                f"the setup in the CRS directory is too small or unreadable: {reason}"
+            )
+        raise ProverError(f"the prover failed: {reason}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _with_inputs(inputs: dict[str, Any], args: list[str], timeout: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="p2pfl-zk-") as tmp:
+        path = Path(tmp) / "inputs.json"
+        path.write_text(json.dumps(inputs))
+        return _run([args[0], args[1], str(path), *args[2:]], timeout)
+
+
+def check(n: int, k: int, inputs: dict[str, Any], timeout: float = 120) -> int:
+    """Execute the circuit (witness only): raises ProverError when a constraint fails."""
+    program = build(n, k)
+    return int(_with_inputs(inputs, ["execute", str(program)], timeout)["execute_ms"])
+
+
+def prove(n: int, k: int, inputs: dict[str, Any], timeout: float = 300) -> Proof:
+    """Prove for the EVM verifier; the proof is verified locally before it is returned."""
+    program = build(n, k)
+    with tempfile.TemporaryDirectory(prefix="p2pfl-proof-") as out:
+        res = _with_inputs(inputs, ["prove", str(program), out], timeout)
+        if not res.get("verified"):
+            raise ProverError("the proof did not verify locally; refusing to return it")
+        proof = (Path(out) / "proof.bin").read_bytes()
+        publics = [int(x, 16) for x in json.loads((Path(out) / "public_inputs.json").read_text())]
+    return Proof(proof, publics, int(res["execute_ms"]), int(res["prove_ms"]))

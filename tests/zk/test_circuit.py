@@ -1,0 +1,93 @@
+"""The Noir Krum circuit against the Python reference: real compilation, execution, proof."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from p2pfl.robust.sketch_krum import sketch_krum
+from p2pfl.zk.circuit import build, variant_source
+from p2pfl.zk.inputs import BN254_R, krum_inputs, public_inputs
+from p2pfl.zk.prover import ProverError, check, prove
+
+pytestmark = pytest.mark.slow
+VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "krum.json").read_text())
+# Multi-Krum cases (the contract fixes the selection size to n - f; m = 1 is not a result).
+CASES = [
+    c for c in VECTORS["cases"] if c["m"] == c["n"] - c["f"] and c["k"] == 64 and c["n"] in (7, 10)
+]
+
+
+def inputs_for(
+    case: dict[str, Any], flip_flag: int | None = None, swap_sel: bool = False
+) -> dict[str, Any]:
+    selected = list(case["selected"])
+    if swap_sel:
+        dropped = next(i for i in range(case["n"]) if i not in selected)
+        selected = sorted([*selected[1:], dropped])
+    flagged = set(case["flagged"])
+    if flip_flag is not None:
+        flagged ^= {flip_flag}
+    sketches = [[int(x) for x in row] for row in case["sketches"]]
+    seed = bytes.fromhex(case["seed"][2:])
+    return krum_inputs(1, seed, case["f"], sketches, selected, sorted(flagged))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
+def test_python_results_satisfy_the_circuit(case: dict[str, Any]) -> None:
+    assert check(case["n"], case["k"], inputs_for(case)) >= 0
+
+
+@pytest.mark.parametrize("case", CASES[:3], ids=lambda c: c["name"])
+def test_tampered_flags_and_selection_are_refused(case: dict[str, Any]) -> None:
+    with pytest.raises(ProverError, match="do not satisfy"):
+        check(case["n"], case["k"], inputs_for(case, flip_flag=0))
+    with pytest.raises(ProverError, match="do not satisfy"):
+        check(case["n"], case["k"], inputs_for(case, swap_sel=True))
+
+
+def test_random_and_adversarial_inputs_agree_with_python() -> None:
+    rng = np.random.default_rng(11)
+    for trial in range(4):
+        s = rng.integers(-(2**30), 2**30, size=(10, 64))
+        if trial % 2:
+            s[rng.choice(10, 3, replace=False)] = rng.integers(-(2**40), 2**40, size=64)
+        if trial == 3:
+            s[4] = s[5]  # duplicated sketch: distance 0, ties
+        result = sketch_krum(s, f=3)
+        inputs = krum_inputs(7, bytes(32), 3, s.tolist(), result.selected, result.flagged)
+        check(10, 64, inputs)
+        wrong = krum_inputs(
+            7, bytes(32), 3, s.tolist(), result.selected, sorted({*result.flagged} ^ {9})
+        )
+        with pytest.raises(ProverError):
+            check(10, 64, wrong)
+
+
+def test_entries_beyond_the_range_bound_are_refused() -> None:
+    s = np.zeros((10, 64), dtype=object)
+    s[0][0] = 2**47  # |s| < 2^47 is what keeps distances free of field wrap-around
+    result = sketch_krum(s.astype(np.int64), f=3)
+    with pytest.raises(ProverError, match="do not satisfy"):
+        check(10, 64, krum_inputs(1, bytes(32), 3, s.tolist(), result.selected, result.flagged))
+
+
+def test_a_real_proof_for_n10_k64() -> None:
+    case = next(c for c in CASES if c["name"] == "n10-f3-colluding-outliers")
+    inputs = inputs_for(case)
+    proof = prove(10, 64, inputs)
+    assert proof.public_inputs == public_inputs(inputs)
+    assert len(proof.public_inputs) == 10 * 64 + 6  # EpochManager.publicInputs' layout
+    assert proof.public_inputs[4] == int(case["sketches"][0][0]) % BN254_R
+    assert len(proof.proof) > 1000
+
+
+def test_variants_come_from_the_one_source() -> None:
+    text = variant_source(7, 128)
+    assert "global N: u32 = 7;" in text
+    assert "global K: u32 = 128;" in text
+    assert build(10, 64) == build(10, 64)  # cached by source hash
