@@ -49,12 +49,24 @@ class Chain:
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load(name).abi)
 
     def deploy(self, account: LocalAccount, name: str, *args: Any) -> str:
+        """Deploy the forge artifact ``name`` with constructor ``args``."""
         art = load(name)
-        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        return self.deploy_bytecode(account, art.abi, art.bytecode, *args, label=name)
+
+    def deploy_bytecode(
+        self,
+        account: LocalAccount,
+        abi: list[dict[str, Any]],
+        bytecode: str,
+        *args: Any,
+        label: str = "",
+    ) -> str:
+        """Deploy raw (already linked) bytecode; returns the new contract's address."""
+        factory = self.w3.eth.contract(abi=abi, bytecode=bytecode)
         receipt = self._send(account, factory.constructor(*args), value=0)
         address = receipt["contractAddress"]
         if address is None:
-            raise ChainError(f"deploying {name} returned no contract address")
+            raise ChainError(f"deploying {label or 'a contract'} returned no contract address")
         return str(address)
 
     def transact(self, account: LocalAccount, fn: ContractFunction, value: int = 0) -> TxReceipt:

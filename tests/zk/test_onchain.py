@@ -1,0 +1,91 @@
+"""A real Krum proof for n = 10, k = 64, verified by the generated Solidity verifier on
+anvil through ``EpochManager.submitResult``; tampered results are rejected on chain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from p2pfl.chain.anvil import dev_key, run_anvil
+from p2pfl.chain.artifacts import build_contracts
+from p2pfl.chain.client import Chain, ChainError, account
+from p2pfl.chain.deploy import WAD, deploy_devnet
+from p2pfl.chain.epochs import EpochManager, Params, Status
+from p2pfl.learn.codec import ModelSpec, Update, keccak256
+from p2pfl.robust.sketch import sketch_many
+from p2pfl.robust.sketch_krum import sketch_krum
+from p2pfl.zk import verifier
+from p2pfl.zk.inputs import krum_inputs, mask
+from p2pfl.zk.prover import prove
+
+pytestmark = pytest.mark.slow
+N, K = 10, 64
+
+
+def test_real_proof_through_submit_result() -> None:
+    build_contracts()
+    rng = np.random.default_rng(3)
+    spec = ModelSpec((("w", (300,)),))
+    ups = [
+        Update(spec, rng.integers(-(1 << 12), 1 << 12, size=300).astype(np.int32)) for _ in range(N)
+    ]
+    for i in (2, 5):
+        ups[i] = Update(spec, rng.integers(-(1 << 22), 1 << 22, size=300).astype(np.int32))
+    with run_anvil(accounts=N + 2) as anvil:
+        chain = Chain(anvil.url)
+        deployer = account(dev_key(0))
+        ops = [account(dev_key(i + 1)) for i in range(N)]
+        dep = deploy_devnet(
+            chain,
+            deployer,
+            [(op, 10 * WAD, f"peer-{i}".encode()) for i, op in enumerate(ops)],
+            verifier=lambda: verifier.deploy(chain, deployer, N, K),
+            params=Params(commit_blocks=30, submit_blocks=30, challenge_blocks=5, max_byzantine=3),
+        )
+        em = EpochManager(chain, dep.avs.epoch_manager)
+        e, _ = em.open_epoch(deployer)
+        by_op = {op.address: u for op, u in zip(ops, ups, strict=True)}
+        for op in ops:
+            em.commit_update(op, e, by_op[op.address].digest)
+        info = em.epoch(e)
+        chain.w3.provider.make_request("anvil_mine", [hex(31)])  # type: ignore[arg-type]
+        em.record_seed(deployer, e)
+        seed = em.epoch(e).seed
+        names = sorted(by_op, key=lambda a: int(a, 16))
+        sketches = sketch_many([by_op[a].q for a in names], seed, K).tolist()
+        f = em.byzantine_bound(N)
+        result = sketch_krum(sketches, f)
+        assert len(result.flagged) >= 1
+        inputs = krum_inputs(e, seed, f, sketches, result.selected, result.flagged)
+        proof = prove(N, K, inputs)
+        onchain = [
+            int.from_bytes(x, "big")
+            for x in em.public_inputs(
+                e, seed, sketches, mask(result.selected), mask(result.flagged)
+            )
+        ]
+        assert proof.public_inputs == onchain  # the circuit and the contract agree on every input
+        aggregator = next(op for op in [*ops, deployer] if op.address == info.aggregator)
+        sel, flags = mask(result.selected), mask(result.flagged)
+
+        def submit(rows: list[list[int]], s: int, fl: int, pr: bytes, epoch: int = e) -> None:
+            em.submit_result(aggregator, epoch, keccak256(b"m"), names, rows, s, fl, pr)
+
+        with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
+            submit(sketches, sel, flags ^ 1, proof.proof)  # tampered flag
+        other = sorted(
+            {*result.selected[1:], next(i for i in range(N) if i not in result.selected)}
+        )
+        with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
+            submit(sketches, mask(other), flags, proof.proof)  # tampered selection
+        tampered = [list(r) for r in sketches]
+        tampered[3][7] += 1
+        with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
+            submit(tampered, sel, flags, proof.proof)  # tampered sketch
+        other_epoch = prove(
+            N, K, krum_inputs(e + 1, seed, f, sketches, result.selected, result.flagged)
+        )
+        with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
+            submit(sketches, sel, flags, other_epoch.proof)  # a proof for another epoch's inputs
+        em.submit_result(aggregator, e, keccak256(b"m"), names, sketches, sel, flags, proof.proof)
+        assert em.epoch(e).status == Status.SUBMITTED
