@@ -92,6 +92,12 @@ def _artifact(folder: Path, name: str) -> dict[str, Any]:
     return data
 
 
+def abi(n: int, k: int) -> list[dict[str, Any]]:
+    """The ABI of the (n, k) variant's verifier (``verify(bytes, bytes32[])``)."""
+    result: list[dict[str, Any]] = _artifact(generate(n, k), "HonkVerifier")["abi"]
+    return result
+
+
 def deploy(chain: Chain, deployer: LocalAccount, n: int, k: int) -> str:
     """Deploy the variant's verifier: its libraries first, then the linked verifier."""
     folder = generate(n, k)
