@@ -60,7 +60,9 @@ def test_avs_against_an_existing_core_over_rpc(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--exit"], "--verifier"),
+        (["--exit"], "exactly one of"),
+        (["--exit", "--insecure-test-verifier", "--krum-verifier", "8x64"], "exactly one of"),
+        (["--exit", "--krum-verifier", "eight"], "NxK"),
         (["--rpc", "http://127.0.0.1:9", "--insecure-test-verifier"], "--rpc needs --core"),
         (
             ["--rpc", "http://127.0.0.1:9", "--core", "nope.json", "--verifier", "0x01"],

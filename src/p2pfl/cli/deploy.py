@@ -38,6 +38,14 @@ def _load_core(path: Path) -> Core:
         ) from None
 
 
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        n, k = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--krum-verifier takes NxK, like 8x64; got {text!r}") from None
+    return n, k
+
+
 def deploy(
     rpc: Annotated[
         str | None,
@@ -65,6 +73,10 @@ def deploy(
             help="Devnet only: deploy the test-tree verifier that accepts a hash as proof."
         ),
     ] = False,
+    krum_verifier: Annotated[
+        str | None,
+        typer.Option(help="Generate and deploy the real Krum verifier for NxK (e.g. 8x64)."),
+    ] = None,
     commit_blocks: Annotated[int, typer.Option(help="Blocks for the commit phase.")] = 10,
     submit_blocks: Annotated[int, typer.Option(help="Blocks for the aggregator to submit.")] = 20,
     challenge_blocks: Annotated[int, typer.Option(help="Blocks of the challenge window.")] = 10,
@@ -89,10 +101,13 @@ def deploy(
     With --rpc and --core: deploy only the AVS and epoch manager against that core.
     """
     console = Console()
-    if verifier is None and not insecure_test_verifier:
+    chosen = [verifier is not None, insecure_test_verifier, krum_verifier is not None]
+    if sum(chosen) != 1:
         raise ConfigError(
-            "give --verifier ADDRESS (the Noir verifier) or, on a devnet, --insecure-test-verifier"
+            "give exactly one of --verifier ADDRESS, --krum-verifier NxK (generate the Noir "
+            "verifier) or, on a devnet, --insecure-test-verifier"
         )
+    size = _parse_size(krum_verifier) if krum_verifier else None
     if rpc is not None and core is None:
         raise ConfigError(
             "--rpc needs --core: the devnet stand-ins are never deployed to a live network"
@@ -132,7 +147,13 @@ def deploy(
         started = time.perf_counter()
 
         def pick_verifier() -> str:
-            return verifier if verifier else chain.deploy(deployer, "MockVerifier")
+            if verifier:
+                return verifier
+            if size:
+                from p2pfl.zk import verifier as zk_verifier  # the Noir toolchain, only if asked
+
+                return zk_verifier.deploy(chain, deployer, *size)
+            return chain.deploy(deployer, "MockVerifier")
 
         if core is None:
             ops = [
