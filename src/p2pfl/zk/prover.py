@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -28,14 +30,23 @@ class Proof:
 
 
 def _run(args: list[str], timeout: float) -> dict[str, Any]:
+    """Run the driver in its own process group: on timeout or interrupt the whole group,
+    the native ``bb`` that bb.js spawns included, is killed, so nothing is left behind."""
     env = {**os.environ, "HOME": str(prover_home()), "P2PFL_SRS_SIZE": str(crs_points() - 1)}
-    try:
-        proc = subprocess.run(
-            [node(), str(driver()), *args],
-            capture_output=True, text=True, timeout=timeout, check=False, env=env,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        raise ProverError(f"the prover did not finish within {timeout:.0f} s") from None
+    with subprocess.Popen(
+        [node(), str(driver()), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    ) as child:  # fmt: skip
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        except BaseException as exc:  # timeout, Ctrl-C: take the process group down
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise ProverError(f"the prover did not finish within {timeout:.0f} s") from None
+            raise
+    proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     if proc.returncode != 0:
         message = proc.stderr.strip().splitlines()
         reason = message[-1] if message else f"exit code {proc.returncode}"
