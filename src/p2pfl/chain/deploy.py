@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from p2pfl.chain.client import Chain
 from p2pfl.chain.epochs import Params
+from p2pfl.jsonfile import write_json
 from p2pfl.learn.codec import keccak256
 
 WAD = 10**18
@@ -57,10 +58,7 @@ class Deployment:
     seconds: float = 0.0
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(path)
+        write_json(path, asdict(self))
 
     @classmethod
     def read(cls, path: Path) -> Deployment:

@@ -15,12 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from p2pfl.errors import ConfigError
+from p2pfl.jsonfile import write_json
 from p2pfl.learn.mnist import load_mnist
 from p2pfl.robust.attacks import ATTACKS
 from p2pfl.robust.registry import RULES
 from p2pfl.sim.config import SimConfig
 from p2pfl.sim.plots import plot_accuracy, plot_scores
-from p2pfl.sim.report import to_json, write_json
+from p2pfl.sim.report import to_json
 from p2pfl.sim.runner import RoundResult, RunResult, run_rule, set_threads
 
 

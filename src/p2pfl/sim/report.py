@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from p2pfl.sim.config import SimConfig
@@ -27,11 +25,3 @@ def to_json(config: SimConfig, runs: list[RunResult], seconds: float) -> dict[st
             for run in runs
         },
     }
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write atomically: a crash mid-write never leaves half a result."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp.replace(path)
