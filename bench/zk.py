@@ -25,6 +25,7 @@ from web3 import Web3
 from bench.common import write_result
 from p2pfl.chain.anvil import dev_key, run_anvil
 from p2pfl.chain.client import Chain, account
+from p2pfl.chain.toolchain import binary
 from p2pfl.robust.sketch_krum import sketch_krum
 from p2pfl.zk import verifier
 from p2pfl.zk.circuit import build
@@ -37,7 +38,7 @@ VARIANTS = [(4, 64), (8, 64), (10, 64), (16, 64), (10, 128)]
 
 def gates(program: str) -> int:
     proc = subprocess.run(
-        [str(verifier.bb()), "gates", "-b", program],
+        [str(binary("bb")), "gates", "-b", program],
         capture_output=True, text=True, check=True, env={"HOME": str(prover_home())},
     )  # fmt: skip
     text = proc.stdout

@@ -22,19 +22,23 @@ class Artifact:
     name: str
     abi: list[dict[str, Any]]
     bytecode: str
+    link_references: dict[str, dict[str, list[dict[str, int]]]]
 
 
-def build_contracts(quiet: bool = True) -> None:
-    """Run ``forge build`` (incremental: fast when nothing changed)."""
+def build_contracts(project: Path | None = None, quiet: bool = True) -> None:
+    """Run ``forge build`` in ``project`` (default ``contracts/``); incremental."""
     proc = subprocess.run(
         [str(binary("forge")), "build"],
-        cwd=contracts_dir(),
+        cwd=project or contracts_dir(),
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        raise ConfigError(f"forge build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        where = project or contracts_dir()
+        raise ConfigError(
+            f"forge build in {where} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     if not quiet:
         print(proc.stdout)
 
@@ -46,7 +50,12 @@ def load(name: str, out_dir: Path | None = None) -> Artifact:
     if not matches:
         raise ConfigError(f"no forge artifact for {name} in {out}: run `forge build` in contracts/")
     data = json.loads(matches[0].read_text())
-    return Artifact(name=name, abi=data["abi"], bytecode=data["bytecode"]["object"])
+    return Artifact(
+        name=name,
+        abi=data["abi"],
+        bytecode=data["bytecode"]["object"],
+        link_references=data["bytecode"].get("linkReferences", {}),
+    )
 
 
 def type_str(param: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Where the npm-installed Foundry binaries and the Foundry project are."""
+"""Where the npm-installed binaries (Foundry, Barretenberg) and the Foundry project are."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[3]  # the checkout (editable ins
 BINARIES = {
     "anvil": Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
     "forge": Path("node_modules/@foundry-rs/forge-linux-amd64/bin/forge"),
+    "bb": Path("node_modules/@aztec/bb.js/build/amd64-linux/bb"),
 }
 
 

@@ -5,15 +5,15 @@ external libraries linked."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from p2pfl.chain.artifacts import build_contracts, load
 from p2pfl.chain.client import Chain
-from p2pfl.chain.toolchain import binary, contracts_dir, project_root
+from p2pfl.chain.toolchain import binary, contracts_dir
 from p2pfl.errors import ConfigError
 from p2pfl.zk.circuit import build
 from p2pfl.zk.toolchain import prover_home
@@ -27,13 +27,6 @@ optimizer = true
 optimizer_runs = 1
 evm_version = "cancun"
 """
-
-
-def bb() -> Path:
-    path = project_root() / "node_modules" / "@aztec" / "bb.js" / "build" / "amd64-linux" / "bb"
-    if not path.is_file():
-        raise ConfigError(f"bb not found at {path}: run `npm ci`")
-    return path
 
 
 def _run(args: list[str], cwd: Path | None = None) -> None:
@@ -57,11 +50,11 @@ def generate(n: int, k: int) -> Path:
         return folder
     (folder / "src").mkdir(parents=True, exist_ok=True)
     (folder / "foundry.toml").write_text(FOUNDRY_TOML)
-    _run([str(bb()), "write_vk", "-b", str(program), "-o", str(folder), "-t", "evm"])
+    _run([str(binary("bb")), "write_vk", "-b", str(program), "-o", str(folder), "-t", "evm"])
     source = folder / "src" / "KrumVerifier.sol"
     _run(
         [
-            str(bb()),
+            str(binary("bb")),
             "write_solidity_verifier",
             "-k",
             str(folder / "vk"),
@@ -71,48 +64,30 @@ def generate(n: int, k: int) -> Path:
             "evm",
         ]
     )
-    proc = subprocess.run(
-        [str(binary("forge")), "build"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise ConfigError(f"forge build of the generated verifier failed: {proc.stdout[-2000:]}")
+    build_contracts(folder)
+    load.cache_clear()  # the rebuilt project replaces any artifact read before
     stamp.write_text(digest)
     return folder
 
 
-def _artifact(folder: Path, name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (folder / "out" / "KrumVerifier.sol" / f"{name}.json").read_text()
-    )
-    return data
-
-
 def abi(n: int, k: int) -> list[dict[str, Any]]:
     """The ABI of the (n, k) variant's verifier (``verify(bytes, bytes32[])``)."""
-    result: list[dict[str, Any]] = _artifact(generate(n, k), "HonkVerifier")["abi"]
-    return result
+    return load("HonkVerifier", generate(n, k) / "out").abi
 
 
 def deploy(chain: Chain, deployer: LocalAccount, n: int, k: int) -> str:
     """Deploy the variant's verifier: its libraries first, then the linked verifier."""
-    folder = generate(n, k)
-    verifier = _artifact(folder, "HonkVerifier")
-    code = verifier["bytecode"]["object"]
-    for file_refs in verifier["bytecode"].get("linkReferences", {}).values():
+    out = generate(n, k) / "out"
+    verifier = load("HonkVerifier", out)
+    code = verifier.bytecode
+    for file_refs in verifier.link_references.values():
         for lib, places in file_refs.items():
-            art = _artifact(folder, lib)
-            lib_address = chain.deploy_bytecode(
-                deployer, art["abi"], art["bytecode"]["object"], label=lib
-            )
+            art = load(lib, out)
+            lib_address = chain.deploy_bytecode(deployer, art.abi, art.bytecode, label=lib)
             address = lib_address[2:].lower()
             hex_code = code.removeprefix("0x")  # placeholders are text until linked
             for place in places:
                 start = place["start"] * 2
                 hex_code = hex_code[:start] + address + hex_code[start + place["length"] * 2 :]
             code = "0x" + hex_code
-    return chain.deploy_bytecode(deployer, verifier["abi"], code, label="HonkVerifier")
+    return chain.deploy_bytecode(deployer, verifier.abi, code, label="HonkVerifier")
