@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import write_result
-from p2pfl.chain.anvil import dev_key, run_anvil
+from p2pfl.chain.anvil import dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, account
 from p2pfl.chain.deploy import WAD, deploy_devnet
@@ -73,7 +73,7 @@ def main() -> None:
         commits = [em.commit_update(op, e, by_op[op.address].digest)["gasUsed"] for op in ops]
         gas["commitUpdate"] = {"first": commits[0], "later": commits[-1]}
         info = em.epoch(e)
-        chain.w3.provider.make_request("anvil_mine", [hex(params.commit_blocks + 1)])  # type: ignore[arg-type]
+        mine(chain.w3, params.commit_blocks + 1)
         em.record_seed(deployer, e)
         seed = em.epoch(e).seed
         names = sorted(by_op, key=lambda a: int(a, 16))
@@ -102,7 +102,7 @@ def main() -> None:
         )
         assert not upheld
         gas["challengeSketch_47k_rejected"] = receipt["gasUsed"]
-        chain.w3.provider.make_request("anvil_mine", [hex(params.challenge_blocks + 1)])  # type: ignore[arg-type]
+        mine(chain.w3, params.challenge_blocks + 1)
         gas["finalize_two_slashes"] = em.finalize(deployer, e)["gasUsed"]
         zero = raw.count(0)
         payload = {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from p2pfl.chain.anvil import Anvil, dev_key, run_anvil
+from p2pfl.chain.anvil import Anvil, dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, account
 from p2pfl.chain.deploy import WAD, Deployment, deploy_devnet
@@ -30,7 +30,7 @@ class Devnet:
     epochs: EpochManager
 
     def mine(self, blocks: int) -> None:
-        self.chain.w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+        mine(self.chain.w3, blocks)
 
     def mine_to(self, block: int) -> None:
         now = int(self.chain.w3.eth.block_number)

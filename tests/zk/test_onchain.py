@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from p2pfl.chain.anvil import dev_key, run_anvil
+from p2pfl.chain.anvil import dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, ChainError, account
 from p2pfl.chain.deploy import WAD, deploy_devnet
@@ -48,7 +48,7 @@ def test_real_proof_through_submit_result() -> None:
         for op in ops:
             em.commit_update(op, e, by_op[op.address].digest)
         info = em.epoch(e)
-        chain.w3.provider.make_request("anvil_mine", [hex(31)])  # type: ignore[arg-type]
+        mine(chain.w3, 31)
         em.record_seed(deployer, e)
         seed = em.epoch(e).seed
         names = sorted(by_op, key=lambda a: int(a, 16))

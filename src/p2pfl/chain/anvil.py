@@ -32,6 +32,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def mine(w3: Web3, blocks: int) -> None:
+    """Mine ``blocks`` empty blocks at once (anvil only): moves past block deadlines."""
+    w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+
+
 def dev_key(index: int) -> str:
     """The private key of anvil's default account ``index``."""
     from eth_account import Account
