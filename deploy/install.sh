@@ -12,6 +12,17 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
 fi
 command -v npm >/dev/null || { echo "error: npm not found (Node.js 20+ is needed)" >&2; exit 2; }
 
+# py-libp2p's fastecdsa compiles against GMP: install its headers when they are missing.
+if [ ! -e /usr/include/gmp.h ] && [ ! -e /usr/include/x86_64-linux-gnu/gmp.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> libgmp-dev (for py-libp2p's fastecdsa)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgmp-dev >/dev/null
+  else
+    echo "error: libgmp-dev is missing (py-libp2p's fastecdsa needs it): sudo apt-get install libgmp-dev" >&2
+    exit 2
+  fi
+fi
+
 echo "==> python virtualenv (.venv)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'

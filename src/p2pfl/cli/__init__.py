@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from p2pfl import __version__
-from p2pfl.cli import deploy, simulate
+from p2pfl.cli import deploy, node, simulate
 from p2pfl.errors import P2pflError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command("simulate")(simulate.simulate)
 app.command("deploy")(deploy.deploy)
+app.command("node")(node.node)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,243 @@
+"""``/p2pfl/blob/1``: content-addressed blob exchange over libp2p streams.
+
+Request: one version byte (1) and the 32-byte digest. Response: a status byte
+(0 found, 1 not found, 2 busy, 3 bad request) and, when found, the size as a big-endian
+uint64 followed by exactly that many bytes. The fetcher checks the size against its limit
+and the announced size before reading, reads with an idle and a total timeout, checks
+the digest, and on any failure tries the next peer that announced the same digest.
+What a digest means is the caller's: the update digest of DESIGN.md is keccak256 of the
+decoded int32 data, not of the safetensors bytes, so the check is a parameter.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import trio
+from libp2p.abc import IHost, INetStream
+from libp2p.custom_types import TProtocol
+from libp2p.peer.id import ID
+
+from p2pfl.learn.codec import keccak256
+from p2pfl.net.config import BlobConfig
+from p2pfl.net.errors import BlobUnavailableError, NetError
+from p2pfl.net.stream import SerialWriter, read_exactly
+
+log = logging.getLogger(__name__)
+
+PROTOCOL = TProtocol("/p2pfl/blob/1")
+VERSION = 1
+FOUND, NOT_FOUND, BUSY, BAD_REQUEST = 0, 1, 2, 3
+_STATUS = {NOT_FOUND: "not found", BUSY: "busy", BAD_REQUEST: "bad request"}
+
+DigestFn = Callable[[bytes], bytes]
+"""Maps blob bytes to their digest; raising means the bytes are malformed."""
+
+
+class BlobStore:
+    """Blobs by digest, in memory and (when ``root`` is set) on disk, written atomically
+    so a crash never leaves a partial blob under its digest's name."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = root
+        self._mem: dict[bytes, bytes] = {}
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, digest: bytes) -> Path:
+        assert self._root is not None
+        return self._root / digest.hex()
+
+    def put(self, digest: bytes, data: bytes) -> None:
+        self._mem[digest] = data
+        if self._root is not None and not self._path(digest).exists():
+            tmp = self._path(digest).with_suffix(".part")
+            with open(tmp, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self._path(digest))
+
+    def get(self, digest: bytes) -> bytes | None:
+        data = self._mem.get(digest)
+        if data is None and self._root is not None and self._path(digest).exists():
+            data = self._path(digest).read_bytes()
+            self._mem[digest] = data
+        return data
+
+    def __contains__(self, digest: bytes) -> bool:
+        return self.get(digest) is not None
+
+
+class BlobService:
+    """Serves the store's blobs to peers and fetches blobs from them."""
+
+    def __init__(
+        self,
+        host: IHost,
+        store: BlobStore,
+        cfg: BlobConfig,
+        *,
+        digest_fn: DigestFn = keccak256,
+        connect: Callable[[ID], object] | None = None,
+    ) -> None:
+        self.host = host
+        self.store = store
+        self.cfg = cfg
+        self.digest_fn = digest_fn
+        self._connect = connect
+        self._serving: Counter[ID] = Counter()
+        self._fetch_slots: dict[ID, trio.Semaphore] = defaultdict(
+            lambda: trio.Semaphore(cfg.fetch_per_peer)
+        )
+        self.stats: Counter[str] = Counter()
+        host.set_stream_handler(PROTOCOL, self._handle)
+
+    # -- serving -------------------------------------------------------------------
+    async def _handle(self, stream: INetStream) -> None:
+        peer = stream.muxed_conn.peer_id
+        busy = (
+            self._serving[peer] >= self.cfg.serve_per_peer
+            or sum(self._serving.values()) >= self.cfg.serve_total
+        )
+        self._serving[peer] += 1
+        try:
+            with trio.move_on_after(self.cfg.transfer_timeout(self.cfg.max_bytes)) as scope:
+                await self._serve(stream, busy)
+            if scope.cancelled_caught:
+                self.stats["serve-timeout"] += 1
+                await stream.reset()
+        except Exception as exc:  # one bad peer must not disturb the host
+            self.stats["serve-error"] += 1
+            log.info("blob request from %s failed: %s", peer, exc)
+            try:
+                await stream.reset()
+            except Exception:
+                log.debug("stream reset failed", exc_info=True)
+        finally:
+            self._serving[peer] -= 1
+            if self._serving[peer] <= 0:
+                del self._serving[peer]
+
+    async def _serve(self, stream: INetStream, busy: bool) -> None:
+        request = await read_exactly(stream, 33, idle_timeout=self.cfg.idle_timeout_s)
+        writer = SerialWriter(stream, self.cfg.chunk_bytes)
+        if request[0] != VERSION:
+            self.stats["serve-bad-request"] += 1
+            await writer.write(bytes([BAD_REQUEST]))
+        elif busy:
+            self.stats["serve-busy"] += 1
+            await writer.write(bytes([BUSY]))
+        else:
+            data = self.store.get(request[1:])
+            if data is None:
+                self.stats["serve-not-found"] += 1
+                await writer.write(bytes([NOT_FOUND]))
+            else:
+                await writer.write(bytes([FOUND]) + len(data).to_bytes(8, "big"))
+                await writer.write(data)
+                self.stats["served"] += 1
+        await stream.close()
+
+    # -- fetching ------------------------------------------------------------------
+    async def fetch(
+        self,
+        digest: bytes,
+        providers: Sequence[ID],
+        *,
+        size: int | None = None,
+        rounds: int = 3,
+    ) -> bytes:
+        """The blob ``digest`` from the store or from one of ``providers`` (tried in random
+        order, each round; a busy or failing peer is skipped). BlobUnavailableError when no
+        provider delivers matching bytes."""
+        have = self.store.get(digest)
+        if have is not None:
+            return have
+        if size is not None and size > self.cfg.max_bytes:
+            raise BlobUnavailableError(
+                f"announced size {size} exceeds the limit {self.cfg.max_bytes}"
+            )
+        failures: list[str] = []
+        peers = [p for p in providers if p != self.host.get_id()]
+        for attempt in range(rounds):
+            random.shuffle(peers)
+            for peer in peers:
+                try:
+                    async with self._fetch_slots[peer]:
+                        data = await self._fetch_from(peer, digest, size)
+                except NetError as exc:
+                    self.stats["fetch-failed"] += 1
+                    failures.append(f"{peer}: {exc}")
+                    log.info("blob %s from %s: %s", digest.hex()[:12], peer, exc)
+                    continue
+                self.store.put(digest, data)
+                self.stats["fetched"] += 1
+                return data
+            if attempt + 1 < rounds:
+                await trio.sleep(0.2 * 2**attempt)
+        raise BlobUnavailableError(
+            f"blob {digest.hex()} unavailable: " + ("; ".join(failures[-4:]) or "no providers")
+        )
+
+    async def _fetch_from(self, peer: ID, digest: bytes, size: int | None) -> bytes:
+        if self._connect is not None:
+            await self._connect(peer)  # type: ignore[misc]
+        cfg = self.cfg
+        limit = size if size is not None else cfg.max_bytes
+        with trio.move_on_after(cfg.transfer_timeout(limit)) as scope:
+            try:
+                stream = await self.host.new_stream(peer, [PROTOCOL])
+            except Exception as exc:
+                raise NetError(f"cannot open a blob stream: {exc}") from None
+            try:
+                await SerialWriter(stream).write(bytes([VERSION]) + digest)
+                status = (await read_exactly(stream, 1, idle_timeout=cfg.idle_timeout_s))[0]
+                if status != FOUND:
+                    raise NetError(_STATUS.get(status, f"unknown status {status}"))
+                length = int.from_bytes(
+                    await read_exactly(stream, 8, idle_timeout=cfg.idle_timeout_s), "big"
+                )
+                if length > cfg.max_bytes or (size is not None and length != size):
+                    raise NetError(f"offers {length} bytes, expected {size or '<='} {limit}")
+                data = await read_exactly(
+                    stream, length, idle_timeout=cfg.idle_timeout_s, chunk=cfg.chunk_bytes
+                )
+            except NetError:
+                await _reset(stream)
+                raise
+            except Exception as exc:  # stream reset, connection lost, ...
+                await _reset(stream)
+                raise NetError(f"transfer failed: {exc}") from None
+            await _close(stream)
+        if scope.cancelled_caught:
+            raise NetError("transfer timed out")
+        try:
+            actual = self.digest_fn(data)
+        except Exception as exc:
+            self.stats["fetch-malformed"] += 1
+            raise NetError(f"malformed blob: {exc}") from None
+        if actual != digest:
+            self.stats["fetch-digest-mismatch"] += 1
+            raise NetError(f"digest mismatch: got {actual.hex()}")
+        return data
+
+
+async def _reset(stream: INetStream) -> None:
+    with trio.CancelScope(shield=True):
+        try:
+            await stream.reset()
+        except Exception:
+            log.debug("stream reset failed", exc_info=True)
+
+
+async def _close(stream: INetStream) -> None:
+    try:
+        await stream.close()
+    except Exception:
+        log.debug("stream close failed", exc_info=True)

@@ -1,0 +1,50 @@
+"""Stream helpers: whole writes that never interleave, and bounded reads.
+
+py-libp2p 0.8.1's Yamux stream takes its write lock per frame, not per ``write()``: two
+tasks writing more than one frame (>64 KiB) to the same stream concurrently get their
+frames interleaved on the wire (upstream #793). ``SerialWriter`` holds a lock for the
+whole logical write, so concurrent writers queue instead of mixing bytes.
+"""
+
+from __future__ import annotations
+
+import trio
+from libp2p.abc import INetStream
+from libp2p.network.stream.exceptions import StreamEOF
+
+from p2pfl.net.errors import NetError
+
+
+class SerialWriter:
+    """Writes to one stream, whole messages at a time, in ``chunk`` sized pieces."""
+
+    def __init__(self, stream: INetStream, chunk: int = 256 * 1024) -> None:
+        self._stream = stream
+        self._chunk = chunk
+        self._lock = trio.Lock()
+
+    async def write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        async with self._lock:
+            for start in range(0, len(view), self._chunk):
+                await self._stream.write(bytes(view[start : start + self._chunk]))
+
+
+async def read_exactly(
+    stream: INetStream, n: int, *, idle_timeout: float, chunk: int = 1 << 20
+) -> bytes:
+    """Exactly ``n`` bytes; NetError when the peer closes early or sends nothing for
+    ``idle_timeout`` seconds (a stalled peer must not hold a fetch forever)."""
+    buf = bytearray()
+    while len(buf) < n:
+        with trio.move_on_after(idle_timeout) as scope:
+            try:
+                part = await stream.read(min(chunk, n - len(buf)))
+            except StreamEOF:
+                part = b""
+        if scope.cancelled_caught:
+            raise NetError(f"peer stalled after {len(buf)} of {n} bytes")
+        if not part:
+            raise NetError(f"stream ended after {len(buf)} of {n} bytes")
+        buf += part
+    return bytes(buf)
