@@ -1,0 +1,107 @@
+"""The blob protocol against lying, stalling and greedy peers."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import trio
+from libp2p.abc import INetStream
+
+from p2pfl.learn.codec import ModelSpec, Update
+from p2pfl.net.blob import FOUND, PROTOCOL
+from p2pfl.net.errors import BlobUnavailableError
+from p2pfl.net.stream import read_exactly
+from tests.net.conftest import open_peers, random_blob
+
+
+@pytest.mark.trio
+async def test_wrong_bytes_are_refused_and_fetched_from_another_provider() -> None:
+    async with open_peers(3) as (fetcher, liar, honest):
+        data, digest = random_blob(300_000)
+        liar.blobs.store.put(digest, os.urandom(len(data)))  # serves other bytes
+        honest.blobs.store.put(digest, data)
+        with pytest.raises(BlobUnavailableError, match="digest mismatch"):
+            await fetcher.blobs.fetch(digest, [liar.net.peer_id], size=len(data), rounds=1)
+        assert digest not in fetcher.blobs.store
+        got = await fetcher.blobs.fetch(digest, [liar.net.peer_id, honest.net.peer_id])
+        assert got == data
+        assert fetcher.blobs.stats["fetch-digest-mismatch"] >= 1
+
+
+@pytest.mark.trio
+async def test_a_peer_that_stalls_mid_stream_is_dropped_for_the_next() -> None:
+    async with open_peers(3, blob={"idle_timeout_s": 1.0}) as (fetcher, staller, honest):
+        data, digest = random_blob(1_000_000)
+        honest.blobs.store.put(digest, data)
+
+        async def stall(stream: INetStream) -> None:
+            await read_exactly(stream, 33, idle_timeout=5)
+            await stream.write(bytes([FOUND]) + len(data).to_bytes(8, "big") + data[:100_000])
+            await trio.sleep_forever()
+
+        staller.net.host.set_stream_handler(PROTOCOL, stall)
+        with trio.fail_after(10), pytest.raises(BlobUnavailableError, match="stalled"):
+            await fetcher.blobs.fetch(digest, [staller.net.peer_id], size=len(data), rounds=1)
+        with trio.fail_after(10):
+            got = await fetcher.blobs.fetch(digest, [staller.net.peer_id, honest.net.peer_id])
+        assert got == data
+
+
+@pytest.mark.trio
+async def test_sizes_beyond_the_limit_or_the_announcement_are_not_read() -> None:
+    async with open_peers(2, blob={"max_bytes": 1_000_000}) as (fetcher, provider):
+        big, big_digest = random_blob(1_500_000)
+        provider.blobs.store.put(big_digest, big)
+        with pytest.raises(BlobUnavailableError, match="offers 1500000 bytes"):
+            await fetcher.blobs.fetch(big_digest, [provider.net.peer_id], rounds=1)
+        with pytest.raises(BlobUnavailableError, match="announced size"):
+            await fetcher.blobs.fetch(big_digest, [provider.net.peer_id], size=1_500_000)
+        small, small_digest = random_blob(1000)
+        provider.blobs.store.put(small_digest, small)
+        with pytest.raises(BlobUnavailableError, match="offers 1000 bytes"):
+            await fetcher.blobs.fetch(small_digest, [provider.net.peer_id], size=999, rounds=1)
+        assert await fetcher.blobs.fetch(small_digest, [provider.net.peer_id]) == small
+
+
+@pytest.mark.trio
+async def test_corrupt_safetensors_fail_the_update_digest_check() -> None:
+    """With DESIGN's update digest (keccak of the decoded int32 data), a provider that
+    serves bytes which do not decode is a failed provider, not a crash."""
+    spec = ModelSpec((("w", (1000,)),))
+    update = Update(spec, np.arange(1000, dtype=np.int32))
+
+    def digest_fn(blob: bytes) -> bytes:
+        return Update.from_safetensors(blob, spec).digest
+
+    async with open_peers(3, digest_fn=digest_fn) as (fetcher, corrupt, honest):
+        good = update.to_safetensors()
+        corrupt.blobs.store.put(update.digest, b"\xff" * 8 + good[8:])
+        honest.blobs.store.put(update.digest, good)
+        with pytest.raises(BlobUnavailableError, match="malformed blob"):
+            await fetcher.blobs.fetch(update.digest, [corrupt.net.peer_id], rounds=1)
+        got = await fetcher.blobs.fetch(update.digest, [corrupt.net.peer_id, honest.net.peer_id])
+        assert got == good
+
+
+@pytest.mark.trio
+async def test_per_peer_serving_limit_answers_busy_and_the_fetcher_retries() -> None:
+    async with open_peers(2, blob={"serve_per_peer": 1}) as (fetcher, provider):
+        blobs = [random_blob(3_000_000) for _ in range(3)]
+        for data, digest in blobs:
+            provider.blobs.store.put(digest, data)
+        got: dict[bytes, bytes] = {}
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                for _, digest in blobs:
+
+                    async def one(d: bytes = digest) -> None:
+                        got[d] = await provider_fetch(d)
+
+                    async def provider_fetch(d: bytes) -> bytes:
+                        return await fetcher.blobs.fetch(d, [provider.net.peer_id], rounds=10)
+
+                    nursery.start_soon(one)
+        assert got == {d: data for data, d in blobs}
+        assert provider.blobs.stats["serve-busy"] >= 1
