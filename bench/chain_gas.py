@@ -23,7 +23,8 @@ from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, account
 from p2pfl.chain.deploy import WAD, deploy_devnet
 from p2pfl.chain.epochs import EpochManager, Params
-from p2pfl.learn.codec import ModelSpec, Update, flatten_state, keccak256
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import ModelSpec, Update, flatten_state
 from p2pfl.learn.mnist import Split, load_mnist
 from p2pfl.learn.model import new_model
 from p2pfl.learn.train import TrainConfig, train_local

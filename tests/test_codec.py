@@ -6,6 +6,7 @@ import torch
 from safetensors.numpy import save as st_save
 
 from p2pfl.errors import CodecError
+from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import (
     INT32_MAX,
     SCALE,
@@ -14,7 +15,6 @@ from p2pfl.learn.codec import (
     clip_norm,
     dequantize,
     flatten_state,
-    keccak256,
     quantize,
     unflatten_state,
 )

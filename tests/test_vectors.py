@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from p2pfl.learn.codec import keccak256
+from p2pfl.hashing import keccak256
 from p2pfl.robust.sketch import count_sketch, sketch_plan
 from tests.vectors.make_vectors import build
 

@@ -10,7 +10,8 @@ from p2pfl.chain.client import ChainError
 from p2pfl.chain.deploy import OPERATOR_SET_ID, WAD, peer_binding_signature, register_operator
 from p2pfl.chain.epochs import Status
 from p2pfl.chain.events import EventFollower
-from p2pfl.learn.codec import ModelSpec, Update, keccak256
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import ModelSpec, Update
 from p2pfl.robust.sketch import sketch_many
 from p2pfl.robust.sketch_krum import sketch_krum
 from tests.chain.conftest import OPERATORS, Devnet

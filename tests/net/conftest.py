@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
 
-from p2pfl.learn.codec import keccak256
+from p2pfl.hashing import keccak256
 from p2pfl.net.announce import Announcement, sign_announcement
 from p2pfl.net.blob import DigestFn
 from p2pfl.net.config import NetConfig

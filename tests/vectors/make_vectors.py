@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from p2pfl.learn.codec import INT32_MAX, ModelSpec, Update, keccak256
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import INT32_MAX, ModelSpec, Update
 from p2pfl.robust.sketch import hash_words, sketch_many
 from p2pfl.robust.sketch_krum import deviations, distance_matrix, sketch_krum
 

@@ -11,7 +11,8 @@ from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, ChainError, account
 from p2pfl.chain.deploy import WAD, deploy_devnet
 from p2pfl.chain.epochs import EpochManager, Params, Status
-from p2pfl.learn.codec import ModelSpec, Update, keccak256
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import ModelSpec, Update
 from p2pfl.robust.sketch import sketch_many
 from p2pfl.robust.sketch_krum import sketch_krum
 from p2pfl.zk import verifier

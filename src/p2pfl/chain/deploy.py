@@ -20,8 +20,8 @@ from eth_account.signers.local import LocalAccount
 
 from p2pfl.chain.client import Chain
 from p2pfl.chain.epochs import Params
+from p2pfl.hashing import keccak256
 from p2pfl.jsonfile import write_json
-from p2pfl.learn.codec import keccak256
 
 WAD = 10**18
 OPERATOR_SET_ID = 0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 from rich.console import Console
 
 from p2pfl import __version__
-from p2pfl.cli import deploy, node, simulate
 from p2pfl.errors import P2pflError
 
 app = typer.Typer(
@@ -18,9 +18,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("simulate")(simulate.simulate)
-app.command("deploy")(deploy.deploy)
-app.command("node")(node.node)
+COMMANDS = ("simulate", "deploy", "node")
+
+
+def _register(names: tuple[str, ...]) -> None:
+    """Import and register subcommands. Each module pulls in what its command needs
+    (torch, web3, libp2p), so ``p2pfl node --gossip-only`` loads only the network
+    layer: a smaller, faster-starting process."""
+    for name in names:
+        module = importlib.import_module(f"p2pfl.cli.{name}")
+        app.command(name)(getattr(module, name))
 
 
 def _version(value: bool) -> None:
@@ -40,6 +47,8 @@ def _root(
 
 def main() -> None:
     """Entry point: user errors become one red line and exit code 2, never a traceback."""
+    wanted = sys.argv[1] if len(sys.argv) > 1 else ""
+    _register((wanted,) if wanted in COMMANDS else COMMANDS)
     try:
         app()
     except P2pflError as exc:

@@ -20,7 +20,7 @@ from p2pfl.chain.client import Chain, account
 from p2pfl.chain.deploy import WAD, Core, Deployment, deploy_avs, deploy_devnet
 from p2pfl.chain.epochs import Params
 from p2pfl.errors import ConfigError
-from p2pfl.learn.codec import keccak256
+from p2pfl.hashing import keccak256
 
 DEVNET_CHAIN_ID = 31337
 

@@ -18,13 +18,13 @@ from functools import cached_property
 
 import numpy as np
 import torch
-from Crypto.Hash import keccak
 from numpy.typing import NDArray
 from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from p2pfl.errors import CodecError
+from p2pfl.hashing import keccak256
 
 SCALE_BITS = 16
 SCALE = 1 << SCALE_BITS
@@ -33,10 +33,6 @@ INT32_MIN = -INT32_MAX  # symmetric: -2**31 is never produced
 
 Int32Vector = NDArray[np.int32]
 FloatVector = NDArray[np.float64]
-
-
-def keccak256(data: bytes | memoryview) -> bytes:
-    return keccak.new(digest_bits=256, data=bytes(data)).digest()
 
 
 @dataclass(frozen=True)

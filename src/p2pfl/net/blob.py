@@ -23,7 +23,7 @@ from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
 
-from p2pfl.learn.codec import keccak256
+from p2pfl.hashing import keccak256
 from p2pfl.net.config import BlobConfig
 from p2pfl.net.errors import BlobUnavailableError, NetError
 from p2pfl.net.stream import SerialWriter, read_exactly

@@ -14,7 +14,7 @@ from typing import Any
 import trio
 from eth_account import Account
 
-from p2pfl.learn.codec import keccak256
+from p2pfl.hashing import keccak256
 from p2pfl.net.announce import sign_announcement
 from p2pfl.net.config import NetConfig
 from p2pfl.net.errors import NetError

@@ -12,7 +12,7 @@ import trio
 from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
-from p2pfl.learn.codec import keccak256
+from p2pfl.hashing import keccak256
 from p2pfl.net.announce import Announcement
 from p2pfl.net.blob import BlobService, BlobStore, DigestFn
 from p2pfl.net.config import NetConfig

@@ -15,7 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from p2pfl.errors import ConfigError
-from p2pfl.learn.codec import INT32_MAX, keccak256
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import INT32_MAX
 
 DEFAULT_K = 64
 MAX_DIM = 1 << 31  # d * (2**31 - 1) < 2**62: an int64 bucket sum cannot overflow

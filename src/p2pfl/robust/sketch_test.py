@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pfl.errors import ConfigError
-from p2pfl.learn.codec import INT32_MAX, keccak256
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import INT32_MAX
 from p2pfl.robust.sketch import count_sketch, sketch_many, sketch_plan
 
 SEED = bytes(range(32))

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import (
     ModelSpec,
     Update,
     dequantize,
     flatten_state,
-    keccak256,
     unflatten_state,
 )
 from p2pfl.learn.mnist import Mnist, Split
