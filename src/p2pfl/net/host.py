@@ -17,6 +17,7 @@ from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_pair
 from libp2p.custom_types import TProtocol
 from libp2p.kad_dht.kad_dht import DHTMode, KadDHT
+from libp2p.network.config import ConnectionConfig
 from libp2p.peer.id import ID
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
@@ -31,14 +32,26 @@ from p2pfl.net.pubsub import GuardedPubsub, make_router
 log = logging.getLogger(__name__)
 
 
-def build_host(pair: KeyPair) -> IHost:
+def build_host(pair: KeyPair, max_peers: int = 64) -> IHost:
     """A host that speaks only Noise and Yamux (py-libp2p also offers plaintext, TLS and
-    secio by default; a node must not accept an unencrypted connection)."""
+    secio by default; a node must not accept an unencrypted connection).
+
+    py-libp2p's connection manager by default wants 50-100 connections and, below that,
+    triggers a DHT discovery every interval: on a network of tens of operators it never
+    gets there and keeps the DHT busy (measured: most of a node's CPU in an 8-node
+    epoch). p2pfl's own discovery does that job, so the auto-connector stays idle."""
     noise = NoiseTransport(pair, noise_privkey=new_x25519_pair().private_key)
+    limits = ConnectionConfig(
+        max_connections=4 * max_peers,
+        min_connections=0,
+        low_watermark=0,
+        high_watermark=4 * max_peers,
+    )
     return new_host(
         key_pair=pair,
         sec_opt={NOISE_ID: noise},
         muxer_opt={TProtocol(YAMUX_ID): Yamux},
+        connection_config=limits,
     )
 
 
@@ -70,10 +83,10 @@ async def open_network(cfg: NetConfig, pair: KeyPair) -> AsyncIterator[Network]:
     """Listen, start pubsub, GossipSub and the DHT, dial the bootstrap peers in the
     background, and on exit close every connection before the services stop (py-libp2p
     does not close connections when ``host.run`` ends)."""
-    host = build_host(pair)
+    host = build_host(pair, cfg.max_peers)
     router = make_router(cfg.gossip)
     pubsub = GuardedPubsub(host, router)
-    dht = KadDHT(host, DHTMode.SERVER, enable_random_walk=True, max_peers_per_subnet=0)
+    dht = KadDHT(host, DHTMode.SERVER, enable_random_walk=False, max_peers_per_subnet=0)
     try:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(host.run([multiaddr.Multiaddr(cfg.listen)]))

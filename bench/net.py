@@ -1,0 +1,225 @@
+"""Network figures (issue 3), written to ``bench/results/net.json``.
+
+- Dissemination: 8 peers on loopback (in one process, one core's worth of Python for
+  all eight), each announces one 190 KB update; time from the first announcement until
+  every peer holds all 8 blobs. Goal: under 1 s.
+- Blob throughput for 5 MB and 50 MB over ``/p2pfl/blob/1`` (Noise + Yamux), as a ratio
+  to a plain TCP socket transfer on loopback in the same process with the same trio
+  event loop and chunk size. Goal: at least 25 %.
+- An idle ``p2pfl node --gossip-only`` process: RSS after 10 s joined to a bootstrap
+  (goal under 300 MB), and start-up time to the first connected peer, from process
+  start and from the node's own start.
+
+Run: ``.venv/bin/python -m bench.net``
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import AsyncExitStack
+from functools import partial
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import psutil
+import trio
+from libp2p.crypto.ed25519 import create_new_key_pair
+
+from bench.common import write_result
+from p2pfl.hashing import keccak256
+from p2pfl.net.announce import sign_announcement
+from p2pfl.net.config import NetConfig
+from p2pfl.net.peer import Peer, open_peer
+
+AVS = "0x" + "ab" * 20
+CHAIN = 31337
+UPDATE_BYTES = 190_000  # the 46,730-parameter CNN's safetensors update
+CHUNK = 256 * 1024
+
+
+async def _peers(stack: AsyncExitStack, n: int) -> list[Peer]:
+    peers: list[Peer] = []
+    for i in range(n):
+        boot = (peers[0].net.addrs()[0],) if i else ()
+        cfg = NetConfig.build(listen="/ip4/127.0.0.1/tcp/0", bootstrap=boot)
+        peer = await stack.enter_async_context(
+            open_peer(cfg, create_new_key_pair(), chain_id=CHAIN, avs=AVS, window=lambda: (1, 1))
+        )
+        await peer.join(1)
+        peers.append(peer)
+    with trio.fail_after(30):
+        for peer in peers:
+            while len(peer.net.connected_peers()) < n - 1:
+                await trio.sleep(0.05)
+    await trio.sleep(2.0)  # mesh grafts on the 1 s heartbeats
+    return peers
+
+
+async def dissemination(n: int = 8) -> float:
+    async with AsyncExitStack() as stack:
+        peers = await _peers(stack, n)
+        updates = []
+        for peer in peers:
+            data = os.urandom(UPDATE_BYTES)
+            digest = keccak256(data)
+            peer.blobs.store.put(digest, data)
+            ann = sign_announcement(
+                os.urandom(32),
+                kind="updates",
+                chain_id=CHAIN,
+                avs=AVS,
+                epoch=1,
+                digest=digest,
+                size=len(data),
+                peer=peer.net.peer_id.to_base58(),
+            )
+            updates.append(ann)
+
+        async def collect(peer: Peer) -> None:
+            seen = 0
+            async with trio.open_nursery() as nursery:
+                async for ann in peer.board.watch("updates", 1):
+                    nursery.start_soon(peer.fetch, ann)
+                    seen += 1
+                    if seen == n:
+                        break
+
+        started = time.perf_counter()
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                for peer in peers:
+                    nursery.start_soon(collect, peer)
+                for peer, ann in zip(peers, updates, strict=True):
+                    nursery.start_soon(peer.board.publish, ann)
+        elapsed = time.perf_counter() - started
+        assert all(all(a.digest_bytes in p.blobs.store for a in updates) for p in peers)
+        return elapsed
+
+
+async def blob_rate(size: int, repeats: int) -> float:
+    """Bytes per second of /p2pfl/blob/1 between two peers (best of ``repeats``)."""
+    times = []
+    async with AsyncExitStack() as stack:
+        provider, fetcher = await _peers(stack, 2)
+        for _ in range(repeats):
+            data = os.urandom(size)
+            digest = keccak256(data)
+            provider.blobs.store.put(digest, data)
+            started = time.perf_counter()
+            got = await fetcher.blobs.fetch(digest, [provider.net.peer_id], size=size)
+            times.append(time.perf_counter() - started)
+            assert got == data
+    return size / min(times)
+
+
+async def tcp_rate(size: int, repeats: int) -> float:
+    """Bytes per second of a plain trio TCP transfer on loopback (best of ``repeats``)."""
+    data = os.urandom(size)
+    times = []
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_tcp, _tcp_sink(size), 0, host="127.0.0.1")
+        )
+        port = listeners[0].socket.getsockname()[1]
+        for _ in range(repeats):
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+            started = time.perf_counter()
+            for start in range(0, size, CHUNK):
+                await stream.send_all(data[start : start + CHUNK])
+            assert await stream.receive_some(1) == b"k"  # the sink read everything
+            times.append(time.perf_counter() - started)
+            await stream.aclose()
+        nursery.cancel_scope.cancel()
+    return size / min(times)
+
+
+def _tcp_sink(size: int) -> Any:
+    async def sink(stream: trio.SocketStream) -> None:
+        received = bytearray()
+        while len(received) < size:
+            received += await stream.receive_some(1 << 20)
+        await stream.send_all(b"k")
+
+    return sink
+
+
+def idle_node() -> dict[str, float]:
+    with TemporaryDirectory() as tmp:
+        base = [
+            sys.executable,
+            "-m",
+            "p2pfl",
+            "node",
+            "--gossip-only",
+            "--json",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+        ]
+        boot = subprocess.Popen(
+            [*base, "--data-dir", f"{tmp}/b"], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert boot.stdout is not None
+            addr = json.loads(boot.stdout.readline())["addrs"][0]
+            started = time.perf_counter()
+            node = subprocess.Popen(
+                [*base, "--data-dir", f"{tmp}/n", "--bootstrap", addr],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                assert node.stdout is not None
+                for line in node.stdout:
+                    event = json.loads(line)
+                    if event["event"] == "connected":
+                        break
+                from_process = time.perf_counter() - started
+                time.sleep(10)
+                rss = psutil.Process(node.pid).memory_info().rss
+            finally:
+                node.terminate()
+                node.wait(20)
+        finally:
+            boot.terminate()
+            boot.wait(20)
+    return {
+        "startup_to_first_peer_s": round(from_process, 3),
+        "node_start_to_first_peer_s": event["seconds"],
+        "idle_rss_mb": round(rss / 2**20, 1),
+    }
+
+
+def main() -> None:
+    runs = [trio.run(dissemination) for _ in range(3)]
+    result: dict[str, Any] = {
+        "dissemination_8x190KB_s": {
+            "runs": [round(r, 3) for r in runs],
+            "median": round(statistics.median(runs), 3),
+            "goal": 1.0,
+        },
+        "throughput": {},
+    }
+    for size, repeats in ((5_000_000, 5), (50_000_000, 2)):
+        blob = trio.run(blob_rate, size, repeats)
+        tcp = trio.run(tcp_rate, size, repeats)
+        result["throughput"][f"{size // 1_000_000}MB"] = {
+            "blob_MBps": round(blob / 1e6, 1),
+            "tcp_MBps": round(tcp / 1e6, 1),
+            "ratio": round(blob / tcp, 3),
+            "goal": 0.25,
+        }
+    result["idle_node"] = idle_node()
+    result["idle_node"]["goal_rss_mb"] = 300
+    path = write_result("net", result)
+    print(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
