@@ -3,7 +3,7 @@
 // for p2pfl.zk (Python). One JSON object on stdout per call; errors on stderr, exit 1.
 //   krum.mjs compile <project-dir> <program.json>
 //   krum.mjs execute <program.json> <inputs.json>
-//   krum.mjs prove   <program.json> <inputs.json> <out-dir>     (EVM target, verified)
+//   krum.mjs prove   <program.json> <inputs.json> <out-dir> <target>   (evm | evm-no-zk; verified)
 // bb.js in Node runs the native `bb`, which reads the setup from $HOME/.bb-crs: the
 // caller sets HOME (p2pfl.zk.toolchain does), nothing is downloaded.
 import fs from "fs";
@@ -34,15 +34,16 @@ try {
     const { executeMs } = await execute(args[0], args[1]);
     out({ execute_ms: executeMs });
   } else if (cmd === "prove") {
-    const [programPath, inputsPath, outDir] = args;
+    const [programPath, inputsPath, outDir, target] = args;
+    if (target !== "evm" && target !== "evm-no-zk") throw new Error(`unknown verifier target ${target}`);
     const { program, witness, executeMs } = await execute(programPath, inputsPath);
     const api = await Barretenberg.new({ threads: 2, srsSize: Number(process.env.P2PFL_SRS_SIZE || 2 ** 15) });
     try {
       const backend = new UltraHonkBackend(program.bytecode, api);
       const t0 = Date.now();
-      const proof = await backend.generateProof(witness, { verifierTarget: "evm" });
+      const proof = await backend.generateProof(witness, { verifierTarget: target });
       const proveMs = Date.now() - t0;
-      const verified = await backend.verifyProof(proof, { verifierTarget: "evm" });
+      const verified = await backend.verifyProof(proof, { verifierTarget: target });
       fs.mkdirSync(outDir, { recursive: true });
       fs.writeFileSync(path.join(outDir, "proof.bin"), proof.proof);
       fs.writeFileSync(path.join(outDir, "public_inputs.json"), JSON.stringify(proof.publicInputs));

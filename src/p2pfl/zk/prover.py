@@ -14,7 +14,7 @@ from typing import Any
 
 from p2pfl.errors import P2pflError
 from p2pfl.zk.circuit import build
-from p2pfl.zk.toolchain import crs_points, driver, node, prover_home
+from p2pfl.zk.toolchain import VERIFIER_TARGET, crs_points, driver, node, prover_home
 
 
 class ProverError(P2pflError):
@@ -80,7 +80,7 @@ def prove(n: int, k: int, inputs: dict[str, Any], timeout: float = 300) -> Proof
     """Prove for the EVM verifier; the proof is verified locally before it is returned."""
     program = build(n, k)
     with tempfile.TemporaryDirectory(prefix="p2pfl-proof-") as out:
-        res = _with_inputs(inputs, ["prove", str(program), out], timeout)
+        res = _with_inputs(inputs, ["prove", str(program), out, VERIFIER_TARGET], timeout)
         if not res.get("verified"):
             raise ProverError("the proof did not verify locally; refusing to return it")
         proof = (Path(out) / "proof.bin").read_bytes()

@@ -18,6 +18,12 @@ from p2pfl.chain.toolchain import project_root
 from p2pfl.errors import ConfigError
 
 ENV_CRS = "P2PFL_CRS_DIR"
+
+# UltraHonk with the keccak transcript for the EVM, without the zero-knowledge masking:
+# every private witness of the Krum circuit (distances, scores, sort hints) follows from
+# its public sketches, so hiding it protects nothing, and the ZK verifier costs more gas
+# (measured at n = 10, k = 64: 4.77 M with "evm", see bench/README.md).
+VERIFIER_TARGET = "evm-no-zk"
 POINT_BYTES = 64  # one uncompressed G1 point in bn254_g1.dat
 
 

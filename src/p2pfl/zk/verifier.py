@@ -16,7 +16,7 @@ from p2pfl.chain.client import Chain
 from p2pfl.chain.toolchain import binary, contracts_dir
 from p2pfl.errors import ConfigError
 from p2pfl.zk.circuit import build
-from p2pfl.zk.toolchain import prover_home
+from p2pfl.zk.toolchain import VERIFIER_TARGET, prover_home
 
 FOUNDRY_TOML = """[profile.default]
 src = "src"
@@ -45,12 +45,23 @@ def generate(n: int, k: int) -> Path:
     program = build(n, k)
     folder = contracts_dir() / "verifier" / f"n{n}-k{k}"
     stamp = folder / "program.sha"
-    digest = program.parent.name
+    digest = f"{program.parent.name} {VERIFIER_TARGET}"
     if stamp.is_file() and stamp.read_text() == digest and (folder / "out").is_dir():
         return folder
     (folder / "src").mkdir(parents=True, exist_ok=True)
     (folder / "foundry.toml").write_text(FOUNDRY_TOML)
-    _run([str(binary("bb")), "write_vk", "-b", str(program), "-o", str(folder), "-t", "evm"])
+    _run(
+        [
+            str(binary("bb")),
+            "write_vk",
+            "-b",
+            str(program),
+            "-o",
+            str(folder),
+            "-t",
+            VERIFIER_TARGET,
+        ]
+    )
     source = folder / "src" / "KrumVerifier.sol"
     _run(
         [
@@ -61,7 +72,7 @@ def generate(n: int, k: int) -> Path:
             "-o",
             str(source),
             "-t",
-            "evm",
+            VERIFIER_TARGET,
         ]
     )
     build_contracts(folder)
