@@ -98,11 +98,28 @@ contract EpochManagerTest is Devnet {
         assertEq(y, 21888242871839275222246405745257275088696311157297823662689037894645226208583 - 2);
     }
 
-    function test_negativeSketchEntriesMapToTheFieldNegation() public view {
-        int256[] memory s = new int256[](1);
-        s[0] = -5;
-        bytes32[] memory inputs = epochs.publicInputs(1, bytes32(0), 1, 0, s, 0, 0);
-        assertEq(uint256(inputs[4]) + 5, epochs.FIELD_MODULUS());
+    function test_sketchEntriesArePackedFivePerInputWithOffset() public view {
+        int256[] memory s = new int256[](7);
+        for (uint256 i; i < 7; ++i) s[i] = int256(i) - 3;
+        s[4] = 2 ** 47 - 1;
+        s[5] = -(2 ** 47) + 1;
+        bytes32[] memory inputs = epochs.publicInputs(1, bytes32(0), 1, 0, s, 3, 4);
+        assertEq(inputs.length, 2 + 6);
+        uint256 off = 2 ** 47;
+        uint256 first;
+        for (uint256 j; j < 5; ++j) first |= uint256(s[j] + int256(off)) << (48 * j);
+        assertEq(uint256(inputs[4]), first);
+        assertEq(uint256(inputs[5]), 1 | ((off + 3) << 48)); // s[5] = -2^47 + 1, s[6] = 3
+        assertEq(uint256(inputs[6]), 3);
+        assertEq(uint256(inputs[7]), 4);
+    }
+
+    function testFuzz_entriesOutsideTheProvableRangeAreRefused(int256 x, uint8 at) public {
+        vm.assume(x <= -(2 ** 47) || x >= 2 ** 47);
+        int256[] memory s = new int256[](uint256(at) + 1);
+        s[at] = x;
+        vm.expectRevert(abi.encodeWithSelector(EpochManager.SketchEntryOutOfRange.selector, uint256(at), x));
+        epochs.publicInputs(1, bytes32(0), 1, 0, s, 0, 0);
     }
 
     // ------------------------------------------------------------- open and elect

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from p2pfl.errors import ConfigError
 from p2pfl.robust.sketch_krum import sketch_krum
 from p2pfl.zk.circuit import build, variant_source
-from p2pfl.zk.inputs import BN254_R, krum_inputs, public_inputs
+from p2pfl.zk.inputs import krum_inputs, public_inputs
 from p2pfl.zk.prover import ProverError, check, prove
 
 pytestmark = pytest.mark.slow
@@ -72,8 +73,11 @@ def test_entries_beyond_the_range_bound_are_refused() -> None:
     s = np.zeros((10, 64), dtype=object)
     s[0][0] = 2**47  # |s| < 2^47 is what keeps distances free of field wrap-around
     result = sketch_krum(s.astype(np.int64), f=3)
+    args = (1, bytes(32), 3, s.tolist(), result.selected, result.flagged)
+    with pytest.raises(ConfigError, match="outside"):
+        krum_inputs(*args)  # Python refuses, as EpochManager.publicInputs does
     with pytest.raises(ProverError, match="do not satisfy"):
-        check(10, 64, krum_inputs(1, bytes(32), 3, s.tolist(), result.selected, result.flagged))
+        check(10, 64, krum_inputs(*args, check=False))  # and so does the circuit
 
 
 def test_a_real_proof_for_n10_k64() -> None:
@@ -81,8 +85,9 @@ def test_a_real_proof_for_n10_k64() -> None:
     inputs = inputs_for(case)
     proof = prove(10, 64, inputs)
     assert proof.public_inputs == public_inputs(inputs)
-    assert len(proof.public_inputs) == 10 * 64 + 6  # EpochManager.publicInputs' layout
-    assert proof.public_inputs[4] == int(case["sketches"][0][0]) % BN254_R
+    assert len(proof.public_inputs) == 10 * 64 // 5 + 6  # EpochManager.publicInputs' layout
+    first = [int(x) + 2**47 for x in case["sketches"][0][:5]]
+    assert proof.public_inputs[4] == sum(x << (48 * j) for j, x in enumerate(first))
     assert len(proof.proof) > 1000
 
 

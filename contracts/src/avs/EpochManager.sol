@@ -20,6 +20,9 @@ import {P2pflServiceManager} from "./P2pflServiceManager.sol";
 /// epoch to the next operator in rotation with a fresh submit deadline.
 contract EpochManager is Ownable, ReentrancyGuard {
     /// @notice BN254 scalar field: public inputs of the proof are field elements.
+    /// @notice Sketch entries per public input of the proof, and their bound (exclusive).
+    uint256 public constant SKETCH_PACK = 5;
+    int256 public constant SKETCH_ENTRY_BOUND = 2 ** 47;
     uint256 public constant FIELD_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 public constant MIN_PARTICIPANTS = 3; // Krum needs n >= 2f + 3 with f >= 0
@@ -79,6 +82,7 @@ contract EpochManager is Ownable, ReentrancyGuard {
     error OperatorNotCommitted(uint256 epoch, address operator);
     error OperatorsNotSorted(uint256 epoch, uint256 index);
     error BadSketchLength(uint256 length, uint256 expected);
+    error SketchEntryOutOfRange(uint256 index, int256 value);
     error BadMask();
     error BadSelectionSize(uint256 selected, uint256 expected);
     error InvalidProof(uint256 epoch);
@@ -379,7 +383,11 @@ contract EpochManager is Ownable, ReentrancyGuard {
     }
 
     /// @notice The proof's public inputs, in order: epoch, seed (mod p), n, f, the n·k
-    /// sketch entries (negative entries as p − |x|), the selection mask, the flag mask.
+    /// sketch entries packed five to an input (entry j of a group, plus 2^47, at bit 48·j;
+    /// the last group zero-padded), the selection mask, the flag mask. Packing saves the
+    /// verifier ~1.7 k gas for four of every five entries.
+    /// @dev Reverts with SketchEntryOutOfRange unless every entry lies in (−2^47, 2^47),
+    /// the range in which the circuit's distances cannot wrap around the field.
     function publicInputs(
         uint256 epoch,
         bytes32 seed,
@@ -389,17 +397,25 @@ contract EpochManager is Ownable, ReentrancyGuard {
         uint256 selectedMask,
         uint256 flagMask
     ) public pure returns (bytes32[] memory inputs) {
-        inputs = new bytes32[](sketches.length + 6);
+        uint256 packed = (sketches.length + SKETCH_PACK - 1) / SKETCH_PACK;
+        inputs = new bytes32[](packed + 6);
         inputs[0] = bytes32(epoch);
         inputs[1] = bytes32(uint256(seed) % FIELD_MODULUS);
         inputs[2] = bytes32(n);
         inputs[3] = bytes32(f);
-        for (uint256 i; i < sketches.length; ++i) {
-            int256 x = sketches[i];
-            inputs[4 + i] = x >= 0 ? bytes32(uint256(x)) : bytes32(FIELD_MODULUS - uint256(-x));
+        for (uint256 c; c < packed; ++c) {
+            uint256 acc;
+            for (uint256 j; j < SKETCH_PACK; ++j) {
+                uint256 i = c * SKETCH_PACK + j;
+                if (i == sketches.length) break;
+                int256 x = sketches[i];
+                if (x <= -SKETCH_ENTRY_BOUND || x >= SKETCH_ENTRY_BOUND) revert SketchEntryOutOfRange(i, x);
+                acc |= uint256(x + SKETCH_ENTRY_BOUND) << (48 * j);
+            }
+            inputs[4 + c] = bytes32(acc);
         }
-        inputs[sketches.length + 4] = bytes32(selectedMask);
-        inputs[sketches.length + 5] = bytes32(flagMask);
+        inputs[packed + 4] = bytes32(selectedMask);
+        inputs[packed + 5] = bytes32(flagMask);
     }
 
     // ------------------------------------------------------------------ internals
