@@ -148,6 +148,50 @@ def _tcp_sink(size: int) -> Any:
     return sink
 
 
+def dissemination_processes(n: int = 8) -> float:
+    """The same exchange with each peer a ``p2pfl node --gossip-only`` process (the shape
+    of a deployment, here n processes on this machine's 2 cores): from the first
+    announcement to the last fetched blob, by the nodes' own event clocks."""
+    at = ["--announce-at", str(time.time() + 20)]  # all started and meshed by then
+    with TemporaryDirectory() as tmp:
+        base = [sys.executable, "-m", "p2pfl", "node", "--gossip-only", "--json",
+                "--listen", "/ip4/127.0.0.1/tcp/0"]  # fmt: skip
+        procs = [subprocess.Popen([*base, "--data-dir", f"{tmp}/0",
+                                   "--announce-bytes", str(UPDATE_BYTES),
+                                   "--expect-peers", str(n - 1), *at],
+                                  stdout=subprocess.PIPE, text=True)]  # fmt: skip
+        events: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+        try:
+            assert procs[0].stdout is not None
+            first = json.loads(procs[0].stdout.readline())
+            events[0].append(first)
+            for i in range(1, n):
+                procs.append(
+                    subprocess.Popen(
+                        [*base, "--data-dir", f"{tmp}/{i}", "--bootstrap", first["addrs"][0],
+                         "--announce-bytes", str(UPDATE_BYTES), "--expect-peers", str(n - 1),
+                         *at],
+                        stdout=subprocess.PIPE, text=True,
+                    )
+                )  # fmt: skip
+            for i, proc in enumerate(procs):
+                assert proc.stdout is not None
+                while sum(e["event"] == "fetched" for e in events[i]) < n:
+                    line = proc.stdout.readline()
+                    if not line:
+                        raise RuntimeError(f"node {i} ended early: {events[i]}")
+                    events[i].append(json.loads(line))
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(20)
+    flat = [e for evs in events for e in evs]
+    start = min(e["time"] for e in flat if e["event"] == "announced")
+    end = max(e["time"] for e in flat if e["event"] == "fetched")
+    return float(end - start)
+
+
 def idle_node() -> dict[str, float]:
     with TemporaryDirectory() as tmp:
         base = [

@@ -130,6 +130,14 @@ class EpochManager:
     def params(self) -> Params:
         return Params(*self.chain.call(self.contract.functions.params()))
 
+    def roster(self, epoch: int) -> tuple[list[str], list[int]]:
+        """The operators snapshotted when ``epoch`` opened, with their stakes."""
+        ops, stakes = self.chain.call(self.contract.functions.roster(epoch))
+        return list(ops), [int(s) for s in stakes]
+
+    def aggregator_at(self, epoch: int, attempt: int) -> str:
+        return str(self.chain.call(self.contract.functions.aggregatorAt(epoch, attempt)))
+
     def committed(self, epoch: int) -> list[str]:
         return list(self.chain.call(self.contract.functions.committed(epoch)))
 

@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,6 +72,10 @@ def node(
             min=0, help="[gossip-only] Wait (up to 10 s) for this many peers before announcing."
         ),
     ] = 1,
+    announce_at: Annotated[
+        float | None,
+        typer.Option(help="[gossip-only] Announce at this Unix time (to line up test nodes)."),
+    ] = None,
     json_events: Annotated[
         bool, typer.Option("--json", help="Print one JSON event per line on stdout.")
     ] = False,
@@ -88,7 +93,8 @@ def node(
 
     def emit(event: dict[str, Any]) -> None:
         if json_events:
-            print(json.dumps(event), flush=True)
+            # Wall-clock time on every event, so runs of several nodes can be lined up.
+            print(json.dumps({**event, "time": round(time.time(), 4)}), flush=True)
         elif event["event"] == "listening":
             console.print(f"[bold]peer id[/] {event['peer_id']}  operator {event['operator']}")
             for addr in event["addrs"]:
@@ -107,6 +113,7 @@ def node(
                 chain_id=chain_id,
                 announce_bytes=announce_bytes,
                 expect_peers=expect_peers,
+                announce_at=announce_at,
                 emit=emit,
             )
 

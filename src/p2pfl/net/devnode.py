@@ -46,6 +46,7 @@ async def run_gossip_node(
     announce_bytes: int,
     expect_peers: int,
     emit: Emit,
+    announce_at: float | None = None,
 ) -> None:
     """Run until cancelled (Ctrl-C)."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,15 @@ async def run_gossip_node(
             nursery.start_soon(_fetch_all, peer, epoch, emit)
             if announce_bytes:
                 nursery.start_soon(
-                    _announce, peer, key, epoch, chain_id, announce_bytes, expect_peers, emit
+                    _announce,
+                    peer,
+                    key,
+                    epoch,
+                    chain_id,
+                    announce_bytes,
+                    expect_peers,
+                    emit,
+                    announce_at,
                 )
 
 
@@ -84,7 +93,14 @@ async def _report_first_peer(peer: Peer, started: float, emit: Emit) -> None:
 
 
 async def _announce(
-    peer: Peer, key: bytes, epoch: int, chain_id: int, size: int, expect: int, emit: Emit
+    peer: Peer,
+    key: bytes,
+    epoch: int,
+    chain_id: int,
+    size: int,
+    expect: int,
+    emit: Emit,
+    at: float | None,
 ) -> None:
     # Give the mesh a moment to include the expected peers (at most 10 s), so the
     # announcement is pushed rather than only gossiped lazily.
@@ -92,6 +108,8 @@ async def _announce(
         while len(peer.net.connected_peers()) < expect:
             await trio.sleep(0.1)
         await trio.sleep(1.5)  # a GossipSub heartbeat or so, for the mesh to graft
+    if at is not None:  # a shared wall-clock instant lines up the nodes of a test network
+        await trio.sleep(max(0.0, at - time.time()))
     data = os.urandom(size)
     digest = keccak256(data)
     peer.blobs.store.put(digest, data)
