@@ -28,7 +28,7 @@ from p2pfl.learn.codec import ModelSpec, Update, flatten_state
 from p2pfl.learn.mnist import Split, load_mnist
 from p2pfl.learn.model import new_model
 from p2pfl.learn.train import TrainConfig, train_local
-from p2pfl.robust.sketch import sketch_many
+from p2pfl.protocol.aggregate import aggregate
 
 OPERATORS = 8
 
@@ -70,16 +70,16 @@ def main() -> None:
         gas: dict[str, Any] = {}
         e, receipt = em.open_epoch(deployer)
         gas["openEpoch"] = receipt["gasUsed"]
-        by_op = {op.address: u for op, u in zip(ops, ups, strict=True)}
+        by_op: dict[str, Update] = {op.address: u for op, u in zip(ops, ups, strict=True)}
         commits = [em.commit_update(op, e, by_op[op.address].digest)["gasUsed"] for op in ops]
         gas["commitUpdate"] = {"first": commits[0], "later": commits[-1]}
         info = em.epoch(e)
         mine(chain.w3, params.commit_blocks + 1)
         em.record_seed(deployer, e)
         seed = em.epoch(e).seed
-        names = sorted(by_op, key=lambda a: int(a, 16))
-        sketches = sketch_many([by_op[a].q for a in names], seed, 64).tolist()
-        f = em.byzantine_bound(len(names))
+        f = em.byzantine_bound(len(by_op))
+        agg = aggregate(by_op, seed, f)
+        names, sketches = agg.operators, agg.sketches
         selected = (1 << (len(names) - f)) - 1
 
         def submit(flags: int, rows: list[list[int]]) -> int:

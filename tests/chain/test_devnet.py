@@ -12,8 +12,8 @@ from p2pfl.chain.epochs import Status
 from p2pfl.chain.events import EventFollower
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import ModelSpec, Update
+from p2pfl.protocol.aggregate import aggregate, wrong_sketches
 from p2pfl.robust.sketch import sketch_many
-from p2pfl.robust.sketch_krum import sketch_krum
 from tests.chain.conftest import OPERATORS, Devnet
 
 SPEC = ModelSpec((("w", (500,)),))
@@ -48,14 +48,12 @@ def run_to_result(
     em.record_seed(d.deployer, e)
     seed = em.epoch(e).seed
     assert seed == bytes(d.chain.w3.eth.get_block(info.commit_deadline)["hash"])
-    operators = sorted(by_op, key=lambda a: int(a, 16))
-    sketches = sketch_many([by_op[a].q for a in operators], seed, 64).tolist()
-    f = em.byzantine_bound(len(operators))
-    result = sketch_krum(sketches, f)
+    agg = aggregate(by_op, seed, em.byzantine_bound(len(by_op)))
+    operators, sketches = agg.operators, agg.sketches
     if lie_about is not None:
         sketches[lie_about][0] += 1
-    selected = sum(1 << i for i in result.selected)
-    flags = sum(1 << i for i in result.flagged)
+        assert wrong_sketches(sketches, operators, by_op, seed) == [lie_about]
+    selected, flags = agg.selected_mask, agg.flag_mask
     inputs = em.public_inputs(e, seed, sketches, selected, flags)
     proof = keccak256(b"".join(inputs))  # the test verifier's rule
     aggregator = next(op for op in [*d.operators, d.deployer] if op.address == info.aggregator)

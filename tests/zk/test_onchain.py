@@ -13,8 +13,7 @@ from p2pfl.chain.deploy import WAD, deploy_devnet
 from p2pfl.chain.epochs import EpochManager, Params, Status
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import ModelSpec, Update
-from p2pfl.robust.sketch import sketch_many
-from p2pfl.robust.sketch_krum import sketch_krum
+from p2pfl.protocol.aggregate import aggregate
 from p2pfl.zk import verifier
 from p2pfl.zk.inputs import krum_inputs, mask
 from p2pfl.zk.prover import prove
@@ -45,29 +44,26 @@ def test_real_proof_through_submit_result() -> None:
         )
         em = EpochManager(chain, dep.avs.epoch_manager)
         e, _ = em.open_epoch(deployer)
-        by_op = {op.address: u for op, u in zip(ops, ups, strict=True)}
+        by_op: dict[str, Update] = {op.address: u for op, u in zip(ops, ups, strict=True)}
         for op in ops:
             em.commit_update(op, e, by_op[op.address].digest)
         info = em.epoch(e)
         mine(chain.w3, 31)
         em.record_seed(deployer, e)
         seed = em.epoch(e).seed
-        names = sorted(by_op, key=lambda a: int(a, 16))
-        sketches = sketch_many([by_op[a].q for a in names], seed, K).tolist()
         f = em.byzantine_bound(N)
-        result = sketch_krum(sketches, f)
+        agg = aggregate(by_op, seed, f, K)
+        names, sketches, result = agg.operators, agg.sketches, agg.krum
         assert len(result.flagged) >= 1
         inputs = krum_inputs(e, seed, f, sketches, result.selected, result.flagged)
         proof = prove(N, K, inputs)
         onchain = [
             int.from_bytes(x, "big")
-            for x in em.public_inputs(
-                e, seed, sketches, mask(result.selected), mask(result.flagged)
-            )
+            for x in em.public_inputs(e, seed, sketches, agg.selected_mask, agg.flag_mask)
         ]
         assert proof.public_inputs == onchain  # the circuit and the contract agree on every input
         aggregator = next(op for op in [*ops, deployer] if op.address == info.aggregator)
-        sel, flags = mask(result.selected), mask(result.flagged)
+        sel, flags = agg.selected_mask, agg.flag_mask
 
         def submit(rows: list[list[int]], s: int, fl: int, pr: bytes, epoch: int = e) -> None:
             em.submit_result(aggregator, epoch, keccak256(b"m"), names, rows, s, fl, pr)

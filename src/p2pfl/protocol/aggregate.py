@@ -1,0 +1,73 @@
+"""What the aggregator computes from an epoch's committed updates (DESIGN.md, step 5):
+the sketches in the contract's operator order, Krum scores, Multi-Krum selection, flags,
+and the new global model (previous model + mean of the selected updates). Watchers run
+the same function on the same bytes and must get the same answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from p2pfl.errors import ConfigError
+from p2pfl.learn.codec import FloatVector, Update, dequantize
+from p2pfl.robust.sketch import DEFAULT_K, sketch_many
+from p2pfl.robust.sketch_krum import KrumResult, sketch_krum
+from p2pfl.zk.inputs import mask
+
+
+def contract_order(operators: Sequence[str]) -> list[str]:
+    """Operators in ascending address order, as ``submitResult`` requires."""
+    return sorted(operators, key=lambda a: int(a, 16))
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """An epoch's result, row i belonging to ``operators[i]``."""
+
+    operators: list[str]
+    sketches: list[list[int]]
+    krum: KrumResult
+
+    @property
+    def selected_mask(self) -> int:
+        return mask(self.krum.selected)
+
+    @property
+    def flag_mask(self) -> int:
+        return mask(self.krum.flagged)
+
+    @property
+    def flagged_operators(self) -> list[str]:
+        return [self.operators[i] for i in self.krum.flagged]
+
+    def mean_update(self, updates: Mapping[str, Update]) -> FloatVector:
+        """The mean of the selected operators' dequantized updates (the model step)."""
+        chosen = [dequantize(updates[self.operators[i]].q) for i in self.krum.selected]
+        mean: FloatVector = np.stack(chosen).mean(axis=0)
+        return mean
+
+
+def aggregate(
+    updates: Mapping[str, Update], seed: bytes, f: int, k: int = DEFAULT_K
+) -> Aggregation:
+    """Sketch every committed update with the epoch's seed and run sketch Krum."""
+    if len(updates) < 2 * f + 3:
+        raise ConfigError(f"Krum needs n >= 2f + 3; got n = {len(updates)}, f = {f}")
+    operators = contract_order(list(updates))
+    sketches = sketch_many([updates[a].q for a in operators], seed, k).tolist()
+    return Aggregation(operators, sketches, sketch_krum(sketches, f))
+
+
+def wrong_sketches(
+    posted: Sequence[Sequence[int]],
+    operators: Sequence[str],
+    updates: Mapping[str, Update],
+    seed: bytes,
+    k: int = DEFAULT_K,
+) -> list[int]:
+    """Rows of a posted result whose sketch does not match the operator's committed update:
+    each one a ``challengeSketch`` a watcher wins."""
+    mine = sketch_many([updates[a].q for a in operators], seed, k).tolist()
+    return [i for i, (a, b) in enumerate(zip(posted, mine, strict=True)) if list(a) != b]
