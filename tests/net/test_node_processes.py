@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -116,7 +117,12 @@ def test_bootstrap_and_four_nodes_exchange_everything(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_are_one_clear_line(tmp_path: Path) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
     cases = [
+        (["--gossip-only", "--listen", f"/ip4/127.0.0.1/tcp/{port}"], "cannot listen on"),
         (["--gossip-only", "--listen", "/ip4/1.2.3/tcp/1"], "not a multiaddr"),
         (["--gossip-only", "--bootstrap", "/ip4/127.0.0.1/tcp/1"], "lacks its /p2p/"),
         ([], "--gossip-only"),
@@ -131,3 +137,4 @@ def test_bad_arguments_are_one_clear_line(tmp_path: Path) -> None:
         assert proc.returncode == 2, proc.stderr
         assert message in proc.stderr.replace("\n", "")
         assert "Traceback" not in proc.stderr
+    taken.close()

@@ -25,6 +25,7 @@ from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
+from p2pfl.errors import ConfigError
 from p2pfl.net.config import NetConfig
 from p2pfl.net.discovery import Discovery
 from p2pfl.net.pubsub import GuardedPubsub, make_router
@@ -90,6 +91,12 @@ async def open_network(cfg: NetConfig, pair: KeyPair) -> AsyncIterator[Network]:
     try:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(host.run([multiaddr.Multiaddr(cfg.listen)]))
+            # py-libp2p logs a failed bind (port in use, address not local) and runs on
+            # without a listener; a node nobody can dial must not pretend to be up.
+            if not host.get_network().listeners:
+                raise ConfigError(
+                    f"cannot listen on {cfg.listen} (port in use or address not local)"
+                )
             for service in (pubsub, router, dht):
                 await stack.enter_async_context(background_trio_service(service))
             await pubsub.wait_until_ready()
