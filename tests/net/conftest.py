@@ -15,7 +15,7 @@ from p2pfl.net.blob import DigestFn
 from p2pfl.net.config import NetConfig
 from p2pfl.net.gossip import OperatorCheck, any_signer
 from p2pfl.net.peer import Peer, open_peer
-from p2pfl.net.topics import Kind
+from p2pfl.net.topics import Kind, topic
 
 CHAIN_ID = 31337
 AVS = "0x" + "ab" * 20
@@ -54,12 +54,15 @@ async def open_peers(
             )
             await peer.join(epoch)
             peers.append(peer)
+        name = topic(CHAIN_ID, AVS, epoch, "updates")
         with trio.fail_after(20):
             for peer in peers:
                 while len(peer.net.connected_peers()) < n - 1:
                     await trio.sleep(0.05)
             # The mesh forms on the first heartbeats (1 s) after subscriptions are known.
-            await trio.sleep(1.5)
+            for peer in peers:
+                while len(peer.net.pubsub.router.mesh.get(name, ())) < min(n - 1, 4):
+                    await trio.sleep(0.05)
         yield peers
 
 
