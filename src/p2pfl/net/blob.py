@@ -15,7 +15,7 @@ import logging
 import os
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import trio
@@ -84,7 +84,7 @@ class BlobService:
         cfg: BlobConfig,
         *,
         digest_fn: DigestFn = keccak256,
-        connect: Callable[[ID], object] | None = None,
+        connect: Callable[[ID], Awaitable[None]] | None = None,
     ) -> None:
         self.host = host
         self.store = store
@@ -187,7 +187,7 @@ class BlobService:
 
     async def _fetch_from(self, peer: ID, digest: bytes, size: int | None) -> bytes:
         if self._connect is not None:
-            await self._connect(peer)  # type: ignore[misc]
+            await self._connect(peer)
         cfg = self.cfg
         limit = size if size is not None else cfg.max_bytes
         with trio.move_on_after(cfg.transfer_timeout(limit)) as scope:

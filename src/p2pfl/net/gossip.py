@@ -166,6 +166,10 @@ class AnnouncementBoard:
             self.pubsub.remove_topic_validator(name)
             self._accepted.pop((kind, epoch), None)
 
+    async def leave_all(self) -> None:
+        for epoch in list(self._joined):
+            await self.leave(epoch)
+
     async def publish(self, ann: Announcement) -> None:
         """Gossip our own announcement (checked like anyone else's first)."""
         if ann.epoch not in self._joined:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import multiaddr
 import trio
@@ -65,7 +65,6 @@ class Network:
     dht: KadDHT
     discovery: Discovery
     nursery: trio.Nursery
-    closing: list[str] = field(default_factory=list)
 
     @property
     def peer_id(self) -> ID:

@@ -71,5 +71,4 @@ async def open_peer(
         )
         yield Peer(net, board, blobs)
         with trio.CancelScope(shield=True):
-            for epoch in list(board._joined):
-                await board.leave(epoch)
+            await board.leave_all()
