@@ -13,10 +13,13 @@ fi
 command -v npm >/dev/null || { echo "error: npm not found (Node.js 20+ is needed)" >&2; exit 2; }
 
 # py-libp2p's fastecdsa compiles against GMP: install its headers when they are missing.
-if [ ! -e /usr/include/gmp.h ] && [ ! -e /usr/include/x86_64-linux-gnu/gmp.h ]; then
+if ! compgen -G "/usr/include/gmp.h" >/dev/null && ! compgen -G "/usr/include/*/gmp.h" >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "==> libgmp-dev (for py-libp2p's fastecdsa)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgmp-dev >/dev/null
+    # A fresh machine may have no package lists yet.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgmp-dev >/dev/null 2>&1 || {
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgmp-dev >/dev/null
+    }
   else
     echo "error: libgmp-dev is missing (py-libp2p's fastecdsa needs it): sudo apt-get install libgmp-dev" >&2
     exit 2
