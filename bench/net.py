@@ -21,20 +21,17 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import AsyncExitStack
 from functools import partial
 from tempfile import TemporaryDirectory
 from typing import Any
 
 import psutil
 import trio
-from libp2p.crypto.ed25519 import create_new_key_pair
 
 from bench.common import write_result
 from p2pfl.hashing import keccak256
 from p2pfl.net.announce import sign_announcement
-from p2pfl.net.config import NetConfig
-from p2pfl.net.peer import Peer, open_peer
+from p2pfl.net.peer import Peer, open_local_peers
 
 AVS = "0x" + "ab" * 20
 CHAIN = 31337
@@ -42,27 +39,11 @@ UPDATE_BYTES = 190_000  # the 46,730-parameter CNN's safetensors update
 CHUNK = 256 * 1024
 
 
-async def _peers(stack: AsyncExitStack, n: int) -> list[Peer]:
-    peers: list[Peer] = []
-    for i in range(n):
-        boot = (peers[0].net.addrs()[0],) if i else ()
-        cfg = NetConfig.build(listen="/ip4/127.0.0.1/tcp/0", bootstrap=boot)
-        peer = await stack.enter_async_context(
-            open_peer(cfg, create_new_key_pair(), chain_id=CHAIN, avs=AVS, window=lambda: (1, 1))
-        )
-        await peer.join(1)
-        peers.append(peer)
-    with trio.fail_after(30):
-        for peer in peers:
-            while len(peer.net.connected_peers()) < n - 1:
-                await trio.sleep(0.05)
-    await trio.sleep(2.0)  # mesh grafts on the 1 s heartbeats
-    return peers
-
-
 async def dissemination(n: int = 8) -> float:
-    async with AsyncExitStack() as stack:
-        peers = await _peers(stack, n)
+    async with open_local_peers(n, chain_id=CHAIN, avs=AVS, epoch=1) as peers:
+        # Measure a settled network, as an epoch finds it: the start-up traffic (DHT
+        # refreshes, identify) of eight fresh peers would otherwise double the figure.
+        await trio.sleep(2.0)
         updates = []
         for peer in peers:
             data = os.urandom(UPDATE_BYTES)
@@ -104,8 +85,7 @@ async def dissemination(n: int = 8) -> float:
 async def blob_rate(size: int, repeats: int) -> float:
     """Bytes per second of /p2pfl/blob/1 between two peers (best of ``repeats``)."""
     times = []
-    async with AsyncExitStack() as stack:
-        provider, fetcher = await _peers(stack, 2)
+    async with open_local_peers(2, chain_id=CHAIN, avs=AVS, epoch=1) as (provider, fetcher):
         for _ in range(repeats):
             data = os.urandom(size)
             digest = keccak256(data)

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-
-import trio
-from libp2p.crypto.ed25519 import create_new_key_pair
+from contextlib import asynccontextmanager
 
 from p2pfl.hashing import keccak256
 from p2pfl.net.announce import Announcement, sign_announcement
 from p2pfl.net.blob import DigestFn
-from p2pfl.net.config import NetConfig
 from p2pfl.net.gossip import OperatorCheck, any_signer
-from p2pfl.net.peer import Peer, open_peer
-from p2pfl.net.topics import Kind, topic
+from p2pfl.net.peer import Peer, open_local_peers
+from p2pfl.net.topics import Kind
 
 CHAIN_ID = 31337
 AVS = "0x" + "ab" * 20
@@ -33,36 +29,18 @@ async def open_peers(
     digest_fn: DigestFn = keccak256,
     **net: object,
 ) -> AsyncIterator[list[Peer]]:
-    """``n`` peers; the first is everyone's only bootstrap. Returns once every peer has
-    found every other one (through the DHT) and joined ``epoch``."""
-    window = window or (lambda: (epoch, epoch))
-    async with AsyncExitStack() as stack:
-        peers: list[Peer] = []
-        for i in range(n):
-            boot = (peers[0].net.addrs()[0],) if i else ()
-            cfg = NetConfig.build(listen=LOOPBACK, bootstrap=boot, **net)
-            peer = await stack.enter_async_context(
-                open_peer(
-                    cfg,
-                    create_new_key_pair(),
-                    chain_id=CHAIN_ID,
-                    avs=AVS,
-                    window=window,
-                    is_operator=is_operator,
-                    digest_fn=digest_fn,
-                )
-            )
-            await peer.join(epoch)
-            peers.append(peer)
-        name = topic(CHAIN_ID, AVS, epoch, "updates")
-        with trio.fail_after(20):
-            for peer in peers:
-                while len(peer.net.connected_peers()) < n - 1:
-                    await trio.sleep(0.05)
-            # The mesh forms on the first heartbeats (1 s) after subscriptions are known.
-            for peer in peers:
-                while len(peer.net.pubsub.router.mesh.get(name, ())) < min(n - 1, 4):
-                    await trio.sleep(0.05)
+    """``n`` peers of the test network; the first is everyone's only bootstrap."""
+    async with open_local_peers(
+        n,
+        chain_id=CHAIN_ID,
+        avs=AVS,
+        epoch=epoch,
+        window=window,
+        is_operator=is_operator,
+        digest_fn=digest_fn,
+        timeout=20,
+        **net,
+    ) as peers:
         yield peers
 
 

@@ -80,7 +80,7 @@ class Discovery:
         if peer in self._host.get_connected_peers():
             return
         with trio.move_on_after(timeout):
-            addrs = self._host.get_peerstore().addrs(peer) if self._knows(peer) else []
+            addrs = self._known_addrs(peer)
             info: PeerInfo | None = PeerInfo(peer, addrs) if addrs else None
             if info is None:
                 info = await self._dht.find_peer(peer)
@@ -92,8 +92,8 @@ class Discovery:
                     raise NetError(f"cannot connect to {peer}: {exc}") from None
         raise NetError(f"cannot find or reach peer {peer}")
 
-    def _knows(self, peer: ID) -> bool:
+    def _known_addrs(self, peer: ID) -> list[multiaddr.Multiaddr]:
         try:
-            return bool(self._host.get_peerstore().addrs(peer))
+            return list(self._host.get_peerstore().addrs(peer))
         except Exception:  # peerstore raises for unknown peers
-            return False
+            return []

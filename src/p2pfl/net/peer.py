@@ -4,11 +4,12 @@ and the blob service, opened and closed together."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
+from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
@@ -18,6 +19,7 @@ from p2pfl.net.blob import BlobService, BlobStore, DigestFn
 from p2pfl.net.config import NetConfig
 from p2pfl.net.gossip import AnnouncementBoard, EpochWindow, OperatorCheck, any_signer
 from p2pfl.net.host import Network, open_network
+from p2pfl.net.topics import topic
 
 
 @dataclass
@@ -72,3 +74,50 @@ async def open_peer(
         yield Peer(net, board, blobs)
         with trio.CancelScope(shield=True):
             await board.leave_all()
+
+
+@asynccontextmanager
+async def open_local_peers(
+    n: int,
+    *,
+    chain_id: int,
+    avs: str,
+    epoch: int,
+    window: EpochWindow | None = None,
+    is_operator: OperatorCheck = any_signer,
+    digest_fn: DigestFn = keccak256,
+    timeout: float = 30.0,
+    **net: object,
+) -> AsyncIterator[list[Peer]]:
+    """``n`` peers on loopback with fresh identities; the first is everyone's only
+    bootstrap. Yields once every peer is connected to every other one (through the DHT),
+    has joined ``epoch``, and has a GossipSub mesh on its updates topic."""
+    window = window or (lambda: (epoch, epoch))
+    async with AsyncExitStack() as stack:
+        peers: list[Peer] = []
+        for i in range(n):
+            boot = (peers[0].net.addrs()[0],) if i else ()
+            cfg = NetConfig.build(listen="/ip4/127.0.0.1/tcp/0", bootstrap=boot, **net)
+            peer = await stack.enter_async_context(
+                open_peer(
+                    cfg,
+                    create_new_key_pair(),
+                    chain_id=chain_id,
+                    avs=avs,
+                    window=window,
+                    is_operator=is_operator,
+                    digest_fn=digest_fn,
+                )
+            )
+            await peer.join(epoch)
+            peers.append(peer)
+        name = topic(chain_id, avs, epoch, "updates")
+        with trio.fail_after(timeout):
+            for peer in peers:
+                while len(peer.net.connected_peers()) < n - 1:
+                    await trio.sleep(0.05)
+            # The mesh forms on the first heartbeats (1 s) after subscriptions are known.
+            for peer in peers:
+                while len(peer.net.pubsub.router.mesh.get(name, ())) < min(n - 1, 4):
+                    await trio.sleep(0.05)
+        yield peers
