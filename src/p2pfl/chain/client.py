@@ -26,6 +26,7 @@ ERROR_SOURCES = (
     "DevDelegationManager",
     "StakeToken",
     "CountSketch",
+    "KrumVerifierRouter",
 )
 
 

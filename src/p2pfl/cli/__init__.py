@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-COMMANDS = ("simulate", "deploy", "node")
+COMMANDS = ("simulate", "deploy", "node", "challenge", "status", "testnet")
 
 
 def _register(names: tuple[str, ...]) -> None:
@@ -27,7 +27,11 @@ def _register(names: tuple[str, ...]) -> None:
     layer: a smaller, faster-starting process."""
     for name in names:
         module = importlib.import_module(f"p2pfl.cli.{name}")
-        app.command(name)(getattr(module, name))
+        group = getattr(module, "app", None)
+        if isinstance(group, typer.Typer):  # a command with subcommands
+            app.add_typer(group, name=name)
+        else:
+            app.command(name)(getattr(module, name))
 
 
 def _version(value: bool) -> None:

@@ -1,56 +1,71 @@
 """``p2pfl node``: run an operator node.
 
-This version runs the network layer alone (``--gossip-only``): it joins through the
-bootstrap peers, announces a development blob and fetches everyone else's. The full
-node (chain, epochs, training, proofs) needs ``--rpc`` and ``--keystore`` and comes with
-the epoch protocol."""
+With ``--rpc`` and ``--keystore`` it is the full node of DESIGN.md's epoch (train,
+commit, announce and serve updates, aggregate and prove when elected, check and
+challenge results, finalize). ``--gossip-only`` runs the network layer alone, without
+a chain, for development."""
 
 from __future__ import annotations
 
-import json
-import logging
-import signal
-import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import trio
 import typer
-from rich.console import Console
 
-from p2pfl.cli.errors import user_error
+from p2pfl.chain.keystore import load_account, read_password
+from p2pfl.cli import options
+from p2pfl.cli.events import emitter
+from p2pfl.cli.running import run_trio, setup_logging
 from p2pfl.errors import ConfigError
 from p2pfl.net.config import NetConfig
-from p2pfl.net.devnode import run_gossip_node
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # py-libp2p logs every dropped DHT stream and failed dial as a warning; they are
-    # routine on a churning network. Shown with --verbose only.
-    logging.getLogger("libp2p").setLevel(logging.INFO if verbose else logging.CRITICAL)
 
 
 def node(
-    bootstrap: Annotated[
-        list[str] | None,
+    bootstrap: options.Bootstrap = None,
+    rpc: options.Rpc = None,
+    epoch_manager: options.EpochManagerAddr = None,
+    keystore: options.Keystore = None,
+    password_env: options.PasswordEnv = None,
+    password_file: options.PasswordFile = None,
+    listen: options.Listen = "/ip4/0.0.0.0/tcp/4001",
+    data_dir: options.DataDir = Path("~/.p2pfl"),
+    shard: Annotated[int, typer.Option(min=0, help="This operator's MNIST shard index.")] = 0,
+    shards: Annotated[
+        int, typer.Option(min=1, help="How many shards the training set is cut into.")
+    ] = 1,
+    samples: Annotated[
+        int | None, typer.Option(min=1, help="Use at most this many samples of the shard.")
+    ] = None,
+    model_seed: options.ModelSeed = 0,
+    clip: Annotated[float, typer.Option(min=0.0, help="L2 clip norm of updates.")] = 10.0,
+    epochs: options.Epochs = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Torch threads for training (default: all).")
+    ] = None,
+    open_first_epoch: Annotated[
+        bool,
         typer.Option(
-            "--bootstrap",
-            "-b",
-            help="Multiaddr of a peer to join through, ending in /p2p/<peer id> (repeatable).",
+            "--open-first-epoch/--no-open-first-epoch",
+            help="May open the network's very first epoch (a testnet opens it itself).",
+        ),
+    ] = True,
+    no_challenge: Annotated[
+        bool, typer.Option("--no-challenge", help="Check results but never challenge.")
+    ] = False,
+    testnet_attack: Annotated[
+        str | None,
+        typer.Option(
+            help="TESTNET ONLY: send this attack's update instead of an honest one "
+            "(gaussian, signflip, labelflip, alie, ipm). Refused outside a devnet chain."
         ),
     ] = None,
-    listen: Annotated[
-        str, typer.Option(help="Multiaddr to listen on (port 0: any free port).")
-    ] = "/ip4/0.0.0.0/tcp/4001",
-    data_dir: Annotated[
-        Path, typer.Option(help="Where the node keeps its identity key, blobs and state.")
-    ] = Path("~/.p2pfl"),
+    testnet_cheat_epoch: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="TESTNET ONLY: as the first aggregator of this epoch, post a wrong sketch "
+            "for an honest operator (repeatable). Refused outside a devnet chain."
+        ),
+    ] = None,
     gossip_only: Annotated[
         bool,
         typer.Option(
@@ -76,59 +91,71 @@ def node(
         float | None,
         typer.Option(help="[gossip-only] Announce at this Unix time (to line up test nodes)."),
     ] = None,
-    json_events: Annotated[
-        bool, typer.Option("--json", help="Print one JSON event per line on stdout.")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+    json_events: options.JsonEvents = False,
+    verbose: options.Verbose = False,
 ) -> None:
     """Run a node: join the peer-to-peer network and take part in its epochs."""
-    if not gossip_only:
-        raise ConfigError(
-            "the full node (--rpc, --keystore) is not available in this version; "
-            "run the network layer alone with --gossip-only"
-        )
-    _setup_logging(verbose)
+    setup_logging(verbose)
     cfg = NetConfig.build(listen=listen, bootstrap=tuple(bootstrap or ()))
-    console = Console(stderr=json_events, highlight=False)
+    emit = emitter(json_events)
+    folder = data_dir.expanduser()
+    if gossip_only:
+        from p2pfl.net.devnode import run_gossip_node
 
-    def emit(event: dict[str, Any]) -> None:
-        if json_events:
-            # Wall-clock time on every event, so runs of several nodes can be lined up.
-            print(json.dumps({**event, "time": round(time.time(), 4)}), flush=True)
-        elif event["event"] == "listening":
-            console.print(f"[bold]peer id[/] {event['peer_id']}  operator {event['operator']}")
-            for addr in event["addrs"]:
-                console.print(f"[bold green]listening[/] {addr}")
-        else:
-            details = " ".join(f"{k}={v}" for k, v in event.items() if k != "event")
-            console.print(f"{event['event']:<12} {details}")
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_stop_on_signal, nursery.cancel_scope, emit)
-            await run_gossip_node(
+        run_trio(
+            emit,
+            lambda: run_gossip_node(
                 cfg,
-                data_dir.expanduser(),
+                folder,
                 epoch=epoch,
                 chain_id=chain_id,
                 announce_bytes=announce_bytes,
                 expect_peers=expect_peers,
                 announce_at=announce_at,
                 emit=emit,
-            )
+            ),
+        )
+        return
+    if rpc is None or keystore is None or epoch_manager is None:
+        raise ConfigError(
+            "the node needs --rpc URL, --epoch-manager ADDRESS and --keystore FILE "
+            "(or --gossip-only for the network layer alone)"
+        )
+    if shard >= shards:
+        raise ConfigError(f"--shard {shard} must be below --shards {shards}")
+    account = load_account(keystore, read_password(env=password_env, file=password_file))
+    if threads:
+        import torch
 
-    try:
-        trio.run(main)
-    except BaseExceptionGroup as group:
-        raise user_error(group) from None
-    emit({"event": "stopped"})
+        torch.set_num_threads(threads)
+    from p2pfl.learn.train import TrainConfig
+    from p2pfl.node import NodeSettings, run_node
+    from p2pfl.protocol.node import NodeOptions
+    from p2pfl.protocol.trainer import TrainerConfig
+    from p2pfl.robust.attacks import ATTACKS
 
-
-async def _stop_on_signal(scope: trio.CancelScope, emit: Any) -> None:
-    """Ctrl-C or SIGTERM: cancel everything; the network layer closes its connections,
-    streams and threads on the way out."""
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            emit({"event": "stopping", "signal": signal.Signals(signum).name})
-            scope.cancel()
-            return
+    if testnet_attack is not None and testnet_attack not in ATTACKS:
+        raise ConfigError(f"unknown attack {testnet_attack!r}; choose from {', '.join(ATTACKS)}")
+    settings = NodeSettings(
+        rpc=rpc,
+        epoch_manager=epoch_manager,
+        account=account,
+        net=cfg,
+        options=NodeOptions(
+            data_dir=folder,
+            model_seed=model_seed,
+            challenge=not no_challenge,
+            stop_after=epochs,
+            open_first=open_first_epoch,
+            cheat_epochs=frozenset(testnet_cheat_epoch or ()),
+        ),
+        trainer=TrainerConfig(
+            shard=shard,
+            shards=shards,
+            samples=samples,
+            clip=clip,
+            train=TrainConfig(),
+            attack=testnet_attack,
+        ),
+    )
+    run_trio(emit, lambda: run_node(settings, emit))

@@ -41,19 +41,24 @@ class Discovery:
             nursery.start_soon(self._refresh_loop)
 
     async def _dial_until_connected(self, info: PeerInfo) -> None:
+        """Dial with backoff until connected: a bootstrap peer that starts later than this
+        node (or restarts) is still found. Warns once after ``bootstrap_attempts``."""
         delay = 0.2
-        for attempt in range(1, self._cfg.bootstrap_attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 await self._host.connect(info)
             except Exception as exc:  # any dial failure: retry with backoff
                 log.info("bootstrap %s: attempt %d failed (%s)", info.peer_id, attempt, exc)
+                if attempt == self._cfg.bootstrap_attempts:
+                    log.warning("bootstrap %s unreachable after %d attempts", info.peer_id, attempt)
                 await trio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             self._note_connected()
             await self._refresh()
             return
-        log.warning("bootstrap %s unreachable after %d attempts", info.peer_id, attempt)
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -44,9 +44,14 @@ class Aggregation:
 
     def mean_update(self, updates: Mapping[str, Update]) -> FloatVector:
         """The mean of the selected operators' dequantized updates (the model step)."""
-        chosen = [dequantize(updates[self.operators[i]].q) for i in self.krum.selected]
-        mean: FloatVector = np.stack(chosen).mean(axis=0)
-        return mean
+        return selected_mean(updates, [self.operators[i] for i in self.krum.selected])
+
+
+def selected_mean(updates: Mapping[str, Update], chosen: Sequence[str]) -> FloatVector:
+    """The mean of the dequantized updates of ``chosen``, in the given (contract) order:
+    every node sums in the same order and gets the same floats."""
+    mean: FloatVector = np.stack([dequantize(updates[a].q) for a in chosen]).mean(axis=0)
+    return mean
 
 
 def aggregate(

@@ -6,6 +6,7 @@ external libraries linked."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,22 @@ def deploy(chain: Chain, deployer: LocalAccount, n: int, k: int) -> str:
                 hex_code = hex_code[:start] + address + hex_code[start + place["length"] * 2 :]
             code = "0x" + hex_code
     return chain.deploy_bytecode(deployer, verifier.abi, code, label="HonkVerifier")
+
+
+def deploy_router(
+    chain: Chain,
+    deployer: LocalAccount,
+    sizes: range | list[int],
+    k: int,
+    say: Callable[[str], None] | None = None,
+) -> str:
+    """A ``KrumVerifierRouter`` with the verifier of every participant count in ``sizes``:
+    an epoch is proven for however many operators committed in it."""
+    router = chain.deploy(deployer, "KrumVerifierRouter", deployer.address)
+    contract = chain.contract("KrumVerifierRouter", router)
+    for n in sizes:
+        if say:
+            say(f"verifier for n = {n}, k = {k}")
+        address = deploy(chain, deployer, n, k)
+        chain.transact(deployer, contract.functions.setVerifier(n, address))
+    return router

@@ -1,0 +1,111 @@
+"""What a node reads from the chain, in one place: a snapshot of the current epoch per
+poll, and cached views that do not change within an epoch (roster, peer bindings,
+parameters, posted results). Every call blocks on JSON-RPC; the node runs them in a
+worker thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+
+from p2pfl.chain.client import Chain
+from p2pfl.chain.epochs import EpochInfo, EpochManager, Params
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    block: int
+    epoch: int  # the current epoch; 0 before the first one opened
+    info: EpochInfo | None
+    committed: list[str]
+
+
+@dataclass(frozen=True)
+class PostedResult:
+    """A ``ResultSubmitted`` event: the result a watcher checks."""
+
+    epoch: int
+    aggregator: str
+    model_digest: bytes
+    seed: bytes
+    operators: list[str]
+    sketches: list[list[int]]
+    selected_mask: int
+    flag_mask: int
+    block: int
+
+
+@dataclass
+class ChainView:
+    chain: Chain
+    epochs: EpochManager
+    params: Params = field(init=False)
+    service_manager: str = field(init=False)
+    _rosters: dict[int, tuple[list[str], list[int]]] = field(default_factory=dict)
+    _peers: dict[str, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.params = self.epochs.params()
+        self.service_manager = str(self.chain.call(self.epochs.contract.functions.serviceManager()))
+        self._sm = self.chain.contract("P2pflServiceManager", self.service_manager)
+
+    def snapshot(self) -> Snapshot:
+        block = int(self.chain.w3.eth.block_number)
+        e = self.epochs.current_epoch()
+        if e == 0:
+            return Snapshot(block, 0, None, [])
+        return Snapshot(block, e, self.epochs.epoch(e), self.epochs.committed(e))
+
+    def roster(self, epoch: int) -> tuple[list[str], list[int]]:
+        if epoch not in self._rosters:
+            ops, stakes = self.epochs.roster(epoch)
+            if not ops:
+                return ops, stakes  # not open yet: do not cache
+            self._rosters[epoch] = (ops, stakes)
+        return self._rosters[epoch]
+
+    def operators(self) -> tuple[list[str], list[int]]:
+        """The service manager's operator set now, with stakes (not cached)."""
+        ops, stakes = self.chain.call(self._sm.functions.operatorsWithStakes())
+        return list(ops), [int(s) for s in stakes]
+
+    def peer_id(self, operator: str) -> bytes:
+        """The libp2p peer id the operator bound to its address on registration."""
+        if operator not in self._peers:
+            self._peers[operator] = bytes(self.chain.call(self._sm.functions.peerIdOf(operator)))
+        return self._peers[operator]
+
+    def stake(self, operator: str) -> int:
+        return int(self.chain.call(self._sm.functions.stakeOf(operator)))
+
+    def seed(self, info: EpochInfo) -> bytes:
+        """``blockhash(commitDeadline)``: the recorded seed, or the block's hash (the same
+        value) before anyone recorded it."""
+        if info.seed != bytes(32):
+            return info.seed
+        return bytes(self.chain.w3.eth.get_block(info.commit_deadline)["hash"])
+
+    def result(self, epoch: int, from_block: int) -> PostedResult | None:
+        """The latest result posted for ``epoch`` (a voided one is followed by another)."""
+        logs = self.epochs.contract.events.ResultSubmitted().get_logs(
+            from_block=from_block, argument_filters={"epoch": epoch}
+        )
+        if not logs:
+            return None
+        ev: Any = max(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+        a = ev["args"]
+        k = self.params.sketch_dim
+        flat = [int(x) for x in a["sketches"]]
+        return PostedResult(
+            epoch=epoch,
+            aggregator=Web3.to_checksum_address(a["aggregator"]),
+            model_digest=bytes(a["modelDigest"]),
+            seed=bytes(a["seed"]),
+            operators=[Web3.to_checksum_address(o) for o in a["operators"]],
+            sketches=[flat[i : i + k] for i in range(0, len(flat), k)],
+            selected_mask=int(a["selectedMask"]),
+            flag_mask=int(a["flagMask"]),
+            block=int(ev["blockNumber"]),
+        )

@@ -1,0 +1,1 @@
+"""The local multi-node testnet (deploy/testnet.sh, ``p2pfl testnet``)."""

@@ -1,0 +1,347 @@
+"""A local testnet: anvil with 1-second blocks, the devnet core, the AVS with a real Krum
+verifier per participant count, N registered operators (encrypted keystores, libp2p
+identities bound on chain), N ``p2pfl node`` processes (some malicious by choice) and a
+``p2pfl challenge watch`` process, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel, Field, model_validator
+
+from p2pfl.chain.anvil import dev_key, free_port, run_anvil
+from p2pfl.chain.artifacts import build_contracts
+from p2pfl.chain.client import Chain, account
+from p2pfl.chain.deploy import WAD, Deployment, deploy_devnet
+from p2pfl.chain.epochs import Params
+from p2pfl.errors import ConfigError
+from p2pfl.net.identity import load_or_create_identity, peer_id_of
+from p2pfl.protocol.model import GlobalModel
+
+Say = Callable[[str], None]
+
+
+class TestnetConfig(BaseModel):
+    nodes: int = Field(8, ge=3, le=16)
+    malicious: int = Field(2, ge=0)
+    attack: str = "gaussian"
+    cheat_epochs: list[int] = Field(default_factory=lambda: [2])
+    epochs: int = Field(5, ge=1)
+    samples: int = Field(2000, ge=32)  # training samples per operator
+    model_seed: int = 0
+    stake_wad: int = Field(32, ge=1)
+    commit_blocks: int = Field(12, ge=4)
+    submit_blocks: int = Field(20, ge=4)
+    challenge_blocks: int = Field(6, ge=2)
+    max_byzantine: int = Field(2, ge=0)
+    block_time: int = Field(1, ge=1)
+    threads: int = Field(1, ge=1)  # torch threads per node process
+
+    @model_validator(mode="after")
+    def _check(self) -> TestnetConfig:
+        if self.malicious >= self.nodes:
+            raise ValueError("malicious must be fewer than nodes")
+        return self
+
+    @property
+    def malicious_indices(self) -> list[int]:
+        """The last ``malicious`` nodes (node 0 is everyone's bootstrap and stays honest)."""
+        return list(range(self.nodes - self.malicious, self.nodes))
+
+
+@dataclass
+class Operator:
+    index: int
+    account: LocalAccount
+    data_dir: Path
+    keystore: Path
+    peer_id: str
+    port: int
+    attack: str | None
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    def multiaddr(self) -> str:
+        return f"/ip4/127.0.0.1/tcp/{self.port}/p2p/{self.peer_id}"
+
+
+@dataclass
+class Devnet:
+    config: TestnetConfig
+    out: Path
+    rpc: str
+    chain: Chain
+    deployer: LocalAccount
+    deployment: Deployment
+    operators: list[Operator]
+    watcher: Operator
+    password_file: Path
+
+
+def _keystore(acct: LocalAccount, password: str, path: Path) -> None:
+    # A light scrypt (n = 2^14): the testnet starts many nodes at once on a small machine;
+    # real keystores (geth, clef, cast) use 2^18.
+    blob = Account.encrypt(acct.key, password, kdf="scrypt", iterations=1 << 14)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(blob, out)
+
+
+def _operator(
+    index: int, acct: LocalAccount, folder: Path, password: str, attack: str | None
+) -> Operator:
+    folder.mkdir(parents=True, exist_ok=True)
+    keystore = folder / "keystore.json"
+    _keystore(acct, password, keystore)
+    pid = peer_id_of(load_or_create_identity(folder))
+    return Operator(index, acct, folder, keystore, pid.to_base58(), free_port(), attack)
+
+
+@contextmanager
+def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
+    """anvil + contracts + registered operators; anvil stops on exit."""
+    out.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(16)
+    password_file = out / "password.txt"
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    say("building contracts")
+    build_contracts()
+    with run_anvil(accounts=cfg.nodes + 2, log=out / "anvil.log") as anvil:
+        chain = Chain(anvil.url)
+        deployer = account(dev_key(0))
+        bad = set(cfg.malicious_indices)
+        ops = [
+            _operator(
+                i,
+                account(dev_key(i + 1)),
+                out / f"node{i}",
+                password,
+                cfg.attack if i in bad else None,
+            )
+            for i in range(cfg.nodes)
+        ]
+        watcher = _operator(
+            cfg.nodes, account(dev_key(cfg.nodes + 1)), out / "watcher", password, None
+        )
+        from libp2p.peer.id import ID
+
+        from p2pfl.zk import verifier
+
+        params = Params(
+            commit_blocks=cfg.commit_blocks,
+            submit_blocks=cfg.submit_blocks,
+            challenge_blocks=cfg.challenge_blocks,
+            max_byzantine=cfg.max_byzantine,
+        )
+        say(f"deploying to {anvil.url}: core, AVS, Krum verifiers for n = 3..{cfg.nodes}")
+        deployment = deploy_devnet(
+            chain,
+            deployer,
+            [
+                (op.account, cfg.stake_wad * WAD, ID.from_base58(op.peer_id).to_bytes())
+                for op in ops
+            ],
+            verifier=lambda: verifier.deploy_router(
+                chain, deployer, range(3, cfg.nodes + 1), params.sketch_dim, say=say
+            ),
+            params=params,
+            genesis_model=GlobalModel.genesis(cfg.model_seed).digest,
+            say=say,
+        )
+        deployment.write(out / "deployment.json")
+        # Deployed with automine (one block per transaction, fast); the epochs run on
+        # interval mining, as a real chain does: block deadlines become wall-clock time.
+        chain.w3.provider.make_request("evm_setIntervalMining", [cfg.block_time])  # type: ignore[arg-type]
+        say(f"deployed in {deployment.seconds:.0f} s: epoch manager {deployment.avs.epoch_manager}")
+        yield Devnet(cfg, out, anvil.url, chain, deployer, deployment, ops, watcher, password_file)
+
+
+# ---------------------------------------------------------------------- processes
+
+
+@dataclass
+class NodeProcess:
+    name: str
+    args: list[str]
+    log: Path
+    events: queue.Queue[tuple[str, dict[str, Any]]]
+    proc: subprocess.Popen[str] | None = None
+    restarts: int = 0
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            self.args,
+            stdout=subprocess.PIPE,
+            stderr=self.log.open("a"),
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        reader.start()
+        self._threads.append(reader)
+
+    def _read(self, stream: IO[str] | None) -> None:
+        if stream is None:
+            return
+        with self.log.with_suffix(".jsonl").open("a") as copy:
+            for line in stream:
+                copy.write(line)
+                copy.flush()
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    self.events.put((self.name, event))
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no clean shutdown."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for t in self._threads:
+            t.join(timeout=2)
+        return self.proc.returncode
+
+    def restart(self) -> None:
+        self.kill()
+        self.restarts += 1
+        self.start()
+
+
+def p2pfl_command() -> list[str]:
+    return [sys.executable, "-m", "p2pfl"]
+
+
+def node_args(net: Devnet, op: Operator) -> list[str]:
+    cfg = net.config
+    args = [
+        *p2pfl_command(),
+        "node",
+        "--json",
+        "--rpc", net.rpc,
+        "--epoch-manager", net.deployment.avs.epoch_manager,
+        "--keystore", str(op.keystore),
+        "--password-file", str(net.password_file),
+        "--data-dir", str(op.data_dir),
+        "--listen", f"/ip4/127.0.0.1/tcp/{op.port}",
+        "--shard", str(op.index),
+        "--shards", str(cfg.nodes),
+        "--samples", str(cfg.samples),
+        "--model-seed", str(cfg.model_seed),
+        "--epochs", str(cfg.epochs),
+        "--threads", str(cfg.threads),
+        "--no-open-first-epoch",
+    ]  # fmt: skip
+    if op.index:
+        args += ["--bootstrap", net.operators[0].multiaddr()]
+    if op.attack:
+        args += ["--testnet-attack", op.attack]
+    for e in cfg.cheat_epochs:
+        args += ["--testnet-cheat-epoch", str(e)]
+    return args
+
+
+def watcher_args(net: Devnet) -> list[str]:
+    w = net.watcher
+    return [
+        *p2pfl_command(),
+        "challenge",
+        "watch",
+        "--json",
+        "--rpc", net.rpc,
+        "--epoch-manager", net.deployment.avs.epoch_manager,
+        "--keystore", str(w.keystore),
+        "--password-file", str(net.password_file),
+        "--data-dir", str(w.data_dir),
+        "--listen", f"/ip4/127.0.0.1/tcp/{w.port}",
+        "--bootstrap", net.operators[0].multiaddr(),
+        "--model-seed", str(net.config.model_seed),
+        "--epochs", str(net.config.epochs),
+    ]  # fmt: skip
+
+
+@contextmanager
+def launch(
+    net: Devnet,
+    events: queue.Queue[tuple[str, dict[str, Any]]],
+    seen: list[tuple[str, dict[str, Any]]],
+) -> Iterator[dict[str, NodeProcess]]:
+    """Start every node and the watcher; stop (SIGTERM, then SIGKILL) all of them on exit."""
+    procs: dict[str, NodeProcess] = {}
+    for op in net.operators:
+        name = f"node{op.index}"
+        procs[name] = NodeProcess(name, node_args(net, op), net.out / f"{name}.log", events)
+    procs["watcher"] = NodeProcess("watcher", watcher_args(net), net.out / "watcher.log", events)
+    with ExitStack() as stack:
+        first = procs["node0"]  # everyone's bootstrap: up before the others dial it
+        first.start()
+        stack.callback(first.stop)
+        wait_listening({"node0": first}, events, timeout=120, seen=seen)
+        for p in procs.values():
+            if p is not first:
+                p.start()
+                stack.callback(p.stop)
+        yield procs
+
+
+def wait_listening(
+    procs: dict[str, NodeProcess],
+    events: queue.Queue[tuple[str, dict[str, Any]]],
+    timeout: float,
+    seen: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Block until every process reported ``listening`` (the events are kept in ``seen``)."""
+    deadline = time.monotonic() + timeout
+    ready = {n for n, ev in seen if ev.get("event") == "listening" and n in procs}
+    while ready != set(procs):
+        left = deadline - time.monotonic()
+        dead = [n for n, p in procs.items() if not p.running]
+        if dead:
+            raise ConfigError(f"{', '.join(dead)} exited during start-up; see their .log files")
+        if left <= 0:
+            missing = sorted(set(procs) - ready)
+            raise ConfigError(f"{', '.join(missing)} did not start within {timeout:.0f} s")
+        try:
+            name, event = events.get(timeout=min(left, 0.5))
+        except queue.Empty:
+            continue
+        seen.append((name, event))
+        if event.get("event") == "listening":
+            ready.add(name)

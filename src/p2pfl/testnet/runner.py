@@ -1,0 +1,283 @@
+"""Running the testnet: open the first epoch once every process is up, follow the chain
+and the nodes' events, keep one row per epoch, stop after the last epoch, and judge
+whether what the testnet set out to show happened."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from p2pfl.chain.events import EventFollower
+from p2pfl.errors import ConfigError
+from p2pfl.protocol.history import EpochRecord, History
+from p2pfl.testnet.network import Devnet, NodeProcess, TestnetConfig, launch, wait_listening
+
+Say = Callable[[str], None]
+Hook = Callable[["Testnet", str, dict[str, Any]], None]  # (testnet, process name, event)
+
+
+@dataclass
+class EpochRow:
+    epoch: int
+    aggregators: list[str] = field(default_factory=list)
+    participants: int = 0
+    accuracy: float | None = None
+    flagged: list[str] = field(default_factory=list)
+    slashed: list[str] = field(default_factory=list)
+    challenges: list[str] = field(default_factory=list)
+    timeouts: int = 0
+    status: str = "open"
+    phases: dict[str, float] = field(default_factory=dict)
+    gas: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Testnet:
+    """A running testnet, as the hooks (tests) and the live table see it."""
+
+    net: Devnet
+    procs: dict[str, NodeProcess]
+    history: History
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def name_of(self, address: str) -> str:
+        for op in self.net.operators:
+            if op.address.lower() == address.lower():
+                return f"node{op.index}" + ("!" if op.attack else "")
+        if self.net.watcher.address.lower() == address.lower():
+            return "watcher"
+        return address[:10]
+
+    def process_of(self, address: str) -> NodeProcess | None:
+        for op in self.net.operators:
+            if op.address.lower() == address.lower():
+                return self.procs[f"node{op.index}"]
+        return None
+
+    def node_events(self, kind: str, epoch: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (n, ev)
+            for n, ev in self.events
+            if ev.get("event") == kind and (epoch is None or ev.get("epoch") == epoch)
+        ]
+
+    def rows(self) -> list[EpochRow]:
+        return [self._row(rec) for _, rec in sorted(self.history.epochs.items())]
+
+    def _row(self, rec: EpochRecord) -> EpochRow:
+        e = rec.epoch
+        row = EpochRow(e, [self.name_of(a) for a in rec.aggregators], len(rec.committed))
+        final = rec.final_result
+        if final is not None:
+            row.flagged = [self.name_of(a) for a in final["flagged"]]
+        row.slashed = [
+            f"{self.name_of(s.operator)} ({s.reason.removeprefix('p2pfl: ')})" for s in rec.slashes
+        ]
+        row.challenges = [
+            f"{self.name_of(c['challenger'])}: {'upheld' if c['upheld'] else 'rejected'}"
+            for c in rec.challenges
+        ]
+        row.timeouts = len(rec.timeouts)
+        row.status = "skipped" if rec.skipped else ("finalized" if rec.done else "open")
+        submitted = [ev for _, ev in self.node_events("submitted", e)]
+        if final is not None:
+            mine = [ev for ev in submitted if ev.get("model") == final["model"]]
+            if mine:
+                sub = mine[-1]
+                row.accuracy = sub.get("accuracy")
+                row.gas["submit"] = int(sub["gas"])
+                for key in ("fetch_s", "aggregate_s", "prove_s", "submit_s"):
+                    row.phases[key.removesuffix("_s")] = float(sub[key])
+                row.scores = {
+                    self.name_of(op): int(s)
+                    for op, s in zip(sub["operators"], sub["scores"], strict=True)
+                }
+                finals = self.node_events("finalized", e)
+                if finals:
+                    row.phases["challenge_window"] = round(
+                        min(ev["time"] for _, ev in finals) - sub["time"], 3
+                    )
+        trained = [ev["seconds"] for _, ev in self.node_events("trained", e)]
+        committed = self.node_events("committed", e)
+        if trained:
+            row.phases["train"] = max(trained)
+        if committed:
+            row.phases["commit"] = max(ev["seconds"] for _, ev in committed)
+            row.gas["commit"] = max(int(ev["gas"]) for _, ev in committed)
+        starts = [ev["time"] for _, ev in self.node_events("epoch", e)]
+        finals = self.node_events("finalized", e)
+        if starts and finals:
+            row.phases["total"] = round(min(ev["time"] for _, ev in finals) - min(starts), 3)
+        challenged = self.node_events("challenged", e)
+        if challenged:
+            row.gas["challenge"] = max(int(ev["gas"]) for _, ev in challenged)
+        return row
+
+
+@dataclass
+class Expectation:
+    what: str
+    met: bool
+    detail: str = ""
+
+
+def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
+    """What the testnet set out to show, checked against the chain's record."""
+    hist = tn.history.epochs
+    bad = {op.address for op in tn.net.operators if op.attack}
+    out: list[Expectation] = []
+    done = [
+        e for e in range(1, cfg.epochs + 1) if e in hist and hist[e].done and not hist[e].skipped
+    ]
+    out.append(
+        Expectation(
+            f"all {cfg.epochs} epochs finalized with a result",
+            len(done) == cfg.epochs,
+            f"finalized: {done}",
+        )
+    )
+    flag_slashed = {s.operator for r in hist.values() for s in r.slashes if "flagged" in s.reason}
+    honest_flagged = sorted(tn.name_of(a) for a in flag_slashed - bad)
+    out.append(
+        Expectation(
+            "no honest operator slashed as Byzantine", not honest_flagged, ", ".join(honest_flagged)
+        )
+    )
+    if bad:
+        missed = []
+        for r in hist.values():
+            final = r.final_result
+            if final is None or not r.done:
+                continue
+            missed += [
+                tn.name_of(a) for a in bad if a in final["operators"] and a not in final["flagged"]
+            ]
+        caught = sorted(tn.name_of(a) for a in bad & flag_slashed)
+        out.append(
+            Expectation(
+                "every malicious operator flagged in every epoch it took part in, and slashed",
+                not missed and len(caught) == len(bad),
+                f"missed: {missed}; slashed: {caught}",
+            )
+        )
+    for e in cfg.cheat_epochs:
+        if e > cfg.epochs:
+            continue
+        cheat: EpochRecord | None = hist.get(e)
+        upheld = cheat is not None and any(c["upheld"] for c in cheat.challenges)
+        agg_slashed = cheat is not None and any("wrong sketch" in s.reason for s in cheat.slashes)
+        finished = (
+            cheat is not None and cheat.done and len(cheat.aggregators) > 1 and not cheat.skipped
+        )
+        out.append(
+            Expectation(
+                f"epoch {e}: the cheating aggregator was challenged and slashed, "
+                "and the epoch completed under the next one",
+                upheld and agg_slashed and finished,
+                f"upheld challenge {upheld}, aggregator slashed {agg_slashed}, "
+                f"completed after rotation {finished}",
+            )
+        )
+    acc = [row.accuracy for row in tn.rows() if row.accuracy is not None]
+    out.append(
+        Expectation(
+            "the model learns (final test accuracy >= 80 %)",
+            bool(acc) and acc[-1] >= 0.8,
+            f"accuracy per epoch: {[round(a, 4) for a in acc]}",
+        )
+    )
+    return out
+
+
+def run(
+    net: Devnet,
+    say: Say,
+    on_tick: Callable[[Testnet], None] | None = None,
+    hooks: list[Hook] | None = None,
+    epoch_timeout: float = 240.0,
+) -> Testnet:
+    """Start the processes, open epoch 1, and follow until the last epoch is finalized."""
+    cfg = net.config
+    events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+    em = net.chain.contract("EpochManager", net.deployment.avs.epoch_manager)
+    history = History(EventFollower(em, start_block=net.deployment.block))
+    seen: list[tuple[str, dict[str, Any]]] = []
+    with launch(net, events, seen) as procs:
+        tn = Testnet(net, procs, history, seen)
+        say(f"started {cfg.nodes} nodes ({cfg.malicious} malicious: {cfg.attack}) and a watcher")
+        wait_listening(procs, events, timeout=180, seen=tn.events)
+        time.sleep(3.0)  # the first GossipSub heartbeats build the mesh
+        from p2pfl.chain.epochs import EpochManager
+
+        EpochManager(net.chain, em.address).open_epoch(net.deployer)
+        say("epoch 1 opened")
+        last_progress = time.monotonic()
+        while True:
+            while True:
+                try:
+                    name, event = events.get_nowait()
+                except queue.Empty:
+                    break
+                tn.events.append((name, event))
+                for hook in hooks or ():
+                    hook(tn, name, event)
+            if history.refresh():
+                last_progress = time.monotonic()
+            if on_tick:
+                on_tick(tn)
+            rec = history.epochs.get(cfg.epochs)
+            if rec is not None and rec.done:
+                break
+            if time.monotonic() - last_progress > epoch_timeout:
+                raise ConfigError(
+                    f"the testnet made no progress on chain for {epoch_timeout:.0f} s"
+                )
+            if not any(p.running for p in procs.values()):
+                raise ConfigError("every node process has exited; see the .log files")
+            time.sleep(0.25)
+        # let the nodes notice the end and stop by themselves
+        deadline = time.monotonic() + 15
+        while any(p.running for p in procs.values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        while True:
+            try:
+                tn.events.append(events.get_nowait())
+            except queue.Empty:
+                break
+    return tn
+
+
+def report(
+    tn: Testnet, cfg: TestnetConfig, expectations: list[Expectation], path: Path
+) -> dict[str, Any]:
+    from p2pfl.jsonfile import write_json
+
+    rows = tn.rows()
+    full = [r for r in rows if "total" in r.phases]
+    payload: dict[str, Any] = {
+        "config": cfg.model_dump(),
+        "deployment": {"rpc": tn.net.rpc, "epoch_manager": tn.net.deployment.avs.epoch_manager},
+        "operators": {
+            tn.name_of(op.address): {"address": op.address, "attack": op.attack}
+            for op in tn.net.operators
+        },
+        "epochs": [asdict(r) for r in rows],
+        "mean_epoch_seconds_excluding_challenge_window": (
+            round(
+                sum(r.phases["total"] - r.phases.get("challenge_window", 0) for r in full)
+                / len(full),
+                3,
+            )
+            if full
+            else None
+        ),
+        "expectations": [asdict(x) for x in expectations],
+        "ok": all(x.met for x in expectations),
+    }
+    write_json(path, payload)
+    return payload
