@@ -22,29 +22,29 @@ def _table(tn: object) -> Table:
     from p2pfl.testnet.runner import Testnet
 
     assert isinstance(tn, Testnet)
-    table = Table(title="p2pfl testnet", expand=False)
-    cols = ("epoch", "aggregator", "commits", "accuracy", "flagged", "slashed", "challenges",
-            "train", "fetch", "prove", "submit", "window", "total", "status")  # fmt: skip
+    table = Table(title="p2pfl testnet (! malicious)", expand=False, padding=(0, 1))
+    cols = ("ep", "aggregator", "n", "acc", "flagged", "slashed", "challenge",
+            "train", "prove", "window", "total", "")  # fmt: skip
     for c in cols:
-        table.add_column(c, overflow="fold")
+        table.add_column(c, no_wrap=c not in ("flagged", "slashed"))
     for r in tn.rows():
         p = r.phases
 
         def sec(key: str, p: dict[str, float] = p) -> str:
-            return f"{p[key]:.1f}s" if key in p else "-"
+            return f"{p[key]:.1f}" if key in p else "-"
 
         table.add_row(
             str(r.epoch),
-            " → ".join(r.aggregators),
+            ">".join(r.aggregators),
             str(r.participants),
-            f"{r.accuracy:.2%}" if r.accuracy is not None else "-",
-            ", ".join(r.flagged) or "-",
-            "\n".join(r.slashed) or "-",
-            "\n".join(r.challenges) or "-",
-            sec("train"), sec("fetch"), sec("prove"), sec("submit"),
-            sec("challenge_window"), sec("total"),
-            r.status,
+            f"{r.accuracy:.1%}" if r.accuracy is not None else "-",
+            " ".join(r.flagged) or "-",
+            " ".join(r.slashed) or "-",
+            " ".join(r.challenges) or "-",
+            sec("train"), sec("prove"), sec("challenge_window"), sec("total"),
+            {"finalized": "[green]done[/]", "skipped": "[yellow]skip[/]"}.get(r.status, "…"),
         )  # fmt: skip
+    table.caption = "seconds; slashed: flag = flagged by Krum, cheat = wrong sketch, late = timeout"
     return table
 
 

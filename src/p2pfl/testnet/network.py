@@ -36,6 +36,7 @@ Say = Callable[[str], None]
 
 
 class TestnetConfig(BaseModel):
+    __test__ = False  # not a pytest class despite the name
     nodes: int = Field(8, ge=3, le=16)
     malicious: int = Field(2, ge=0)
     attack: str = "gaussian"

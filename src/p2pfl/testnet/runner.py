@@ -119,6 +119,14 @@ class Testnet:
         return row
 
 
+def _why(reason: str) -> str:
+    """A slash reason in one word: flag, cheat or late."""
+    for word, short in (("flagged", "flag"), ("sketch", "cheat"), ("deadline", "late")):
+        if word in reason:
+            return short
+    return reason
+
+
 @dataclass
 class Expectation:
     what: str
@@ -184,10 +192,11 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
             )
         )
     acc = [row.accuracy for row in tn.rows() if row.accuracy is not None]
+    goal = 0.8 if cfg.epochs >= 3 else 0.5  # from 10 % (an untrained model)
     out.append(
         Expectation(
-            "the model learns (final test accuracy >= 80 %)",
-            bool(acc) and acc[-1] >= 0.8,
+            f"the model learns (final test accuracy >= {goal:.0%})",
+            bool(acc) and acc[-1] >= goal,
             f"accuracy per epoch: {[round(a, 4) for a in acc]}",
         )
     )

@@ -1,0 +1,45 @@
+"""A cheating aggregator posts a wrong sketch for an honest operator (framing it as an
+outlier, with a valid proof over the wrong sketches): the watcher challenges inside the
+window, the result is voided, the aggregator slashed, and the epoch completes under the
+next aggregator without slashing the framed operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from p2pfl.testnet.network import TestnetConfig
+from tests.e2e.conftest import run_testnet, show
+
+pytestmark = pytest.mark.slow
+
+
+def test_watcher_catches_a_cheating_aggregator(tmp_path: Path) -> None:
+    # One Gaussian attacker keeps the flags meaningful (see README, trust limits: with no
+    # outlier at all, the z-score rule can flag the most distant honest operator).
+    cfg = TestnetConfig(nodes=6, malicious=1, cheat_epochs=[1], epochs=1)
+    with run_testnet(tmp_path, cfg) as (tn, expectations):
+        assert all(x.met for x in expectations), show(expectations)
+        rec = tn.history.epochs[1]
+        cheater = rec.aggregators[0]
+        assert len(rec.results) == 2  # the voided result and the honest one
+        posted_wrong = rec.results[0]
+        victims = posted_wrong["flagged"]
+        assert cheater not in victims and len(victims) == 2  # the attacker and the framed one
+        (challenge,) = rec.challenges
+        assert challenge["upheld"] and challenge["challenger"] == tn.net.watcher.address
+        assert rec.voided == 1
+        attacker = tn.net.operators[-1].address
+        assert {s.operator: s.reason for s in rec.slashes} == {
+            cheater: "p2pfl: wrong sketch in result",
+            attacker: "p2pfl: flagged by Krum",
+        }
+        assert rec.aggregators[1] != cheater and rec.results[1]["aggregator"] == rec.aggregators[1]
+        assert rec.results[1]["flagged"] == [attacker]  # the framed operator is not flagged
+        (cheat_event,) = [ev for _, ev in tn.node_events("submitted", 1) if ev["cheated"]]
+        # the challenge landed inside the window
+        epochs = tn.net.chain.contract("EpochManager", tn.net.deployment.avs.epoch_manager)
+        assert rec.blocks["SketchChallenged"] <= rec.results[0]["block"] + cfg.challenge_blocks
+        assert cheat_event["n"] == 6
+        assert tn.net.chain.call(epochs.functions.owed(tn.net.watcher.address)) > 0
