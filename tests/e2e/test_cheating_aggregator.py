@@ -25,17 +25,19 @@ def test_watcher_catches_a_cheating_aggregator(tmp_path: Path) -> None:
         cheater = rec.aggregators[0]
         assert len(rec.results) == 2  # the voided result and the honest one
         posted_wrong = rec.results[0]
-        victims = posted_wrong["flagged"]
-        assert cheater not in victims and len(victims) == 2  # the attacker and the framed one
-        (challenge,) = rec.challenges
-        assert challenge["upheld"] and challenge["challenger"] == tn.net.watcher.address
-        assert rec.voided == 1
         attacker = tn.net.operators[-1].address
-        assert {s.operator: s.reason for s in rec.slashes} == {
-            cheater: "p2pfl: wrong sketch in result",
-            attacker: "p2pfl: flagged by Krum",
-        }
-        assert rec.aggregators[1] != cheater and rec.results[1]["aggregator"] == rec.aggregators[1]
+        # the lie flags one honest operator (and may let the attacker pass)
+        framed = [v for v in posted_wrong["flagged"] if v not in (cheater, attacker)]
+        assert len(framed) == 1
+        (challenge,) = rec.challenges
+        assert challenge["upheld"]
+        assert challenge["challenger"] == tn.net.watcher.address
+        assert rec.voided == 1
+        assert sorted((s.operator, s.reason) for s in rec.slashes) == sorted(
+            [(cheater, "p2pfl: wrong sketch in result"), (attacker, "p2pfl: flagged by Krum")]
+        )
+        assert rec.aggregators[1] != cheater
+        assert rec.results[1]["aggregator"] == rec.aggregators[1]
         assert rec.results[1]["flagged"] == [attacker]  # the framed operator is not flagged
         (cheat_event,) = [ev for _, ev in tn.node_events("submitted", 1) if ev["cheated"]]
         # the challenge landed inside the window

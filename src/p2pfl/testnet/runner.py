@@ -40,6 +40,8 @@ class EpochRow:
 class Testnet:
     """A running testnet, as the hooks (tests) and the live table see it."""
 
+    __test__ = False  # not a pytest class despite the name
+
     net: Devnet
     procs: dict[str, NodeProcess]
     history: History

@@ -1,0 +1,89 @@
+"""Crashes: the elected aggregator is killed (SIGKILL) mid-epoch, after the commits and
+before its result; another node is killed right after training and restarted at once.
+The network finishes the epoch under the next aggregator in rotation (the silent one is
+reported and slashed for the timeout), the restarted node commits the very update it
+trained before the crash (nothing trained or committed twice), and the restarted
+aggregator takes part in the next epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from p2pfl.testnet.network import TestnetConfig
+from p2pfl.testnet.runner import Testnet
+from tests.e2e.conftest import run_testnet, show
+
+pytestmark = pytest.mark.slow
+EPOCH = 2
+
+
+def test_network_survives_a_killed_aggregator_and_a_restarted_node(tmp_path: Path) -> None:
+    # A longer commit window leaves a restarted node time to start up and still commit.
+    cfg = TestnetConfig(nodes=6, malicious=1, cheat_epochs=[], epochs=3, commit_blocks=20)
+    plan: dict[str, Any] = {}
+
+    def aggregator(tn: Testnet) -> str:
+        em = tn.net.chain.contract("EpochManager", tn.net.deployment.avs.epoch_manager)
+        return str(tn.net.chain.call(em.functions.getEpoch(EPOCH))[6])
+
+    def on_event(tn: Testnet, name: str, event: dict[str, Any]) -> None:
+        if event.get("event") != "trained" or event.get("epoch") != EPOCH or "restarted" in plan:
+            return
+        agg = tn.process_of(aggregator(tn))
+        if name in ("node0", "node5") or tn.procs[name] is agg:
+            return  # node0 is everyone's bootstrap; node5 is the attacker
+        plan["restarted"] = name
+        plan["trained"] = event["digest"]
+        tn.procs[name].restart()  # SIGKILL, then start again on the same data directory
+
+    def on_tick(tn: Testnet) -> None:
+        rec = tn.history.epochs.get(EPOCH)
+        if rec is None or not rec.aggregators:
+            return
+        block = int(tn.net.chain.w3.eth.block_number)
+        em = tn.net.chain.contract("EpochManager", tn.net.deployment.avs.epoch_manager)
+        deadline = int(tn.net.chain.call(em.functions.getEpoch(EPOCH))[3])
+        if "killed" not in plan and block >= deadline - 1:
+            victim = tn.process_of(rec.aggregators[0])
+            assert victim is not None
+            plan["killed"] = victim.name
+            plan["aggregator"] = rec.aggregators[0]
+            victim.kill()
+        if "killed" in plan and rec.timeouts and "revived" not in plan:
+            plan["revived"] = True
+            tn.procs[plan["killed"]].start()
+
+    with run_testnet(tmp_path, cfg, hooks=[on_event], on_tick=on_tick) as (tn, expectations):
+        assert all(x.met for x in expectations), show(expectations)
+        assert {"restarted", "killed", "revived"} <= set(plan), plan
+        rec = tn.history.epochs[EPOCH]
+        agg = plan["aggregator"]
+        assert rec.timeouts == [agg]
+        assert rec.aggregators[0] == agg
+        assert rec.aggregators[1] != agg
+        (result,) = rec.results
+        assert result["aggregator"] == rec.aggregators[1]
+        # the killed aggregator's committed update was still fetched (others had it)
+        assert agg in result["operators"]
+        assert len(result["operators"]) == cfg.nodes
+        # slashed for the timeout (and, if it is the attacker, also flagged)
+        assert "p2pfl: aggregator missed its deadline" in [
+            s.reason for s in rec.slashes if s.operator == agg
+        ]
+        # the restarted node trained once and committed exactly that update
+        name = plan["restarted"]
+        address = next(op.address for op in tn.net.operators if f"node{op.index}" == name)
+        trained = [ev for n, ev in tn.node_events("trained", EPOCH) if n == name]
+        assert [ev["digest"] for ev in trained] == [plan["trained"]]
+        em = tn.net.chain.contract("EpochManager", tn.net.deployment.avs.epoch_manager)
+        committed = tn.net.chain.call(em.functions.commitmentOf(EPOCH, address))
+        assert "0x" + bytes(committed).hex() == plan["trained"]
+        assert tn.procs[name].restarts == 1
+        assert not tn.node_events("commit-failed")
+        for e, r in tn.history.epochs.items():
+            assert len(r.committed) == len(set(r.committed)), f"epoch {e}: {r.committed}"
+        # the revived aggregator rejoined and committed in the next epoch
+        assert agg in tn.history.epochs[EPOCH + 1].committed
