@@ -1,0 +1,157 @@
+"""The watcher's one-shot challenge, ``p2pfl status`` and the node's start-up checks,
+as a user runs them: the real CLI against a real anvil."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eth_account import Account
+
+from p2pfl.chain.epochs import Status
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import Update
+from p2pfl.protocol.aggregate import aggregate
+from p2pfl.protocol.model import GlobalModel
+from tests.chain.conftest import Devnet
+
+SPEC = GlobalModel.genesis(0).spec
+PASSWORD = "watch-me"
+
+
+def p2pfl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "p2pfl", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PW": PASSWORD, "COLUMNS": "200", **(env or {})},
+        check=False,
+    )
+
+
+def keystore(tmp_path: Path, key: bytes) -> Path:
+    path = tmp_path / "watcher.json"
+    path.write_text(json.dumps(Account.encrypt(key, PASSWORD, kdf="pbkdf2", iterations=1000)))
+    return path
+
+
+def submit_a_lie(d: Devnet) -> tuple[int, list[str], dict[str, Update], int]:
+    """An epoch whose posted sketch of one operator is wrong; returns the lied-about row."""
+    em = d.epochs
+    e, _ = em.open_epoch(d.deployer)
+    rng = np.random.default_rng(5)
+    ups: dict[str, Update] = {
+        op.address: Update(SPEC, rng.integers(-300, 300, SPEC.dim).astype(np.int32))
+        for op in d.operators
+    }
+    for op in d.operators:
+        em.commit_update(op, e, ups[op.address].digest)
+    info = em.epoch(e)
+    d.mine_to(info.commit_deadline + 1)
+    em.record_seed(d.deployer, e)
+    seed = em.epoch(e).seed
+    agg = aggregate(ups, seed, em.byzantine_bound(len(ups)))
+    sketches = [list(r) for r in agg.sketches]
+    lie = 1
+    sketches[lie][3] -= 7
+    sel, flags = agg.selected_mask, agg.flag_mask
+    proof = keccak256(b"".join(em.public_inputs(e, seed, sketches, sel, flags)))
+    aggregator = next(op for op in d.operators if op.address == info.aggregator)
+    em.submit_result(aggregator, e, keccak256(b"m"), agg.operators, sketches, sel, flags, proof)
+    return e, agg.operators, ups, lie
+
+
+def test_one_shot_challenge_wins_and_status_shows_it(devnet: Devnet, tmp_path: Path) -> None:
+    d = devnet
+    e, operators, ups, lie = submit_a_lie(d)
+    ks = keystore(tmp_path, bytes(d.watcher.key))
+    common = ["--rpc", d.anvil.url, "--epoch-manager", d.epochs.address]
+    common += ["--keystore", str(ks), "--password-env", "PW"]
+    honest_file = tmp_path / "honest.safetensors"
+    honest_file.write_bytes(ups[operators[0]].to_safetensors())
+    right = p2pfl("challenge", "sketch", "--epoch", str(e), "--operator", operators[0],
+                  "--update", str(honest_file), *common)  # fmt: skip
+    assert right.returncode == 2
+    assert "is correct" in right.stderr
+    assert "Traceback" not in right.stderr
+    mismatched = p2pfl("challenge", "sketch", "--epoch", str(e), "--operator", operators[lie],
+                       "--update", str(honest_file), *common)  # fmt: skip
+    assert mismatched.returncode == 2
+    assert "is not the update" in mismatched.stderr
+    wrong_file = tmp_path / "lied-about.safetensors"
+    wrong_file.write_bytes(ups[operators[lie]].to_safetensors())
+    won = p2pfl("challenge", "sketch", "--epoch", str(e), "--operator", operators[lie],
+                "--update", str(wrong_file), *common)  # fmt: skip
+    assert won.returncode == 0, won.stderr
+    assert "upheld" in won.stdout
+    info = d.epochs.epoch(e)
+    assert info.status == Status.OPEN
+    assert info.attempt == 1
+    assert d.epochs.owed(d.watcher.address) > 0
+    status = p2pfl("status", "--rpc", d.anvil.url, "--epoch-manager", d.epochs.address)
+    assert status.returncode == 0, status.stderr
+    assert f"epoch {e} open attempt 1" in status.stdout
+    assert "upheld" in status.stdout
+    assert "wrong sketch" in status.stdout
+    for op in d.operators:
+        assert op.address in status.stdout
+    closed = p2pfl("challenge", "sketch", "--epoch", str(e), "--operator", operators[lie],
+                   "--update", str(wrong_file), *common)  # fmt: skip
+    assert closed.returncode == 2
+    assert "no result under challenge" in closed.stderr
+
+
+def test_node_refuses_a_key_that_is_not_a_registered_operator(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    ks = keystore(tmp_path, bytes(devnet.watcher.key))
+    proc = p2pfl(
+        "node", "--rpc", devnet.anvil.url, "--epoch-manager", devnet.epochs.address,
+        "--keystore", str(ks), "--password-env", "PW", "--data-dir", str(tmp_path / "n"),
+        "--listen", "/ip4/127.0.0.1/tcp/0",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "is not a registered operator" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["node", "--rpc", "http://127.0.0.1:9"], "needs --rpc URL, --epoch-manager"),
+        (["status", "--rpc", "http://127.0.0.1:9", "--epoch-manager", "0x" + "00" * 20],
+         "cannot reach the chain"),
+        (["challenge", "watch"], "needs --rpc URL"),
+        (["testnet", "--nodes", "4", "--malicious", "4"], "malicious must be fewer"),
+        (["testnet", "--attack", "nope"], "unknown attack"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_are_one_clear_line(args: list[str], message: str) -> None:
+    proc = p2pfl(*args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_testnet_only_options_are_refused_on_a_public_chain() -> None:
+    from types import SimpleNamespace
+
+    from p2pfl.errors import ConfigError
+    from p2pfl.node import check_testnet_only
+    from p2pfl.protocol.node import NodeOptions
+    from p2pfl.protocol.trainer import TrainerConfig
+
+    mainnet: object = SimpleNamespace(chain=SimpleNamespace(chain_id=1))
+    honest = TrainerConfig(shard=0, shards=1)
+    check_testnet_only(mainnet, NodeOptions(Path()), honest)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="refused on chain 1"):
+        check_testnet_only(mainnet, NodeOptions(Path(), cheat_epochs=frozenset({2})), honest)  # type: ignore[arg-type]
+    attacker = TrainerConfig(shard=0, shards=1, attack="gaussian")
+    with pytest.raises(ConfigError, match="refused on chain 1"):
+        check_testnet_only(mainnet, NodeOptions(Path()), attacker)  # type: ignore[arg-type]
