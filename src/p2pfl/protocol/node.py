@@ -56,6 +56,7 @@ from p2pfl.zk.prover import prove
 log = logging.getLogger(__name__)
 
 MIN_PARTICIPANTS = 3  # EpochManager.MIN_PARTICIPANTS
+MODEL_CACHE = 4
 Emit = Callable[[dict[str, Any]], None]
 T = TypeVar("T")
 
@@ -341,7 +342,7 @@ class EpochNode:
         model = base.step(agg.mean_update(updates))
         data = model.to_safetensors()
         self.peer.blobs.store.put(model.digest, data)
-        self.models[model.digest] = model
+        self._keep(model)
         t_agg = time.perf_counter()
         inputs = krum_inputs(e, seed, f, agg.sketches, agg.krum.selected, agg.krum.flagged)
         proof = await trio.to_thread.run_sync(
@@ -443,7 +444,7 @@ class EpochNode:
                         providers.append(ID.from_base58(ann.peer))
             data = await self.peer.blobs.fetch(digest, providers)
         model = GlobalModel.from_safetensors(data, self.spec)
-        self.models[digest] = model
+        self._keep(model)
         return model
 
     # ------------------------------------------------------------------ watcher
@@ -464,7 +465,7 @@ class EpochNode:
         self.evidence[(e, info.attempt)] = (posted, updates)
         if verdict.model is not None and verdict.model_matches:
             model = verdict.model
-            self.models[model.digest] = model
+            self._keep(model)
             self.peer.blobs.store.put(model.digest, model.to_safetensors())
         self.emit(
             {
@@ -513,6 +514,14 @@ class EpochNode:
                 "gas": int(receipt["gasUsed"]),
             }
         )
+
+    def _keep(self, model: GlobalModel) -> None:
+        """Cache a model in memory (the genesis and the last few; older ones stay in the
+        blob store on disk)."""
+        self.models[model.digest] = model
+        while len(self.models) > MODEL_CACHE:
+            oldest = next(d for d in self.models if d != self.genesis.digest)
+            del self.models[oldest]
 
     # ------------------------------------------------------------------ chain access
     async def _chain(self, fn: Callable[[], T]) -> T:
