@@ -250,26 +250,26 @@ def p2pfl_command() -> list[str]:
     return [sys.executable, "-m", "p2pfl"]
 
 
-def node_args(net: Devnet, op: Operator) -> list[str]:
-    cfg = net.config
-    args = [
-        *p2pfl_command(),
-        "node",
+def _network_args(net: Devnet, who: Operator) -> list[str]:
+    """What the node and the watcher share: chain, key, data directory, address."""
+    return [
         "--json",
         "--rpc", net.rpc,
         "--epoch-manager", net.deployment.avs.epoch_manager,
-        "--keystore", str(op.keystore),
+        "--keystore", str(who.keystore),
         "--password-file", str(net.password_file),
-        "--data-dir", str(op.data_dir),
-        "--listen", f"/ip4/127.0.0.1/tcp/{op.port}",
-        "--shard", str(op.index),
-        "--shards", str(cfg.nodes),
-        "--samples", str(cfg.samples),
-        "--model-seed", str(cfg.model_seed),
-        "--epochs", str(cfg.epochs),
-        "--threads", str(cfg.threads),
-        "--no-open-first-epoch",
+        "--data-dir", str(who.data_dir),
+        "--listen", f"/ip4/127.0.0.1/tcp/{who.port}",
+        "--model-seed", str(net.config.model_seed),
+        "--epochs", str(net.config.epochs),
     ]  # fmt: skip
+
+
+def node_args(net: Devnet, op: Operator) -> list[str]:
+    cfg = net.config
+    args = [*p2pfl_command(), "node", *_network_args(net, op)]
+    args += ["--shard", str(op.index), "--shards", str(cfg.nodes), "--samples", str(cfg.samples)]
+    args += ["--threads", str(cfg.threads), "--no-open-first-epoch"]
     if op.index:
         args += ["--bootstrap", net.operators[0].multiaddr()]
     if op.attack:
@@ -280,22 +280,8 @@ def node_args(net: Devnet, op: Operator) -> list[str]:
 
 
 def watcher_args(net: Devnet) -> list[str]:
-    w = net.watcher
-    return [
-        *p2pfl_command(),
-        "challenge",
-        "watch",
-        "--json",
-        "--rpc", net.rpc,
-        "--epoch-manager", net.deployment.avs.epoch_manager,
-        "--keystore", str(w.keystore),
-        "--password-file", str(net.password_file),
-        "--data-dir", str(w.data_dir),
-        "--listen", f"/ip4/127.0.0.1/tcp/{w.port}",
-        "--bootstrap", net.operators[0].multiaddr(),
-        "--model-seed", str(net.config.model_seed),
-        "--epochs", str(net.config.epochs),
-    ]  # fmt: skip
+    args = [*p2pfl_command(), "challenge", "watch", *_network_args(net, net.watcher)]
+    return [*args, "--bootstrap", net.operators[0].multiaddr()]
 
 
 @contextmanager
