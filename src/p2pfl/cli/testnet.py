@@ -5,6 +5,7 @@ PNG plots at the end; exit code 1 when what the testnet set out to show did not 
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -85,7 +86,8 @@ def run_testnet(
             "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         ) from None
     folder = out or Path("runs") / time.strftime("testnet-%Y%m%d-%H%M%S")
-    console = Console(highlight=False)
+    # A log file or CI gets a table wide enough to read, not 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     console.print(
         f"[bold]p2pfl testnet[/]: {cfg.nodes} nodes, {cfg.malicious} malicious ({cfg.attack}), "
         f"cheating epochs {cfg.cheat_epochs}, {cfg.epochs} epochs -> {folder}"
@@ -104,6 +106,7 @@ def run_testnet(
     rows = tn.rows()
     plot_accuracy(rows, folder / "accuracy.png")
     plot_scores(rows, folder / "scores.png")
+    console.print()
     for x in expectations:
         mark = "[green]✓[/]" if x.met else "[red]✗[/]"
         console.print(f"{mark} {x.what}" + (f"  [dim]{x.detail}[/]" if x.detail else ""))

@@ -77,11 +77,9 @@ class Testnet:
         final = rec.final_result
         if final is not None:
             row.flagged = [self.name_of(a) for a in final["flagged"]]
-        row.slashed = [
-            f"{self.name_of(s.operator)} ({s.reason.removeprefix('p2pfl: ')})" for s in rec.slashes
-        ]
+        row.slashed = [f"{self.name_of(s.operator)}:{_why(s.reason)}" for s in rec.slashes]
         row.challenges = [
-            f"{self.name_of(c['challenger'])}: {'upheld' if c['upheld'] else 'rejected'}"
+            f"{self.name_of(c['challenger'])}:{'upheld' if c['upheld'] else 'lost'}"
             for c in rec.challenges
         ]
         row.timeouts = len(rec.timeouts)
@@ -260,6 +258,8 @@ def run(
                 tn.events.append(events.get_nowait())
             except queue.Empty:
                 break
+        if on_tick:
+            on_tick(tn)  # the last epoch's closing events
     return tn
 
 
