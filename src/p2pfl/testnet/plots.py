@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from p2pfl.testnet.runner import EpochRow
 
@@ -18,6 +19,7 @@ def plot_accuracy(rows: list[EpochRow], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4))
     if pts:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy of the new model (%)")
     ax.set_title("testnet: accuracy per epoch")
@@ -38,9 +40,10 @@ def plot_scores(rows: list[EpochRow], path: Path) -> None:
         fy = [max(r.scores[name], 1) for r in rows if name in r.scores and name in r.flagged]
         ax.scatter(fx, fy, s=160, facecolors="none", edgecolors=line.get_color(), linewidths=2)
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("Krum score on sketches (circled: flagged)")
-    ax.set_title("testnet: scores and flags per operator")
+    ax.set_title("testnet: scores and flags per operator (colluders overlap)")
     ax.grid(alpha=0.3)
     if names:
         ax.legend(fontsize=8, ncol=2)
