@@ -45,6 +45,7 @@ from p2pfl.net.topics import Kind
 from p2pfl.protocol.aggregate import Aggregation, aggregate
 from p2pfl.protocol.chainview import ChainView, PostedResult, Snapshot
 from p2pfl.protocol.duties import Duties
+from p2pfl.protocol.election import elect
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.protocol.state import StateFile
 from p2pfl.protocol.trainer import Trainer
@@ -108,6 +109,7 @@ class EpochNode:
         self.members: dict[int, set[str]] = {}
         self.announced: set[tuple[str, int]] = set()
         self.verdicts: dict[tuple[int, int], Verdict] = {}
+        self.elected: dict[tuple[int, int], str] = {}
         self.evidence: dict[tuple[int, int], tuple[PostedResult, dict[str, Update]]] = {}
         self.joined: dict[int, _EpochTasks] = {}
         self._nursery: trio.Nursery | None = None
@@ -149,11 +151,30 @@ class EpochNode:
             await self._open_next(e, info)
             return False
         await self._join(e)
+        self._check_election(e, info)
         if info.status == Status.OPEN:
             await self._open_phase(snap, info)
         elif info.status == Status.SUBMITTED:
             await self._submitted_phase(snap, info)
         return False
+
+    def _check_election(self, e: int, info: EpochInfo) -> None:
+        """Every node computes the aggregator itself (stake-weighted, from the open block's
+        randomness) and reports a chain that disagrees."""
+        key = (e, info.attempt)
+        if key in self.elected:
+            return
+        ops, stakes = self.view.roster(e)
+        self.elected[key] = elect(info.randomness, e, ops, stakes, info.attempt)
+        if self.elected[key] != info.aggregator:
+            self.emit(
+                {
+                    "event": "election-mismatch",
+                    "epoch": e,
+                    "computed": self.elected[key],
+                    "chain": info.aggregator,
+                }
+            )
 
     async def _open_next(self, e: int, info: EpochInfo | None) -> None:
         if info is None:
@@ -190,7 +211,8 @@ class EpochNode:
                 await self._aggregate(e, info, snap)
             return
         if snap.block > info.submit_deadline:
-            nxt = await self._chain(lambda: self.em.aggregator_at(e, info.attempt + 1))
+            ops, stakes = await self._chain(lambda: self.view.roster(e))
+            nxt = elect(info.randomness, e, ops, stakes, info.attempt + 1)
             if self.duties.ready("timeout", e, info.attempt, nxt):
                 await self._tx("timeout", lambda: self.em.report_timeout(self.account, e))
                 self.emit({"event": "timeout-reported", "epoch": e, "aggregator": info.aggregator})
