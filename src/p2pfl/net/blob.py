@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -46,6 +47,7 @@ class BlobStore:
     def __init__(self, root: Path | None = None) -> None:
         self._root = root
         self._mem: dict[bytes, bytes] = {}
+        self._added: dict[bytes, float] = {}  # wall-clock time a blob entered memory
         if root is not None:
             root.mkdir(parents=True, exist_ok=True)
 
@@ -55,6 +57,7 @@ class BlobStore:
 
     def put(self, digest: bytes, data: bytes) -> None:
         self._mem[digest] = data
+        self._added.setdefault(digest, time.time())
         if self._root is not None and not self._path(digest).exists():
             tmp = self._path(digest).with_suffix(".part")
             with open(tmp, "wb") as out:
@@ -68,10 +71,35 @@ class BlobStore:
         if data is None and self._root is not None and self._path(digest).exists():
             data = self._path(digest).read_bytes()
             self._mem[digest] = data
+            self._added.setdefault(digest, time.time())
         return data
 
     def __contains__(self, digest: bytes) -> bool:
         return self.get(digest) is not None
+
+    def prune(self, keep: set[bytes], older_than_s: float) -> int:
+        """Forget every blob not in ``keep`` that is older than ``older_than_s`` seconds
+        (in memory: since it was stored or read; on disk: by modification time, which
+        covers blobs of an earlier run). Returns how many were removed."""
+        cutoff = time.time() - older_than_s
+        gone = {d for d, t in self._added.items() if t < cutoff and d not in keep}
+        for digest in gone:
+            self._mem.pop(digest, None)
+            self._added.pop(digest, None)
+            if self._root is not None:
+                self._path(digest).unlink(missing_ok=True)
+        if self._root is not None:
+            for path in self._root.iterdir():
+                try:
+                    digest = bytes.fromhex(path.name)
+                except ValueError:
+                    continue  # a ".part" file or something else: not ours to judge
+                if digest in keep or digest in self._added:
+                    continue
+                if path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+                    gone.add(digest)
+        return len(gone)
 
 
 class BlobService:

@@ -76,6 +76,7 @@ class NodeOptions:
     fetch_timeout_s: float = 30.0
     prove_timeout_s: float = 300.0
     cheat_epochs: frozenset[int] = frozenset()  # testnet only: post a wrong sketch
+    blob_retention_s: float = 900.0  # older updates and models leave memory and disk
 
 
 @dataclass
@@ -263,6 +264,7 @@ class EpochNode:
         for old in [x for x in self.joined if x < e - 1]:
             self.joined.pop(old).scope.cancel()
             await self.peer.board.leave(old)
+        self._prune(e)
         self.emit({"event": "epoch", "epoch": e, "members": len(self.members[e])})
 
     async def _prefetch(self, e: int, scope: trio.CancelScope) -> None:
@@ -536,6 +538,17 @@ class EpochNode:
                 "gas": int(receipt["gasUsed"]),
             }
         )
+
+    def _prune(self, e: int) -> None:
+        """Drop old blobs, keeping the models this node may still serve or need and its
+        own update of the current epoch."""
+        keep = set(self.models)
+        mine = self.state.of(e).update_digest
+        if mine:
+            keep.add(bytes.fromhex(mine))
+        removed = self.peer.blobs.store.prune(keep, self.opts.blob_retention_s)
+        if removed:
+            log.info("pruned %d old blobs", removed)
 
     def _keep(self, model: GlobalModel) -> None:
         """Cache a model in memory (the genesis and the last few; older ones stay in the
