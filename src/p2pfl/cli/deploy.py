@@ -75,7 +75,10 @@ def deploy(
     ] = False,
     krum_verifier: Annotated[
         str | None,
-        typer.Option(help="Generate and deploy the real Krum verifier for NxK (e.g. 8x64)."),
+        typer.Option(
+            help="Generate and deploy the real Krum verifiers for up to N operators with "
+            "sketch size K (e.g. 8x64): a router with one verifier per n = 3..N."
+        ),
     ] = None,
     commit_blocks: Annotated[int, typer.Option(help="Blocks for the commit phase.")] = 10,
     submit_blocks: Annotated[int, typer.Option(help="Blocks for the aggregator to submit.")] = 20,
@@ -152,7 +155,10 @@ def deploy(
             if size:
                 from p2pfl.zk import verifier as zk_verifier  # the Noir toolchain, only if asked
 
-                return zk_verifier.deploy(chain, deployer, *size)
+                n, k = size  # one verifier per participant count, behind a router
+                return zk_verifier.deploy_router(
+                    chain, deployer, range(3, n + 1), k, say=console.print
+                )
             return chain.deploy(deployer, "MockVerifier")
 
         if core is None:
