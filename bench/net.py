@@ -30,7 +30,6 @@ import trio
 
 from bench.common import write_result
 from p2pfl.hashing import keccak256
-from p2pfl.net.announce import sign_announcement
 from p2pfl.net.peer import Peer, open_local_peers
 
 AVS = "0x" + "ab" * 20
@@ -49,17 +48,7 @@ async def dissemination(n: int = 8) -> float:
             data = os.urandom(UPDATE_BYTES)
             digest = keccak256(data)
             peer.blobs.store.put(digest, data)
-            ann = sign_announcement(
-                os.urandom(32),
-                kind="updates",
-                chain_id=CHAIN,
-                avs=AVS,
-                epoch=1,
-                digest=digest,
-                size=len(data),
-                peer=peer.net.peer_id.to_base58(),
-            )
-            updates.append(ann)
+            updates.append(peer.sign(os.urandom(32), "updates", 1, digest, len(data)))
 
         async def collect(peer: Peer) -> None:
             seen = 0

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from p2pfl.hashing import keccak256
-from p2pfl.net.announce import Announcement, sign_announcement
+from p2pfl.net.announce import Announcement
 from p2pfl.net.blob import DigestFn
 from p2pfl.net.gossip import OperatorCheck, any_signer
 from p2pfl.net.peer import Peer, open_local_peers
@@ -53,16 +53,7 @@ def announce_for(
     epoch: int = EPOCH,
     kind: Kind = "updates",
 ) -> Announcement:
-    return sign_announcement(
-        key,
-        kind=kind,
-        chain_id=CHAIN_ID,
-        avs=AVS,
-        epoch=epoch,
-        digest=digest,
-        size=size,
-        peer=peer.net.peer_id.to_base58(),
-    )
+    return peer.sign(key, kind, epoch, digest, size)
 
 
 def random_blob(size: int) -> tuple[bytes, bytes]:

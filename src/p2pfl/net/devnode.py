@@ -15,7 +15,6 @@ import trio
 from eth_account import Account
 
 from p2pfl.hashing import keccak256
-from p2pfl.net.announce import sign_announcement
 from p2pfl.net.config import NetConfig
 from p2pfl.net.errors import NetError
 from p2pfl.net.identity import load_or_create_identity
@@ -113,16 +112,7 @@ async def _announce(
     data = os.urandom(size)
     digest = keccak256(data)
     peer.blobs.store.put(digest, data)
-    ann = sign_announcement(
-        key,
-        kind="updates",
-        chain_id=chain_id,
-        avs=DEV_AVS,
-        epoch=epoch,
-        digest=digest,
-        size=size,
-        peer=peer.net.peer_id.to_base58(),
-    )
+    ann = peer.sign(key, "updates", epoch, digest, size)
     await peer.board.publish(ann)
     emit({"event": "announced", "digest": ann.digest, "size": size})
 

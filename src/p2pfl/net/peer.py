@@ -14,12 +14,12 @@ from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
 from p2pfl.hashing import keccak256
-from p2pfl.net.announce import Announcement
+from p2pfl.net.announce import Announcement, sign_announcement
 from p2pfl.net.blob import BlobService, BlobStore, DigestFn
 from p2pfl.net.config import NetConfig
 from p2pfl.net.gossip import AnnouncementBoard, EpochWindow, OperatorCheck, any_signer
 from p2pfl.net.host import Network, open_network
-from p2pfl.net.topics import topic
+from p2pfl.net.topics import Kind, topic
 
 
 @dataclass
@@ -30,6 +30,22 @@ class Peer:
 
     async def join(self, epoch: int) -> None:
         await self.board.join(epoch, self.net.nursery)
+
+    def sign(
+        self, key: bytes | str, kind: Kind, epoch: int, digest: bytes, size: int
+    ) -> Announcement:
+        """An announcement, signed by the operator that owns ``key``, of a blob this peer
+        serves, for the network (chain and AVS) this peer's board belongs to."""
+        return sign_announcement(
+            key,
+            kind=kind,
+            chain_id=self.board.chain_id,
+            avs=self.board.avs,
+            epoch=epoch,
+            digest=digest,
+            size=size,
+            peer=self.net.peer_id.to_base58(),
+        )
 
     async def fetch(self, ann: Announcement, extra: tuple[ID, ...] = ()) -> bytes:
         """The blob an announcement names, from its peer or any other that announced the
