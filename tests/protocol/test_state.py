@@ -16,12 +16,10 @@ EM = "0x9A9f2CCfdE556A7E9Ff0848998Aa4a0CFD8863AE"
 def test_progress_survives_a_restart(tmp_path: Path) -> None:
     first = StateFile(tmp_path, OP, EM)
     first.of(3).update_digest = "ab" * 32
-    first.of(3).committed = True
     first.of(3).submitted_attempts.append(0)
     first.save()
     again = StateFile(tmp_path, OP.lower(), EM)
     assert again.of(3).update_digest == "ab" * 32
-    assert again.of(3).committed
     assert again.of(3).submitted_attempts == [0]
     assert again.of(4).update_digest is None
     assert not (tmp_path / (STATE_FILE + ".tmp")).exists()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +38,6 @@ from p2pfl.chain.client import ChainError
 from p2pfl.chain.epochs import EpochInfo, Status
 from p2pfl.errors import P2pflError
 from p2pfl.learn.codec import Update
-from p2pfl.net.announce import sign_announcement
 from p2pfl.net.errors import NetError
 from p2pfl.net.peer import Peer
 from p2pfl.net.topics import Kind
@@ -79,11 +78,6 @@ class NodeOptions:
     blob_retention_s: float = 900.0  # older updates and models leave memory and disk
 
 
-@dataclass
-class _EpochTasks:
-    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
-
-
 class EpochNode:
     def __init__(
         self,
@@ -112,7 +106,7 @@ class EpochNode:
         self.verdicts: dict[tuple[int, int], Verdict] = {}
         self.elected: dict[tuple[int, int], str] = {}
         self.evidence: dict[tuple[int, int], tuple[PostedResult, dict[str, Update]]] = {}
-        self.joined: dict[int, _EpochTasks] = {}
+        self.joined: dict[int, trio.CancelScope] = {}  # per epoch: its prefetch task
         self._nursery: trio.Nursery | None = None
 
     # ------------------------------------------------------------------ the loop
@@ -159,20 +153,26 @@ class EpochNode:
             await self._submitted_phase(snap, info)
         return False
 
+    def _aggregator_at(self, e: int, info: EpochInfo, attempt: int) -> str:
+        """The aggregator of ``e`` at rotation ``attempt``, computed by this node (stake-
+        weighted, from the open block's randomness; the roster is cached by ``_join``)."""
+        key = (e, attempt)
+        if key not in self.elected:
+            ops, stakes = self.view.roster(e)
+            self.elected[key] = elect(info.randomness, e, ops, stakes, attempt)
+        return self.elected[key]
+
     def _check_election(self, e: int, info: EpochInfo) -> None:
-        """Every node computes the aggregator itself (stake-weighted, from the open block's
-        randomness) and reports a chain that disagrees."""
-        key = (e, info.attempt)
-        if key in self.elected:
+        """Report a chain whose aggregator is not the one this node computes."""
+        if (e, info.attempt) in self.elected:
             return
-        ops, stakes = self.view.roster(e)
-        self.elected[key] = elect(info.randomness, e, ops, stakes, info.attempt)
-        if self.elected[key] != info.aggregator:
+        computed = self._aggregator_at(e, info, info.attempt)
+        if computed != info.aggregator:
             self.emit(
                 {
                     "event": "election-mismatch",
                     "epoch": e,
-                    "computed": self.elected[key],
+                    "computed": computed,
                     "chain": info.aggregator,
                 }
             )
@@ -212,8 +212,7 @@ class EpochNode:
                 await self._aggregate(e, info, snap)
             return
         if snap.block > info.submit_deadline:
-            ops, stakes = await self._chain(lambda: self.view.roster(e))
-            nxt = elect(info.randomness, e, ops, stakes, info.attempt + 1)
+            nxt = self._aggregator_at(e, info, info.attempt + 1)
             if self.duties.ready("timeout", e, info.attempt, nxt):
                 await self._tx("timeout", lambda: self.em.report_timeout(self.account, e))
                 self.emit({"event": "timeout-reported", "epoch": e, "aggregator": info.aggregator})
@@ -257,12 +256,11 @@ class EpochNode:
         if e in self.joined:
             return
         await self.peer.join(e)
-        tasks = _EpochTasks()
-        self.joined[e] = tasks
+        scope = self.joined[e] = trio.CancelScope()
         assert self._nursery is not None
-        self._nursery.start_soon(self._prefetch, e, tasks.scope)
+        self._nursery.start_soon(self._prefetch, e, scope)
         for old in [x for x in self.joined if x < e - 1]:
-            self.joined.pop(old).scope.cancel()
+            self.joined.pop(old).cancel()
             await self.peer.board.leave(old)
         self._prune(e)
         self.emit({"event": "epoch", "epoch": e, "members": len(self.members[e])})
@@ -283,17 +281,7 @@ class EpochNode:
             log.info("prefetch of %s failed: %s", ann.digest, exc)
 
     async def _announce(self, kind: Kind, e: int, digest: bytes, size: int) -> None:
-        ann = sign_announcement(
-            self.account.key,
-            kind=kind,
-            chain_id=self.view.chain.chain_id,
-            avs=self.view.service_manager,
-            epoch=e,
-            digest=digest,
-            size=size,
-            peer=self.peer.net.peer_id.to_base58(),
-        )
-        await self.peer.board.publish(ann)
+        await self.peer.board.publish(self.peer.sign(self.account.key, kind, e, digest, size))
         self.announced.add((kind, e))
 
     async def _announce_update(self, e: int) -> None:
@@ -336,8 +324,6 @@ class EpochNode:
         except ChainError as exc:
             self.emit({"event": "commit-failed", "epoch": e, "error": str(exc)})
             return
-        prog.committed = True
-        self.state.save()
         self.emit(
             {
                 "event": "committed",
@@ -364,16 +350,14 @@ class EpochNode:
             agg = _frame_an_honest_operator(agg, f, self.me)
         base = await self._model(info.base_model, e)
         model = base.step(agg.mean_update(updates))
-        data = model.to_safetensors()
-        self.peer.blobs.store.put(model.digest, data)
-        self._keep(model)
+        size = self._keep(model)
         t_agg = time.perf_counter()
         inputs = krum_inputs(e, seed, f, agg.sketches, agg.krum.selected, agg.krum.flagged)
         proof = await trio.to_thread.run_sync(
             lambda: prove(n, k, inputs, timeout=self.opts.prove_timeout_s)
         )
         t_prove = time.perf_counter()
-        await self._announce("model", e, model.digest, len(data))
+        await self._announce("model", e, model.digest, size)
         receipt = await self._tx(
             "submit",
             lambda: self.em.submit_result(
@@ -389,7 +373,6 @@ class EpochNode:
         )
         t_submit = time.perf_counter()
         prog.submitted_attempts.append(info.attempt)
-        prog.model_digest = model.digest.hex()
         self.state.save()
         trainer = self.trainer
         accuracy = (
@@ -488,9 +471,7 @@ class EpochNode:
         self.verdicts[(e, info.attempt)] = verdict
         self.evidence[(e, info.attempt)] = (posted, updates)
         if verdict.model is not None and verdict.model_matches:
-            model = verdict.model
-            self._keep(model)
-            self.peer.blobs.store.put(model.digest, model.to_safetensors())
+            self._keep(verdict.model)
         self.emit(
             {
                 "event": "checked",
@@ -507,7 +488,8 @@ class EpochNode:
 
     async def _challenge(self, e: int, info: EpochInfo, verdict: Verdict) -> None:
         posted, updates = self.evidence.pop((e, info.attempt))
-        prog = self.state.of(e)
+        # One challenge per result: won, lost, or beaten to it by another watcher.
+        self.verdicts[(e, info.attempt)] = Verdict([], None, False)
         row = verdict.wrong_rows[0]
         op = posted.operators[row]
         update_bytes = updates[op].canonical_bytes()
@@ -521,11 +503,7 @@ class EpochNode:
         except ChainError as exc:
             # Someone else's challenge voided it first, or the window closed.
             self.emit({"event": "challenge-failed", "epoch": e, "error": str(exc)})
-            self.verdicts[(e, info.attempt)] = Verdict([], None, False)
             return
-        prog.challenged.append(row)
-        self.state.save()
-        self.verdicts[(e, info.attempt)] = Verdict([], None, False)
         self.emit(
             {
                 "event": "challenged",
@@ -550,13 +528,19 @@ class EpochNode:
         if removed:
             log.info("pruned %d old blobs", removed)
 
-    def _keep(self, model: GlobalModel) -> None:
-        """Cache a model in memory (the genesis and the last few; older ones stay in the
-        blob store on disk)."""
+    def _keep(self, model: GlobalModel) -> int:
+        """Serve ``model`` from the blob store and cache it in memory (the genesis and the
+        last few; older ones stay on disk until pruned). Returns its size in bytes."""
+        store = self.peer.blobs.store
+        data = store.get(model.digest)
+        if data is None:
+            data = model.to_safetensors()
+            store.put(model.digest, data)
         self.models[model.digest] = model
         while len(self.models) > MODEL_CACHE:
             oldest = next(d for d in self.models if d != self.genesis.digest)
             del self.models[oldest]
+        return len(data)
 
     # ------------------------------------------------------------------ chain access
     async def _chain(self, fn: Callable[[], T]) -> T:
@@ -564,7 +548,7 @@ class EpochNode:
 
     async def _tx(self, what: str, fn: Callable[[], T]) -> T:
         log.info("sending %s", what)
-        return await trio.to_thread.run_sync(fn)
+        return await self._chain(fn)
 
 
 def _frame_an_honest_operator(agg: Aggregation, f: int, me: str) -> Aggregation:

@@ -22,10 +22,7 @@ STATE_FILE = "node-state.json"
 
 class EpochProgress(BaseModel):
     update_digest: str | None = None  # the update this node built (hex), stored as a blob
-    committed: bool = False  # commitUpdate mined
     submitted_attempts: list[int] = Field(default_factory=list)  # as aggregator
-    challenged: list[int] = Field(default_factory=list)  # result rows this node challenged
-    model_digest: str | None = None  # the model this node built as aggregator
 
 
 class NodeState(BaseModel):
