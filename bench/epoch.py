@@ -44,8 +44,6 @@ def main() -> None:
     rows = tn.rows()
     epochs: list[dict[str, Any]] = []
     for r in rows:
-        total = r.phases.get("total")
-        window = r.phases.get("challenge_window", 0.0)
         epochs.append(
             {
                 "epoch": r.epoch,
@@ -56,8 +54,8 @@ def main() -> None:
                 "slashed": r.slashed,
                 "challenges": r.challenges,
                 "phases_s": {k: r.phases[k] for k in PHASES if k in r.phases},
-                "total_s": total,
-                "total_excluding_window_s": round(total - window, 3) if total else None,
+                "total_s": r.phases.get("total"),
+                "total_excluding_window_s": r.seconds_excluding_window,
                 "gas": r.gas,
             }
         )

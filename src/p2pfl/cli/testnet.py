@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -18,11 +18,11 @@ from rich.table import Table
 
 from p2pfl.errors import ConfigError
 
-
-def _table(tn: object) -> Table:
+if TYPE_CHECKING:  # the testnet (web3, libp2p, torch) loads only when the command runs
     from p2pfl.testnet.runner import Testnet
 
-    assert isinstance(tn, Testnet)
+
+def _table(tn: Testnet) -> Table:
     table = Table(title="p2pfl testnet (! malicious)", expand=False, padding=(0, 1))
     cols = ("ep", "aggregator", "n", "acc", "flagged", "slashed", "challenge",
             "train", "prove", "window", "total", "")  # fmt: skip

@@ -35,6 +35,14 @@ class EpochRow:
     gas: dict[str, int] = field(default_factory=dict)
     scores: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def seconds_excluding_window(self) -> float | None:
+        """Wall time from the epoch's start to its finalization, less the challenge window
+        (the figure the epoch goal is about); None until the epoch is finalized."""
+        if "total" not in self.phases:
+            return None
+        return round(self.phases["total"] - self.phases.get("challenge_window", 0.0), 3)
+
 
 @dataclass
 class Testnet:
@@ -85,6 +93,7 @@ class Testnet:
         row.timeouts = len(rec.timeouts)
         row.status = "skipped" if rec.skipped else ("finalized" if rec.done else "open")
         submitted = [ev for _, ev in self.node_events("submitted", e)]
+        finals = self.node_events("finalized", e)
         if final is not None:
             mine = [ev for ev in submitted if ev.get("model") == final["model"]]
             if mine:
@@ -97,7 +106,6 @@ class Testnet:
                     self.name_of(op): int(s)
                     for op, s in zip(sub["operators"], sub["scores"], strict=True)
                 }
-                finals = self.node_events("finalized", e)
                 if finals:
                     row.phases["challenge_window"] = round(
                         min(ev["time"] for _, ev in finals) - sub["time"], 3
@@ -110,7 +118,6 @@ class Testnet:
             row.phases["commit"] = max(ev["seconds"] for _, ev in committed)
             row.gas["commit"] = max(int(ev["gas"]) for _, ev in committed)
         starts = [ev["time"] for _, ev in self.node_events("epoch", e)]
-        finals = self.node_events("finalized", e)
         if starts and finals:
             row.phases["total"] = round(min(ev["time"] for _, ev in finals) - min(starts), 3)
         challenged = self.node_events("challenged", e)
@@ -226,15 +233,20 @@ def run(
         EpochManager(net.chain, em.address).open_epoch(net.deployer)
         say("epoch 1 opened")
         last_progress = time.monotonic()
-        while True:
+
+        def drain(run_hooks: bool) -> None:
             while True:
                 try:
                     name, event = events.get_nowait()
                 except queue.Empty:
-                    break
+                    return
                 tn.events.append((name, event))
-                for hook in hooks or ():
-                    hook(tn, name, event)
+                if run_hooks:
+                    for hook in hooks or ():
+                        hook(tn, name, event)
+
+        while True:
+            drain(run_hooks=True)
             if history.refresh():
                 last_progress = time.monotonic()
             if on_tick:
@@ -253,11 +265,7 @@ def run(
         deadline = time.monotonic() + 15
         while any(p.running for p in procs.values()) and time.monotonic() < deadline:
             time.sleep(0.2)
-        while True:
-            try:
-                tn.events.append(events.get_nowait())
-            except queue.Empty:
-                break
+        drain(run_hooks=False)
         if on_tick:
             on_tick(tn)  # the last epoch's closing events
     return tn
@@ -269,7 +277,7 @@ def report(
     from p2pfl.jsonfile import write_json
 
     rows = tn.rows()
-    full = [r for r in rows if "total" in r.phases]
+    times = [t for r in rows if (t := r.seconds_excluding_window) is not None]
     payload: dict[str, Any] = {
         "config": cfg.model_dump(),
         "deployment": {"rpc": tn.net.rpc, "epoch_manager": tn.net.deployment.avs.epoch_manager},
@@ -279,13 +287,7 @@ def report(
         },
         "epochs": [asdict(r) for r in rows],
         "mean_epoch_seconds_excluding_challenge_window": (
-            round(
-                sum(r.phases["total"] - r.phases.get("challenge_window", 0) for r in full)
-                / len(full),
-                3,
-            )
-            if full
-            else None
+            round(sum(times) / len(times), 3) if times else None
         ),
         "expectations": [asdict(x) for x in expectations],
         "ok": all(x.met for x in expectations),
