@@ -13,6 +13,9 @@ from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, account
 from p2pfl.chain.deploy import WAD, Deployment, deploy_devnet
 from p2pfl.chain.epochs import EpochManager, Params
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import Update
+from p2pfl.protocol.aggregate import aggregate, wrong_sketches
 
 OPERATORS = 6
 # Automine puts every transaction in its own block: windows must fit the sequential txs.
@@ -73,3 +76,33 @@ def devnet(devnet_session: Devnet) -> Iterator[Devnet]:
         yield devnet_session
     finally:
         w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
+
+
+def run_to_result(
+    d: Devnet, ups: list[Update], lie_about: int | None = None
+) -> tuple[int, list[str], list[Update], dict[str, Update]]:
+    """Open an epoch, commit operator i's update ``ups[i]``, and submit the Python-computed
+    result (with a wrong sketch in row ``lie_about``, if given) under the test verifier."""
+    em = d.epochs
+    e, _ = em.open_epoch(d.deployer)
+    by_op: dict[str, Update] = {op.address: u for op, u in zip(d.operators, ups, strict=True)}
+    for op in d.operators:
+        em.commit_update(op, e, by_op[op.address].digest)
+    info = em.epoch(e)
+    d.mine_to(info.commit_deadline + 1)
+    em.record_seed(d.deployer, e)
+    seed = em.epoch(e).seed
+    assert seed == bytes(d.chain.w3.eth.get_block(info.commit_deadline)["hash"])
+    agg = aggregate(by_op, seed, em.byzantine_bound(len(by_op)))
+    operators, sketches = agg.operators, agg.sketches
+    if lie_about is not None:
+        sketches[lie_about][0] += 1
+        assert wrong_sketches(sketches, operators, by_op, seed) == [lie_about]
+    selected, flags = agg.selected_mask, agg.flag_mask
+    inputs = em.public_inputs(e, seed, sketches, selected, flags)
+    proof = keccak256(b"".join(inputs))  # the test verifier's rule
+    aggregator = next(op for op in [*d.operators, d.deployer] if op.address == info.aggregator)
+    em.submit_result(
+        aggregator, e, keccak256(b"model-1"), operators, sketches, selected, flags, proof
+    )
+    return e, operators, ups, by_op

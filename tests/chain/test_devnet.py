@@ -12,9 +12,8 @@ from p2pfl.chain.epochs import Status
 from p2pfl.chain.events import EventFollower
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import ModelSpec, Update
-from p2pfl.protocol.aggregate import aggregate, wrong_sketches
 from p2pfl.robust.sketch import sketch_many
-from tests.chain.conftest import OPERATORS, Devnet
+from tests.chain.conftest import OPERATORS, Devnet, run_to_result
 
 SPEC = ModelSpec((("w", (500,)),))
 
@@ -31,36 +30,6 @@ def updates(n: int, outliers: tuple[int, ...] = ()) -> list[Update]:
 def stake_of(d: Devnet, op: str) -> int:
     sm = d.chain.contract("P2pflServiceManager", d.deployment.avs.service_manager)
     return int(d.chain.call(sm.functions.stakeOf(op)))
-
-
-def run_to_result(
-    d: Devnet, lie_about: int | None = None
-) -> tuple[int, list[str], list[Update], dict[str, Update]]:
-    """Open an epoch, commit every operator's update, and submit the Python-computed result."""
-    em = d.epochs
-    e, _ = em.open_epoch(d.deployer)
-    ups = updates(OPERATORS, outliers=(2,))
-    by_op: dict[str, Update] = {op.address: u for op, u in zip(d.operators, ups, strict=True)}
-    for op in d.operators:
-        em.commit_update(op, e, by_op[op.address].digest)
-    info = em.epoch(e)
-    d.mine_to(info.commit_deadline + 1)
-    em.record_seed(d.deployer, e)
-    seed = em.epoch(e).seed
-    assert seed == bytes(d.chain.w3.eth.get_block(info.commit_deadline)["hash"])
-    agg = aggregate(by_op, seed, em.byzantine_bound(len(by_op)))
-    operators, sketches = agg.operators, agg.sketches
-    if lie_about is not None:
-        sketches[lie_about][0] += 1
-        assert wrong_sketches(sketches, operators, by_op, seed) == [lie_about]
-    selected, flags = agg.selected_mask, agg.flag_mask
-    inputs = em.public_inputs(e, seed, sketches, selected, flags)
-    proof = keccak256(b"".join(inputs))  # the test verifier's rule
-    aggregator = next(op for op in [*d.operators, d.deployer] if op.address == info.aggregator)
-    em.submit_result(
-        aggregator, e, keccak256(b"model-1"), operators, sketches, selected, flags, proof
-    )
-    return e, operators, ups, by_op
 
 
 def test_deployment_registered_every_operator(devnet: Devnet) -> None:
@@ -102,7 +71,7 @@ def test_forged_peer_binding_is_refused(devnet: Devnet) -> None:
 
 def test_full_epoch_slashes_the_flagged_operator(devnet: Devnet) -> None:
     d = devnet
-    e, operators, _, _ = run_to_result(d)
+    e, operators, _, _ = run_to_result(d, updates(OPERATORS, outliers=(2,)))
     info = d.epochs.epoch(e)
     assert info.status == Status.SUBMITTED
     flagged = [operators[i] for i in range(len(operators)) if info.flag_mask >> i & 1]
@@ -122,7 +91,7 @@ def test_full_epoch_slashes_the_flagged_operator(devnet: Devnet) -> None:
 
 def test_watcher_challenge_voids_a_wrong_sketch(devnet: Devnet) -> None:
     d = devnet
-    e, operators, _, by_op = run_to_result(d, lie_about=3)
+    e, operators, _, by_op = run_to_result(d, updates(OPERATORS, outliers=(2,)), lie_about=3)
     info = d.epochs.epoch(e)
     aggregator = info.aggregator
     stake_before = stake_of(d, aggregator)
@@ -150,7 +119,7 @@ def test_watcher_challenge_voids_a_wrong_sketch(devnet: Devnet) -> None:
 
 def test_a_correct_sketch_survives_a_challenge(devnet: Devnet) -> None:
     d = devnet
-    e, operators, _, by_op = run_to_result(d)
+    e, operators, _, by_op = run_to_result(d, updates(OPERATORS, outliers=(2,)))
     info = d.epochs.epoch(e)
     rows = sketch_many([by_op[a].q for a in operators], info.seed, 64).tolist()
     upheld, _ = d.epochs.challenge_sketch(
@@ -182,7 +151,7 @@ def test_event_follower_sees_the_epoch_in_order_once(devnet: Devnet) -> None:
     d = devnet
     start = int(d.chain.w3.eth.block_number) + 1
     follower = EventFollower(d.epochs.contract, start_block=start)
-    e, operators, _, _ = run_to_result(d)
+    e, operators, _, _ = run_to_result(d, updates(OPERATORS, outliers=(2,)))
     d.mine_to(d.epochs.epoch(e).challenge_deadline + 1)
     d.epochs.finalize(d.deployer, e)
     names = [ev.name for ev in follower.poll()]

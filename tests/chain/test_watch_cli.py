@@ -14,11 +14,9 @@ import pytest
 from eth_account import Account
 
 from p2pfl.chain.epochs import Status
-from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import Update
-from p2pfl.protocol.aggregate import aggregate
 from p2pfl.protocol.model import GlobalModel
-from tests.chain.conftest import Devnet
+from tests.chain.conftest import Devnet, run_to_result
 
 SPEC = GlobalModel.genesis(0).spec
 PASSWORD = "watch-me"
@@ -41,35 +39,12 @@ def keystore(tmp_path: Path, key: bytes) -> Path:
     return path
 
 
-def submit_a_lie(d: Devnet) -> tuple[int, list[str], dict[str, Update], int]:
-    """An epoch whose posted sketch of one operator is wrong; returns the lied-about row."""
-    em = d.epochs
-    e, _ = em.open_epoch(d.deployer)
-    rng = np.random.default_rng(5)
-    ups: dict[str, Update] = {
-        op.address: Update(SPEC, rng.integers(-300, 300, SPEC.dim).astype(np.int32))
-        for op in d.operators
-    }
-    for op in d.operators:
-        em.commit_update(op, e, ups[op.address].digest)
-    info = em.epoch(e)
-    d.mine_to(info.commit_deadline + 1)
-    em.record_seed(d.deployer, e)
-    seed = em.epoch(e).seed
-    agg = aggregate(ups, seed, em.byzantine_bound(len(ups)))
-    sketches = [list(r) for r in agg.sketches]
-    lie = 1
-    sketches[lie][3] -= 7
-    sel, flags = agg.selected_mask, agg.flag_mask
-    proof = keccak256(b"".join(em.public_inputs(e, seed, sketches, sel, flags)))
-    aggregator = next(op for op in d.operators if op.address == info.aggregator)
-    em.submit_result(aggregator, e, keccak256(b"m"), agg.operators, sketches, sel, flags, proof)
-    return e, agg.operators, ups, lie
-
-
 def test_one_shot_challenge_wins_and_status_shows_it(devnet: Devnet, tmp_path: Path) -> None:
     d = devnet
-    e, operators, ups, lie = submit_a_lie(d)
+    rng = np.random.default_rng(5)
+    shaped = [Update(SPEC, rng.integers(-300, 300, SPEC.dim).astype(np.int32)) for _ in d.operators]
+    lie = 1
+    e, operators, _, ups = run_to_result(d, shaped, lie_about=lie)
     ks = keystore(tmp_path, bytes(d.watcher.key))
     common = ["--rpc", d.anvil.url, "--epoch-manager", d.epochs.address]
     common += ["--keystore", str(ks), "--password-env", "PW"]
