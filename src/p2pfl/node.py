@@ -5,9 +5,9 @@ watch`` (a node that does not train)."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import trio
 from eth_account.signers.local import LocalAccount
@@ -17,6 +17,7 @@ from p2pfl.chain.client import Chain
 from p2pfl.chain.epochs import EpochManager
 from p2pfl.errors import ConfigError
 from p2pfl.net.config import NetConfig
+from p2pfl.net.devnode import report_first_peer
 from p2pfl.net.identity import load_or_create_identity
 from p2pfl.net.peer import open_peer
 from p2pfl.protocol.chainview import ChainView
@@ -60,6 +61,7 @@ def check_testnet_only(view: ChainView, opts: NodeOptions, trainer: TrainerConfi
 
 async def run_node(settings: NodeSettings, emit: Emit) -> None:
     """Run until cancelled, or until the configured last epoch is finalized."""
+    started = time.monotonic()
     opts = settings.options
     data_dir = opts.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -116,8 +118,7 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
                 "role": "operator" if trainer else "watcher",
             }
         )
-        await node.run()
-
-
-def default_data_dir() -> Path:
-    return Path("~/.p2pfl").expanduser()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(report_first_peer, peer, started, emit)
+            await node.run()
+            nursery.cancel_scope.cancel()

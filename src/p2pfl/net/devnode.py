@@ -70,7 +70,7 @@ async def run_gossip_node(
             }
         )
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_report_first_peer, peer, started, emit)
+            nursery.start_soon(report_first_peer, peer, started, emit)
             nursery.start_soon(_fetch_all, peer, epoch, emit)
             if announce_bytes:
                 nursery.start_soon(
@@ -86,7 +86,8 @@ async def run_gossip_node(
                 )
 
 
-async def _report_first_peer(peer: Peer, started: float, emit: Emit) -> None:
+async def report_first_peer(peer: Peer, started: float, emit: Emit) -> None:
+    """Emit ``connected`` (with the seconds since ``started``) once a peer is connected."""
     await peer.net.discovery.first_peer.wait()
     emit({"event": "connected", "seconds": round(time.monotonic() - started, 3)})
 

@@ -300,7 +300,7 @@ def launch(
         first = procs["node0"]  # everyone's bootstrap: up before the others dial it
         first.start()
         stack.callback(first.stop)
-        wait_listening({"node0": first}, events, timeout=120, seen=seen)
+        wait_for("listening", {"node0": first}, events, timeout=120, seen=seen)
         for p in procs.values():
             if p is not first:
                 p.start()
@@ -308,15 +308,17 @@ def launch(
         yield procs
 
 
-def wait_listening(
+def wait_for(
+    kind: str,
     procs: dict[str, NodeProcess],
     events: queue.Queue[tuple[str, dict[str, Any]]],
     timeout: float,
     seen: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    """Block until every process reported ``listening`` (the events are kept in ``seen``)."""
+    """Block until every process reported the event ``kind`` (``listening``,
+    ``connected``); the events read meanwhile are kept in ``seen``."""
     deadline = time.monotonic() + timeout
-    ready = {n for n, ev in seen if ev.get("event") == "listening" and n in procs}
+    ready = {n for n, ev in seen if ev.get("event") == kind and n in procs}
     while ready != set(procs):
         left = deadline - time.monotonic()
         dead = [n for n, p in procs.items() if not p.running]
@@ -324,11 +326,11 @@ def wait_listening(
             raise ConfigError(f"{', '.join(dead)} exited during start-up; see their .log files")
         if left <= 0:
             missing = sorted(set(procs) - ready)
-            raise ConfigError(f"{', '.join(missing)} did not start within {timeout:.0f} s")
+            raise ConfigError(f"{', '.join(missing)} did not report {kind} within {timeout:.0f} s")
         try:
             name, event = events.get(timeout=min(left, 0.5))
         except queue.Empty:
             continue
         seen.append((name, event))
-        if event.get("event") == "listening":
+        if event.get("event") == kind:
             ready.add(name)

@@ -14,7 +14,7 @@ from typing import Any
 from p2pfl.chain.events import EventFollower
 from p2pfl.errors import ConfigError
 from p2pfl.protocol.history import EpochRecord, History
-from p2pfl.testnet.network import Devnet, NodeProcess, TestnetConfig, launch, wait_listening
+from p2pfl.testnet.network import Devnet, NodeProcess, TestnetConfig, launch, wait_for
 
 Say = Callable[[str], None]
 Hook = Callable[["Testnet", str, dict[str, Any]], None]  # (testnet, process name, event)
@@ -226,8 +226,8 @@ def run(
     with launch(net, events, seen) as procs:
         tn = Testnet(net, procs, history, seen)
         say(f"started {cfg.nodes} nodes ({cfg.malicious} malicious: {cfg.attack}) and a watcher")
-        wait_listening(procs, events, timeout=180, seen=tn.events)
-        time.sleep(3.0)  # the first GossipSub heartbeats build the mesh
+        wait_for("listening", procs, events, timeout=180, seen=tn.events)
+        wait_for("connected", procs, events, timeout=60, seen=tn.events)
         from p2pfl.chain.epochs import EpochManager
 
         EpochManager(net.chain, em.address).open_epoch(net.deployer)
