@@ -29,6 +29,7 @@ import psutil
 import trio
 
 from bench.common import write_result
+from p2pfl.events import Announced, Connected, Event, Fetched, Listening, parse
 from p2pfl.hashing import keccak256
 from p2pfl.net.peer import Peer, open_local_peers
 
@@ -129,15 +130,16 @@ def dissemination_processes(n: int = 8) -> float:
                                    "--announce-bytes", str(UPDATE_BYTES),
                                    "--expect-peers", str(n - 1), *at],
                                   stdout=subprocess.PIPE, text=True)]  # fmt: skip
-        events: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+        events: list[list[Event]] = [[] for _ in range(n)]
         try:
             assert procs[0].stdout is not None
-            first = json.loads(procs[0].stdout.readline())
+            first = parse(procs[0].stdout.readline())
+            assert isinstance(first, Listening)
             events[0].append(first)
             for i in range(1, n):
                 procs.append(
                     subprocess.Popen(
-                        [*base, "--data-dir", f"{tmp}/{i}", "--bootstrap", first["addrs"][0],
+                        [*base, "--data-dir", f"{tmp}/{i}", "--bootstrap", first.addrs[0],
                          "--announce-bytes", str(UPDATE_BYTES), "--expect-peers", str(n - 1),
                          *at],
                         stdout=subprocess.PIPE, text=True,
@@ -145,19 +147,19 @@ def dissemination_processes(n: int = 8) -> float:
                 )  # fmt: skip
             for i, proc in enumerate(procs):
                 assert proc.stdout is not None
-                while sum(e["event"] == "fetched" for e in events[i]) < n:
+                while sum(isinstance(e, Fetched) for e in events[i]) < n:
                     line = proc.stdout.readline()
                     if not line:
                         raise RuntimeError(f"node {i} ended early: {events[i]}")
-                    events[i].append(json.loads(line))
+                    events[i].append(parse(line))
         finally:
             for proc in procs:
                 proc.terminate()
             for proc in procs:
                 proc.wait(20)
     flat = [e for evs in events for e in evs]
-    start = min(e["time"] for e in flat if e["event"] == "announced")
-    end = max(e["time"] for e in flat if e["event"] == "fetched")
+    start = min(e.time for e in flat if isinstance(e, Announced))
+    end = max(e.time for e in flat if isinstance(e, Fetched))
     return float(end - start)
 
 
@@ -178,7 +180,9 @@ def idle_node() -> dict[str, float]:
         )
         try:
             assert boot.stdout is not None
-            addr = json.loads(boot.stdout.readline())["addrs"][0]
+            listening = parse(boot.stdout.readline())
+            assert isinstance(listening, Listening)
+            addr = listening.addrs[0]
             started = time.perf_counter()
             node = subprocess.Popen(
                 [*base, "--data-dir", f"{tmp}/n", "--bootstrap", addr],
@@ -188,8 +192,8 @@ def idle_node() -> dict[str, float]:
             try:
                 assert node.stdout is not None
                 for line in node.stdout:
-                    event = json.loads(line)
-                    if event["event"] == "connected":
+                    event = parse(line)
+                    if isinstance(event, Connected):
                         break
                 from_process = time.perf_counter() - started
                 time.sleep(10)
@@ -202,7 +206,7 @@ def idle_node() -> dict[str, float]:
             boot.wait(20)
     return {
         "startup_to_first_peer_s": round(from_process, 3),
-        "node_start_to_first_peer_s": event["seconds"],
+        "node_start_to_first_peer_s": event.seconds if isinstance(event, Connected) else None,
         "idle_rss_mb": round(rss / 2**20, 1),
     }
 

@@ -115,18 +115,14 @@ def test_bad_arguments_are_one_clear_line(args: list[str], message: str) -> None
 
 
 def test_testnet_only_options_are_refused_on_a_public_chain() -> None:
-    from types import SimpleNamespace
-
     from p2pfl.errors import ConfigError
-    from p2pfl.node import check_testnet_only
-    from p2pfl.protocol.node import NodeOptions
-    from p2pfl.protocol.trainer import TrainerConfig
+    from p2pfl.testnet.adversary import Adversary
 
-    mainnet: object = SimpleNamespace(chain=SimpleNamespace(chain_id=1))
-    honest = TrainerConfig(shard=0, shards=1)
-    check_testnet_only(mainnet, NodeOptions(Path()), honest)  # type: ignore[arg-type]
+    Adversary().check(1)  # an honest node runs anywhere
+    Adversary("gaussian", frozenset({2})).check(31337)
     with pytest.raises(ConfigError, match="refused on chain 1"):
-        check_testnet_only(mainnet, NodeOptions(Path(), cheat_epochs=frozenset({2})), honest)  # type: ignore[arg-type]
-    attacker = TrainerConfig(shard=0, shards=1, attack="gaussian")
+        Adversary(cheat_epochs=frozenset({2})).check(1)
     with pytest.raises(ConfigError, match="refused on chain 1"):
-        check_testnet_only(mainnet, NodeOptions(Path()), attacker)  # type: ignore[arg-type]
+        Adversary("gaussian").check(1)
+    with pytest.raises(ConfigError, match="unknown attack 'nope'"):
+        Adversary("nope").check(31337)

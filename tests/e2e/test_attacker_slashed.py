@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from p2pfl.chain.deploy import WAD
+from p2pfl.events import Checked, ElectionMismatch
 from p2pfl.testnet.network import TestnetConfig
 from tests.e2e.conftest import run_testnet, show
 
@@ -37,7 +38,7 @@ def test_gaussian_attacker_is_flagged_and_slashed(tmp_path: Path) -> None:
         accuracy = [row.accuracy or 0.0 for row in tn.rows()]
         assert all(later > earlier for earlier, later in itertools.pairwise(accuracy)), accuracy
         # every node (and the watcher) rebuilt every epoch's model and found it right
-        assert not tn.node_events("election-mismatch")  # every node computed the same one
-        checks = tn.node_events("checked")
+        assert not tn.node_events(ElectionMismatch)  # every node computed the same one
+        checks = tn.node_events(Checked)
         assert checks
-        assert all(ev["model_matches"] and not ev["wrong_rows"] for _, ev in checks)
+        assert all(ev.model_matches and not ev.wrong_rows for _, ev in checks)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from p2pfl.chain.slashing import SlashReason
+from p2pfl.events import Submitted
 from p2pfl.testnet.network import TestnetConfig
 from tests.e2e.conftest import run_testnet, show
 
@@ -34,14 +36,14 @@ def test_watcher_catches_a_cheating_aggregator(tmp_path: Path) -> None:
         assert challenge["challenger"] == tn.net.watcher.address
         assert rec.voided == 1
         assert sorted((s.operator, s.reason) for s in rec.slashes) == sorted(
-            [(cheater, "p2pfl: wrong sketch in result"), (attacker, "p2pfl: flagged by Krum")]
+            [(cheater, SlashReason.WRONG_SKETCH), (attacker, SlashReason.FLAGGED)]
         )
         assert rec.aggregators[1] != cheater
         assert rec.results[1]["aggregator"] == rec.aggregators[1]
         assert rec.results[1]["flagged"] == [attacker]  # the framed operator is not flagged
-        (cheat_event,) = [ev for _, ev in tn.node_events("submitted", 1) if ev["cheated"]]
+        (cheat_event,) = [ev for _, ev in tn.node_events(Submitted, 1) if ev.cheated]
         # the challenge landed inside the window
         epochs = tn.net.chain.contract("EpochManager", tn.net.deployment.avs.epoch_manager)
         assert rec.blocks["SketchChallenged"] <= rec.results[0]["block"] + cfg.challenge_blocks
-        assert cheat_event["n"] == 6
+        assert cheat_event.n == 6
         assert tn.net.chain.call(epochs.functions.owed(tn.net.watcher.address)) > 0

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from p2pfl.chain.slashing import SlashReason
+from p2pfl.events import CommitFailed, Event, Trained
 from p2pfl.testnet.network import TestnetConfig
 from p2pfl.testnet.runner import Testnet
 from tests.e2e.conftest import run_testnet, show
@@ -29,14 +31,14 @@ def test_network_survives_a_killed_aggregator_and_a_restarted_node(tmp_path: Pat
         em = tn.net.chain.contract("EpochManager", tn.net.deployment.avs.epoch_manager)
         return str(tn.net.chain.call(em.functions.getEpoch(EPOCH))[6])
 
-    def on_event(tn: Testnet, name: str, event: dict[str, Any]) -> None:
-        if event.get("event") != "trained" or event.get("epoch") != EPOCH or "restarted" in plan:
+    def on_event(tn: Testnet, name: str, event: Event) -> None:
+        if not isinstance(event, Trained) or event.epoch != EPOCH or "restarted" in plan:
             return
         agg = tn.process_of(aggregator(tn))
         if name in ("node0", "node5") or tn.procs[name] is agg:
             return  # node0 is everyone's bootstrap; node5 is the attacker
         plan["restarted"] = name
-        plan["trained"] = event["digest"]
+        plan["trained"] = event.digest
         tn.procs[name].restart()  # SIGKILL, then start again on the same data directory
 
     def on_tick(tn: Testnet) -> None:
@@ -70,19 +72,17 @@ def test_network_survives_a_killed_aggregator_and_a_restarted_node(tmp_path: Pat
         assert agg in result["operators"]
         assert len(result["operators"]) == cfg.nodes
         # slashed for the timeout (and, if it is the attacker, also flagged)
-        assert "p2pfl: aggregator missed its deadline" in [
-            s.reason for s in rec.slashes if s.operator == agg
-        ]
+        assert SlashReason.MISSED_DEADLINE in [s.reason for s in rec.slashes if s.operator == agg]
         # the restarted node trained once and committed exactly that update
         name = plan["restarted"]
         address = next(op.address for op in tn.net.operators if f"node{op.index}" == name)
-        trained = [ev for n, ev in tn.node_events("trained", EPOCH) if n == name]
-        assert [ev["digest"] for ev in trained] == [plan["trained"]]
+        trained = [ev for n, ev in tn.node_events(Trained, EPOCH) if n == name]
+        assert [ev.digest for ev in trained] == [plan["trained"]]
         em = tn.net.chain.contract("EpochManager", tn.net.deployment.avs.epoch_manager)
         committed = tn.net.chain.call(em.functions.commitmentOf(EPOCH, address))
         assert "0x" + bytes(committed).hex() == plan["trained"]
         assert tn.procs[name].restarts == 1
-        assert not tn.node_events("commit-failed")
+        assert not tn.node_events(CommitFailed)
         for e, r in tn.history.epochs.items():
             assert len(r.committed) == len(set(r.committed)), f"epoch {e}: {r.committed}"
         # the revived aggregator rejoined and committed in the next epoch

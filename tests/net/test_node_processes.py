@@ -3,7 +3,6 @@ know only the bootstrap; every node gets every announcement and every blob."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -12,16 +11,29 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+
+from p2pfl.events import (
+    Announced,
+    Event,
+    Fetched,
+    FetchFailed,
+    Listening,
+    Stopped,
+    parse,
+)
 
 P2PFL = [sys.executable, "-m", "p2pfl"]
 
 
+E = TypeVar("E", bound=Event)
+
+
 class NodeProcess:
     def __init__(self, data_dir: Path, *args: str) -> None:
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Event] = []
         self.proc = subprocess.Popen(
             [
                 *P2PFL,
@@ -45,9 +57,9 @@ class NodeProcess:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.events.append(json.loads(line))
+            self.events.append(parse(line))
 
-    def wait_for(self, pred: Any, timeout: float) -> dict[str, Any]:
+    def wait_for(self, pred: Any, timeout: float) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for event in list(self.events):
@@ -58,8 +70,8 @@ class NodeProcess:
             time.sleep(0.05)
         raise AssertionError(f"no such event; got {self.events}; stderr: {self.stderr()}")
 
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["event"] == kind]
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
@@ -79,8 +91,8 @@ def test_bootstrap_and_four_nodes_exchange_everything(tmp_path: Path) -> None:
     boot = NodeProcess(tmp_path / "boot")
     nodes: list[NodeProcess] = []
     try:
-        listening = boot.wait_for(lambda e: e["event"] == "listening", 30)
-        boot_addr = listening["addrs"][0]
+        listening = boot.wait_for(lambda e: isinstance(e, Listening), 30)
+        boot_addr = listening.addrs[0]
         nodes = [
             NodeProcess(
                 tmp_path / f"n{i}",
@@ -94,23 +106,23 @@ def test_bootstrap_and_four_nodes_exchange_everything(tmp_path: Path) -> None:
             for i in range(4)
         ]
         for proc in [boot, *nodes]:
-            proc.wait_for(lambda _e, p=proc: len(p.of("fetched")) >= 4, 60)
-        digests = {e["digest"] for n in nodes for e in n.of("announced")}
+            proc.wait_for(lambda _e, p=proc: len(p.of(Fetched)) >= 4, 60)
+        digests = {e.digest for n in nodes for e in n.of(Announced)}
         assert len(digests) == 4
         for proc in [boot, *nodes]:
-            assert {e["digest"] for e in proc.of("fetched")} == digests
-            assert all(e["bytes"] == 200_000 for e in proc.of("fetched"))
-            assert not proc.of("fetch-failed")
+            assert {e.digest for e in proc.of(Fetched)} == digests
+            assert all(e.bytes == 200_000 for e in proc.of(Fetched))
+            assert not proc.of(FetchFailed)
     finally:
         codes = [p.stop() for p in [*nodes, boot]]
     assert codes == [0] * 5
-    assert all(p.of("stopped") for p in [boot, *nodes])
+    assert all(p.of(Stopped) for p in [boot, *nodes])
 
     # The identity persists: a restart keeps the peer id, and the key file is private.
     again = NodeProcess(tmp_path / "n0")
     try:
-        first = nodes[0].of("listening")[0]["peer_id"]
-        assert again.wait_for(lambda e: e["event"] == "listening", 30)["peer_id"] == first
+        first = nodes[0].of(Listening)[0].peer_id
+        assert again.wait_for(lambda e: isinstance(e, Listening), 30).peer_id == first
     finally:
         assert again.stop() == 0
     assert (tmp_path / "n0" / "peer.key").stat().st_mode & 0o777 == 0o600

@@ -54,8 +54,8 @@ def watch(
     setup_logging(verbose)
     cfg = NetConfig.build(listen=listen, bootstrap=tuple(bootstrap or ()))
     account = load_account(keystore, read_password(env=password_env, file=password_file))
-    from p2pfl.node import NodeSettings, run_node
-    from p2pfl.protocol.node import NodeOptions
+    from p2pfl.protocol.options import NodeOptions
+    from p2pfl.runtime import NodeSettings, run_node
 
     settings = NodeSettings(
         rpc=rpc,
@@ -100,9 +100,9 @@ def sketch(
     rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
     from p2pfl.chain.epochs import Status
     from p2pfl.learn.codec import Update
-    from p2pfl.node import connect_chain
     from p2pfl.protocol.model import GlobalModel
     from p2pfl.robust.sketch import sketch_many
+    from p2pfl.runtime import connect_chain
 
     console = Console(highlight=False)
     account = load_account(keystore, read_password(env=password_env, file=password_file))

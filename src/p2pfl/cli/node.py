@@ -100,7 +100,7 @@ def node(
     emit = emitter(json_events)
     folder = data_dir.expanduser()
     if gossip_only:
-        from p2pfl.net.devnode import run_gossip_node
+        from p2pfl.net.gossip_node import run_gossip_node
 
         run_trio(
             emit,
@@ -129,13 +129,13 @@ def node(
 
         torch.set_num_threads(threads)
     from p2pfl.learn.train import TrainConfig
-    from p2pfl.node import NodeSettings, run_node
-    from p2pfl.protocol.node import NodeOptions
+    from p2pfl.protocol.options import NodeOptions
     from p2pfl.protocol.trainer import TrainerConfig
-    from p2pfl.robust.attacks import ATTACKS
+    from p2pfl.runtime import NodeSettings, run_node
+    from p2pfl.testnet.adversary import Adversary
 
-    if testnet_attack is not None and testnet_attack not in ATTACKS:
-        raise ConfigError(f"unknown attack {testnet_attack!r}; choose from {', '.join(ATTACKS)}")
+    adversary = Adversary(testnet_attack, frozenset(testnet_cheat_epoch or ()))
+    adversary.check(31337)  # the attack's name now; the chain is checked at start
     settings = NodeSettings(
         rpc=rpc,
         epoch_manager=epoch_manager,
@@ -147,7 +147,6 @@ def node(
             challenge=not no_challenge,
             stop_after=epochs,
             open_first=open_first_epoch,
-            cheat_epochs=frozenset(testnet_cheat_epoch or ()),
         ),
         trainer=TrainerConfig(
             shard=shard,
@@ -155,7 +154,7 @@ def node(
             samples=samples,
             clip=clip,
             train=TrainConfig(),
-            attack=testnet_attack,
         ),
+        adversary=adversary,
     )
     run_trio(emit, lambda: run_node(settings, emit))

@@ -11,7 +11,7 @@ from typing import Any
 import trio
 
 from p2pfl.cli.errors import user_error
-from p2pfl.cli.events import Emit
+from p2pfl.events import Emit, Stopped, Stopping
 
 
 def setup_logging(verbose: bool) -> None:
@@ -38,14 +38,14 @@ def run_trio(emit: Emit, main: Callable[[], Awaitable[Any]]) -> None:
         trio.run(guarded)
     except BaseExceptionGroup as group:
         raise user_error(group) from None
-    emit({"event": "stopped"})
+    emit(Stopped())
 
 
-async def stop_on_signal(scope: trio.CancelScope, emit: Any) -> None:
+async def stop_on_signal(scope: trio.CancelScope, emit: Emit) -> None:
     """Ctrl-C or SIGTERM: cancel everything; the network layer closes its connections,
     streams and threads on the way out."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
-            emit({"event": "stopping", "signal": signal.Signals(signum).name})
+            emit(Stopping(signal=signal.Signals(signum).name))
             scope.cancel()
             return

@@ -30,8 +30,8 @@ def status(
         raise ConfigError("status needs --rpc URL and --epoch-manager ADDRESS")
     from p2pfl.chain.epochs import Status
     from p2pfl.chain.events import EventFollower
-    from p2pfl.node import connect_chain
     from p2pfl.protocol.history import History
+    from p2pfl.runtime import connect_chain
 
     console = Console(highlight=False)
     view = connect_chain(rpc, epoch_manager)
@@ -71,8 +71,7 @@ def status(
             str(len(r.committed)),
             ", ".join(_short(a) for a in (final["flagged"] if final else [])) or "-",
             ", ".join(
-                f"{_short(s.operator)} {s.wad / WAD:.0%} ({s.reason.removeprefix('p2pfl: ')})"
-                for s in r.slashes
+                f"{_short(s.operator)} {s.wad / WAD:.0%} ({s.reason.describe})" for s in r.slashes
             )
             or "-",
             ", ".join("upheld" if c["upheld"] else "rejected" for c in r.challenges) or "-",

@@ -166,6 +166,9 @@ class AnnouncementBoard:
             self.pubsub.remove_topic_validator(name)
             self._accepted.pop((kind, epoch), None)
 
+    def joined_epochs(self) -> list[int]:
+        return sorted(self._joined)
+
     async def leave_all(self) -> None:
         for epoch in list(self._joined):
             await self.leave(epoch)

@@ -66,6 +66,11 @@ class ChainView:
             self._rosters[epoch] = (ops, stakes)
         return self._rosters[epoch]
 
+    def forget_before(self, epoch: int) -> None:
+        """Drop the cached rosters of epochs before ``epoch``."""
+        for e in [x for x in self._rosters if x < epoch]:
+            del self._rosters[e]
+
     def operators(self) -> tuple[list[str], list[int]]:
         """The service manager's operator set now, with stakes (not cached)."""
         ops, stakes = self.chain.call(self._sm.functions.operatorsWithStakes())

@@ -26,6 +26,11 @@ class Duties:
         since = self._due_since.setdefault(key, trio.current_time())
         return trio.current_time() - since >= self.grace * (1 + self._spread)
 
+    def forget_before(self, epoch: int) -> None:
+        """Drop the timers of chores of epochs before ``epoch``."""
+        for key in [k for k in self._due_since if k[1] < epoch]:
+            del self._due_since[key]
+
     @property
     def _spread(self) -> float:
         """A fixed per-node fraction in [0, 1): the stand-ins do not all act at once."""

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from p2pfl.chain.events import Event, EventFollower
+from p2pfl.chain.slashing import SlashReason
 
 
 @dataclass
 class Slash:
     operator: str
     wad: int
-    reason: str
+    reason: SlashReason
 
 
 @dataclass
@@ -91,7 +92,7 @@ class History:
         elif ev.name == "AggregatorTimedOut":
             rec.timeouts.append(a["aggregator"])
         elif ev.name == "SlashApplied":
-            rec.slashes.append(Slash(a["operator"], int(a["wad"]), str(a["reason"])))
+            rec.slashes.append(Slash(a["operator"], int(a["wad"]), SlashReason(a["reason"])))
         elif ev.name == "EpochFinalized":
             rec.finalized_block = ev.block
             rec.model = "0x" + bytes(a["modelDigest"]).hex()

@@ -62,6 +62,14 @@ class StateFile:
     def of(self, epoch: int) -> EpochProgress:
         return self.state.of(epoch)
 
+    def forget_before(self, epoch: int) -> bool:
+        """Drop the records of epochs before ``epoch`` (they are final on chain); True if
+        any went (the caller saves)."""
+        old = [e for e in self.state.epochs if e < epoch]
+        for e in old:
+            del self.state.epochs[e]
+        return bool(old)
+
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")

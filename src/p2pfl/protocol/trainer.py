@@ -1,10 +1,12 @@
 """An operator's local work in an epoch: train the global model on its MNIST shard and
-encode the update (DESIGN.md: clip, quantize). On a testnet, an operator may be made
-Byzantine with one of the simulation's attacks; it then sends the attack's update."""
+encode the update (DESIGN.md: clip, quantize). A test network may hand the trainer one
+of the simulation's attacks (``p2pfl.testnet.adversary``); it then sends the attack's
+update instead."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -16,7 +18,7 @@ from p2pfl.learn.mnist import Split, load_mnist
 from p2pfl.learn.partition import iid_shards
 from p2pfl.learn.train import TrainConfig, evaluate, train_local
 from p2pfl.protocol.model import GlobalModel
-from p2pfl.robust.attacks import Attack, AttackContext, make_attack
+from p2pfl.robust.attacks import Attack, AttackContext
 from p2pfl.robust.attacks.label_flip import FLIP_MAP
 
 
@@ -29,7 +31,6 @@ class TrainerConfig:
     test_samples: int = 2000
     clip: float = 10.0
     train: TrainConfig = field(default_factory=TrainConfig)
-    attack: str | None = None  # testnet only
 
     def check(self) -> None:
         if not 0 <= self.shard < self.shards:
@@ -37,7 +38,7 @@ class TrainerConfig:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainerConfig) -> None:
+    def __init__(self, cfg: TrainerConfig, attack: Attack | None = None) -> None:
         cfg.check()
         self.cfg = cfg
         data = load_mnist()
@@ -47,7 +48,17 @@ class Trainer:
         self.shard = Split(data.train.images[part], data.train.labels[part])
         n_test = min(cfg.test_samples, len(data.test))
         self.test = Split(data.test.images[:n_test], data.test.labels[:n_test])
-        self.attack: Attack | None = make_attack(cfg.attack) if cfg.attack else None
+        self.attack = attack  # a test network's Byzantine operator
+
+    def warm_up(self, base: GlobalModel) -> float:
+        """One short training pass and one evaluation on a throwaway copy of ``base``, so
+        the first epoch does not pay for torch's first use; returns the seconds taken."""
+        started = time.perf_counter()
+        few = Split(self.shard.images[:64], self.shard.labels[:64])
+        model = base.module()
+        train_local(model, few, replace(self.cfg.train, epochs=1), seed=0)
+        evaluate(model, Split(self.test.images[:64], self.test.labels[:64]))
+        return time.perf_counter() - started
 
     def update(self, base: GlobalModel, operator: str, epoch: int, n: int, f: int) -> Update:
         """This operator's update for ``epoch`` from the ``base`` model (blocking: run it in

@@ -1,41 +1,89 @@
-"""Checking a posted result the way DESIGN.md's watchers do: recompute every sketch from
-the committed update bytes and the epoch's seed, find the rows the aggregator got wrong
-(each one a ``challengeSketch`` the watcher wins), and rebuild the new model from the
-posted selection to check the posted model digest."""
+"""The watcher's part of an epoch (every node, and ``p2pfl challenge watch``): check a
+posted result against the committed update bytes, challenge a wrong sketch on chain,
+and keep the rebuilt model (the node then serves it as the next epoch's base)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from p2pfl.chain.client import ChainError
+from p2pfl.chain.epochs import EpochInfo
+from p2pfl.events import Challenged, ChallengeFailed, Checked, ModelMismatch
+from p2pfl.protocol.check import Verdict, check_result
+from p2pfl.protocol.context import NodeContext
+from p2pfl.protocol.epochbook import EpochState, Evidence
+from p2pfl.protocol.threads import blocking
 
-from p2pfl.learn.codec import Update
-from p2pfl.protocol.aggregate import selected_mean, wrong_sketches
-from p2pfl.protocol.chainview import PostedResult
-from p2pfl.protocol.model import GlobalModel
-
-
-@dataclass(frozen=True)
-class Verdict:
-    wrong_rows: list[int]  # rows whose sketch does not match the committed update
-    model: GlobalModel | None  # the rebuilt model when the sketches are right
-    model_matches: bool
-
-    @property
-    def honest(self) -> bool:
-        return not self.wrong_rows and self.model_matches
+SETTLED = Verdict([], None, False)  # a result already challenged (won, lost or beaten to)
 
 
-def selected_rows(selected_mask: int, n: int) -> list[int]:
-    return [i for i in range(n) if selected_mask >> i & 1]
+class WatcherRole:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
 
+    async def check(self, st: EpochState, info: EpochInfo) -> Verdict | None:
+        """This node's verdict on the result posted at ``info.attempt`` (computed once)."""
+        if info.attempt in st.verdicts:
+            return st.verdicts[info.attempt]
+        ctx, e = self.ctx, st.epoch
+        posted = await ctx.call(lambda: ctx.view.result(e, info.open_block))
+        if posted is None:
+            return None
+        if posted.aggregator == ctx.me:
+            verdict = st.verdicts[info.attempt] = Verdict(
+                [], ctx.blobs.models.get(posted.model_digest), True
+            )
+            return verdict
+        updates = await ctx.blobs.updates(e, posted.operators)
+        base = await ctx.blobs.model(info.base_model, e)
+        k = ctx.view.params.sketch_dim
+        verdict = await blocking(lambda: check_result(posted, updates, base, k))
+        st.verdicts[info.attempt] = verdict
+        st.evidence[info.attempt] = Evidence(posted, updates)
+        if verdict.model is not None and verdict.model_matches:
+            ctx.blobs.keep(verdict.model)
+        ctx.emit(
+            Checked(
+                epoch=e,
+                attempt=info.attempt,
+                aggregator=posted.aggregator,
+                wrong_rows=verdict.wrong_rows,
+                model_matches=verdict.model_matches,
+            )
+        )
+        if not verdict.wrong_rows and not verdict.model_matches:
+            # No on-chain challenge covers the model digest yet (docs/protocol.md).
+            ctx.emit(ModelMismatch(epoch=e, aggregator=posted.aggregator))
+        return verdict
 
-def check_result(
-    posted: PostedResult, updates: Mapping[str, Update], base: GlobalModel, k: int
-) -> Verdict:
-    """``updates``: the committed update of every operator in ``posted.operators``."""
-    wrong = wrong_sketches(posted.sketches, posted.operators, updates, posted.seed, k)
-    if wrong:
-        return Verdict(wrong, None, False)
-    rows = selected_rows(posted.selected_mask, len(posted.operators))
-    model = base.step(selected_mean(updates, [posted.operators[i] for i in rows]))
-    return Verdict([], model, model.digest == posted.model_digest)
+    async def challenge(self, st: EpochState, info: EpochInfo) -> None:
+        """Challenge the first wrong row of the checked result (once per result)."""
+        ctx, e = self.ctx, st.epoch
+        verdict = st.verdicts.get(info.attempt)
+        evidence = st.evidence.pop(info.attempt, None)
+        if verdict is None or not verdict.wrong_rows or evidence is None:
+            return
+        st.verdicts[info.attempt] = SETTLED
+        posted, row = evidence.posted, verdict.wrong_rows[0]
+        op = posted.operators[row]
+        update_bytes = evidence.updates[op].canonical_bytes()
+        try:
+            upheld, receipt = await ctx.tx(
+                "challenge",
+                lambda: ctx.em.challenge_sketch(
+                    ctx.account, e, row, update_bytes, posted.sketches[row]
+                ),
+            )
+        except ChainError as exc:
+            # Someone else's challenge voided it first, or the window closed.
+            ctx.emit(ChallengeFailed(epoch=e, error=str(exc)))
+            return
+        ctx.emit(
+            Challenged(
+                epoch=e,
+                attempt=info.attempt,
+                row=row,
+                operator=op,
+                aggregator=posted.aggregator,
+                upheld=upheld,
+                gas=int(receipt["gasUsed"]),
+            )
+        )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -29,6 +29,7 @@ from p2pfl.chain.client import Chain, account
 from p2pfl.chain.deploy import WAD, Deployment, deploy_devnet
 from p2pfl.chain.epochs import Params
 from p2pfl.errors import ConfigError
+from p2pfl.events import Event, EventError, Listening, parse
 from p2pfl.net.identity import load_or_create_identity, peer_id_of
 from p2pfl.protocol.model import GlobalModel
 
@@ -183,7 +184,7 @@ class NodeProcess:
     name: str
     args: list[str]
     log: Path
-    events: queue.Queue[tuple[str, dict[str, Any]]]
+    events: queue.Queue[tuple[str, Event]]
     proc: subprocess.Popen[str] | None = None
     restarts: int = 0
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -210,11 +211,10 @@ class NodeProcess:
                 copy.write(line)
                 copy.flush()
                 try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict):
-                    self.events.put((self.name, event))
+                    event = parse(line)
+                except EventError:
+                    continue  # not an event line
+                self.events.put((self.name, event))
 
     @property
     def running(self) -> bool:
@@ -287,8 +287,8 @@ def watcher_args(net: Devnet) -> list[str]:
 @contextmanager
 def launch(
     net: Devnet,
-    events: queue.Queue[tuple[str, dict[str, Any]]],
-    seen: list[tuple[str, dict[str, Any]]],
+    events: queue.Queue[tuple[str, Event]],
+    seen: list[tuple[str, Event]],
 ) -> Iterator[dict[str, NodeProcess]]:
     """Start every node and the watcher; stop (SIGTERM, then SIGKILL) all of them on exit."""
     procs: dict[str, NodeProcess] = {}
@@ -300,7 +300,7 @@ def launch(
         first = procs["node0"]  # everyone's bootstrap: up before the others dial it
         first.start()
         stack.callback(first.stop)
-        wait_for("listening", {"node0": first}, events, timeout=120, seen=seen)
+        wait_for(Listening, {"node0": first}, events, timeout=120, seen=seen)
         for p in procs.values():
             if p is not first:
                 p.start()
@@ -309,16 +309,16 @@ def launch(
 
 
 def wait_for(
-    kind: str,
+    kind: type[Event],
     procs: dict[str, NodeProcess],
-    events: queue.Queue[tuple[str, dict[str, Any]]],
+    events: queue.Queue[tuple[str, Event]],
     timeout: float,
-    seen: list[tuple[str, dict[str, Any]]],
+    seen: list[tuple[str, Event]],
 ) -> None:
-    """Block until every process reported the event ``kind`` (``listening``,
-    ``connected``); the events read meanwhile are kept in ``seen``."""
+    """Block until every process reported an event of type ``kind`` (``Listening``,
+    ``Ready``); the events read meanwhile are kept in ``seen``."""
     deadline = time.monotonic() + timeout
-    ready = {n for n, ev in seen if ev.get("event") == kind and n in procs}
+    ready = {n for n, ev in seen if isinstance(ev, kind) and n in procs}
     while ready != set(procs):
         left = deadline - time.monotonic()
         dead = [n for n, p in procs.items() if not p.running]
@@ -326,11 +326,13 @@ def wait_for(
             raise ConfigError(f"{', '.join(dead)} exited during start-up; see their .log files")
         if left <= 0:
             missing = sorted(set(procs) - ready)
-            raise ConfigError(f"{', '.join(missing)} did not report {kind} within {timeout:.0f} s")
+            raise ConfigError(
+                f"{', '.join(missing)} did not report {kind.kind} within {timeout:.0f} s"
+            )
         try:
             name, event = events.get(timeout=min(left, 0.5))
         except queue.Empty:
             continue
         seen.append((name, event))
-        if event.get("event") == kind:
+        if isinstance(event, kind):
             ready.add(name)

@@ -9,15 +9,28 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from p2pfl.chain.events import EventFollower
+from p2pfl.chain.slashing import SlashReason
 from p2pfl.errors import ConfigError
+from p2pfl.events import (
+    Challenged,
+    Committed,
+    EpochJoined,
+    Event,
+    Finalized,
+    Listening,
+    Ready,
+    Submitted,
+    Trained,
+)
 from p2pfl.protocol.history import EpochRecord, History
 from p2pfl.testnet.network import Devnet, NodeProcess, TestnetConfig, launch, wait_for
 
 Say = Callable[[str], None]
-Hook = Callable[["Testnet", str, dict[str, Any]], None]  # (testnet, process name, event)
+E = TypeVar("E", bound=Event)
+Hook = Callable[["Testnet", str, Event], None]  # (testnet, process name, event)
 
 
 @dataclass
@@ -53,7 +66,7 @@ class Testnet:
     net: Devnet
     procs: dict[str, NodeProcess]
     history: History
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[str, Event]] = field(default_factory=list)
 
     def name_of(self, address: str) -> str:
         for op in self.net.operators:
@@ -69,11 +82,12 @@ class Testnet:
                 return self.procs[f"node{op.index}"]
         return None
 
-    def node_events(self, kind: str, epoch: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+    def node_events(self, kind: type[E], epoch: int | None = None) -> list[tuple[str, E]]:
+        """Every event of type ``kind`` the processes reported (of ``epoch``, if given)."""
         return [
             (n, ev)
             for n, ev in self.events
-            if ev.get("event") == kind and (epoch is None or ev.get("epoch") == epoch)
+            if isinstance(ev, kind) and (epoch is None or getattr(ev, "epoch", None) == epoch)
         ]
 
     def rows(self) -> list[EpochRow]:
@@ -85,53 +99,48 @@ class Testnet:
         final = rec.final_result
         if final is not None:
             row.flagged = [self.name_of(a) for a in final["flagged"]]
-        row.slashed = [f"{self.name_of(s.operator)}:{_why(s.reason)}" for s in rec.slashes]
+        row.slashed = [f"{self.name_of(s.operator)}:{s.reason.short}" for s in rec.slashes]
         row.challenges = [
             f"{self.name_of(c['challenger'])}:{'upheld' if c['upheld'] else 'lost'}"
             for c in rec.challenges
         ]
         row.timeouts = len(rec.timeouts)
         row.status = "skipped" if rec.skipped else ("finalized" if rec.done else "open")
-        submitted = [ev for _, ev in self.node_events("submitted", e)]
-        finals = self.node_events("finalized", e)
+        submitted = [ev for _, ev in self.node_events(Submitted, e)]
+        finals = self.node_events(Finalized, e)
         if final is not None:
-            mine = [ev for ev in submitted if ev.get("model") == final["model"]]
+            mine = [ev for ev in submitted if ev.model == final["model"]]
             if mine:
                 sub = mine[-1]
-                row.accuracy = sub.get("accuracy")
-                row.gas["submit"] = int(sub["gas"])
-                for key in ("fetch_s", "aggregate_s", "prove_s", "submit_s"):
-                    row.phases[key.removesuffix("_s")] = float(sub[key])
+                row.accuracy = sub.accuracy
+                row.gas["submit"] = sub.gas
+                row.phases.update(
+                    fetch=sub.fetch_s,
+                    aggregate=sub.aggregate_s,
+                    prove=sub.prove_s,
+                    submit=sub.submit_s,
+                )
                 row.scores = {
-                    self.name_of(op): int(s)
-                    for op, s in zip(sub["operators"], sub["scores"], strict=True)
+                    self.name_of(op): s for op, s in zip(sub.operators, sub.scores, strict=True)
                 }
                 if finals:
                     row.phases["challenge_window"] = round(
-                        min(ev["time"] for _, ev in finals) - sub["time"], 3
+                        min(ev.time for _, ev in finals) - sub.time, 3
                     )
-        trained = [ev["seconds"] for _, ev in self.node_events("trained", e)]
-        committed = self.node_events("committed", e)
+        trained = [ev.seconds for _, ev in self.node_events(Trained, e)]
+        committed = [ev for _, ev in self.node_events(Committed, e)]
         if trained:
             row.phases["train"] = max(trained)
         if committed:
-            row.phases["commit"] = max(ev["seconds"] for _, ev in committed)
-            row.gas["commit"] = max(int(ev["gas"]) for _, ev in committed)
-        starts = [ev["time"] for _, ev in self.node_events("epoch", e)]
+            row.phases["commit"] = max(ev.seconds for ev in committed)
+            row.gas["commit"] = max(ev.gas for ev in committed)
+        starts = [ev.time for _, ev in self.node_events(EpochJoined, e)]
         if starts and finals:
-            row.phases["total"] = round(min(ev["time"] for _, ev in finals) - min(starts), 3)
-        challenged = self.node_events("challenged", e)
+            row.phases["total"] = round(min(ev.time for _, ev in finals) - min(starts), 3)
+        challenged = [ev for _, ev in self.node_events(Challenged, e)]
         if challenged:
-            row.gas["challenge"] = max(int(ev["gas"]) for _, ev in challenged)
+            row.gas["challenge"] = max(ev.gas for ev in challenged)
         return row
-
-
-def _why(reason: str) -> str:
-    """A slash reason in one word: flag, cheat or late."""
-    for word, short in (("flagged", "flag"), ("sketch", "cheat"), ("deadline", "late")):
-        if word in reason:
-            return short
-    return reason
 
 
 @dataclass
@@ -156,7 +165,9 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
             f"finalized: {done}",
         )
     )
-    flag_slashed = {s.operator for r in hist.values() for s in r.slashes if "flagged" in s.reason}
+    flag_slashed = {
+        s.operator for r in hist.values() for s in r.slashes if s.reason is SlashReason.FLAGGED
+    }
     honest_flagged = sorted(tn.name_of(a) for a in flag_slashed - bad)
     out.append(
         Expectation(
@@ -185,7 +196,9 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
             continue
         cheat: EpochRecord | None = hist.get(e)
         upheld = cheat is not None and any(c["upheld"] for c in cheat.challenges)
-        agg_slashed = cheat is not None and any("wrong sketch" in s.reason for s in cheat.slashes)
+        agg_slashed = cheat is not None and any(
+            s.reason is SlashReason.WRONG_SKETCH for s in cheat.slashes
+        )
         finished = (
             cheat is not None and cheat.done and len(cheat.aggregators) > 1 and not cheat.skipped
         )
@@ -219,15 +232,16 @@ def run(
 ) -> Testnet:
     """Start the processes, open epoch 1, and follow until the last epoch is finalized."""
     cfg = net.config
-    events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+    events: queue.Queue[tuple[str, Event]] = queue.Queue()
     em = net.chain.contract("EpochManager", net.deployment.avs.epoch_manager)
     history = History(EventFollower(em, start_block=net.deployment.block))
-    seen: list[tuple[str, dict[str, Any]]] = []
+    seen: list[tuple[str, Event]] = []
     with launch(net, events, seen) as procs:
         tn = Testnet(net, procs, history, seen)
         say(f"started {cfg.nodes} nodes ({cfg.malicious} malicious: {cfg.attack}) and a watcher")
-        wait_for("listening", procs, events, timeout=180, seen=tn.events)
-        wait_for("connected", procs, events, timeout=60, seen=tn.events)
+        wait_for(Listening, procs, events, timeout=180, seen=tn.events)
+        say("every process is listening; waiting until each is ready (data, model, peers)")
+        wait_for(Ready, procs, events, timeout=300, seen=tn.events)
         from p2pfl.chain.epochs import EpochManager
 
         EpochManager(net.chain, em.address).open_epoch(net.deployer)

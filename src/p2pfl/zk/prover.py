@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import trio
+
 from p2pfl.errors import P2pflError
 from p2pfl.zk.circuit import build
 from p2pfl.zk.toolchain import VERIFIER_TARGET, crs_points, driver, node, prover_home
@@ -29,24 +31,58 @@ class Proof:
     prove_ms: int
 
 
+def _command(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "HOME": str(prover_home()), "P2PFL_SRS_SIZE": str(crs_points() - 1)}
+    return [node(), str(driver()), *args], env
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def _run(args: list[str], timeout: float) -> dict[str, Any]:
     """Run the driver in its own process group: on timeout or interrupt the whole group,
     the native ``bb`` that bb.js spawns included, is killed, so nothing is left behind."""
-    env = {**os.environ, "HOME": str(prover_home()), "P2PFL_SRS_SIZE": str(crs_points() - 1)}
+    cmd, env = _command(args)
     with subprocess.Popen(
-        [node(), str(driver()), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True,
     ) as child:  # fmt: skip
         try:
             stdout, stderr = child.communicate(timeout=timeout)
         except BaseException as exc:  # timeout, Ctrl-C: take the process group down
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
+            _kill_group(child.pid)
             child.communicate()
             if isinstance(exc, subprocess.TimeoutExpired):
                 raise ProverError(f"the prover did not finish within {timeout:.0f} s") from None
             raise
-    proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+    return _result(subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr))
+
+
+async def _run_async(args: list[str], timeout: float) -> dict[str, Any]:
+    """:func:`_run` under trio: cancellable (Ctrl-C kills the driver's whole process
+    group at once, ``bb`` included) and without holding a worker thread."""
+    cmd, env = _command(args)
+
+    async def kill(proc: trio.Process) -> None:
+        _kill_group(proc.pid)
+
+    with trio.move_on_after(timeout) as scope:
+        done = await trio.run_process(
+            cmd, capture_stdout=True, capture_stderr=True, check=False, env=env,
+            start_new_session=True, deliver_cancel=kill,
+        )  # fmt: skip
+    if scope.cancelled_caught:
+        raise ProverError(f"the prover did not finish within {timeout:.0f} s")
+    return _result(
+        subprocess.CompletedProcess(
+            done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
+        )
+    )
+
+
+def _result(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     if proc.returncode != 0:
         message = proc.stderr.strip().splitlines()
         reason = message[-1] if message else f"exit code {proc.returncode}"
@@ -76,13 +112,27 @@ def check(n: int, k: int, inputs: dict[str, Any], timeout: float = 120) -> int:
     return int(_with_inputs(inputs, ["execute", str(program)], timeout)["execute_ms"])
 
 
+async def prove_async(n: int, k: int, inputs: dict[str, Any], timeout: float = 300) -> Proof:
+    """:func:`prove` for a trio program: cancellable, leaves no process behind."""
+    program = await trio.to_thread.run_sync(build, n, k, abandon_on_cancel=True)  # type: ignore[call-arg]
+    with tempfile.TemporaryDirectory(prefix="p2pfl-proof-") as out:
+        path = Path(out) / "inputs.json"
+        path.write_text(json.dumps(inputs))
+        res = await _run_async(["prove", str(program), str(path), out, VERIFIER_TARGET], timeout)
+        return _read_proof(res, Path(out))
+
+
+def _read_proof(res: dict[str, Any], out: Path) -> Proof:
+    if not res.get("verified"):
+        raise ProverError("the proof did not verify locally; refusing to return it")
+    proof = (out / "proof.bin").read_bytes()
+    publics = [int(x, 16) for x in json.loads((out / "public_inputs.json").read_text())]
+    return Proof(proof, publics, int(res["execute_ms"]), int(res["prove_ms"]))
+
+
 def prove(n: int, k: int, inputs: dict[str, Any], timeout: float = 300) -> Proof:
     """Prove for the EVM verifier; the proof is verified locally before it is returned."""
     program = build(n, k)
     with tempfile.TemporaryDirectory(prefix="p2pfl-proof-") as out:
         res = _with_inputs(inputs, ["prove", str(program), out, VERIFIER_TARGET], timeout)
-        if not res.get("verified"):
-            raise ProverError("the proof did not verify locally; refusing to return it")
-        proof = (Path(out) / "proof.bin").read_bytes()
-        publics = [int(x, 16) for x in json.loads((Path(out) / "public_inputs.json").read_text())]
-    return Proof(proof, publics, int(res["execute_ms"]), int(res["prove_ms"]))
+        return _read_proof(res, Path(out))

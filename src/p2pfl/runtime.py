@@ -1,32 +1,36 @@
 """Assembling a running node: chain connection, operator key, libp2p identity and peer,
-the local trainer, and the epoch loop; shared by ``p2pfl node`` and ``p2pfl challenge
-watch`` (a node that does not train)."""
+the local trainer, the epoch loop, and (on a devnet only) the testnet's adversary;
+shared by ``p2pfl node`` and ``p2pfl challenge watch`` (a node that does not train)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import trio
 from eth_account.signers.local import LocalAccount
+from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
 from p2pfl.chain.client import Chain
 from p2pfl.chain.epochs import EpochManager
 from p2pfl.errors import ConfigError
+from p2pfl.events import Emit, Listening, Ready
 from p2pfl.net.config import NetConfig
-from p2pfl.net.devnode import report_first_peer
+from p2pfl.net.gossip_node import report_first_peer
 from p2pfl.net.identity import load_or_create_identity
 from p2pfl.net.peer import open_peer
 from p2pfl.protocol.chainview import ChainView
 from p2pfl.protocol.model import GlobalModel, blob_digest
-from p2pfl.protocol.node import Emit, EpochNode, NodeOptions
+from p2pfl.protocol.node import EpochNode
+from p2pfl.protocol.options import NodeOptions
+from p2pfl.protocol.threads import blocking
 from p2pfl.protocol.trainer import Trainer, TrainerConfig
+from p2pfl.testnet.adversary import Adversary
 
 log = logging.getLogger(__name__)
-DEV_CHAIN_IDS = frozenset({31337, 1337})  # anvil / hardhat: where testnet-only options work
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class NodeSettings:
     net: NetConfig
     options: NodeOptions
     trainer: TrainerConfig | None  # None: a watcher
+    adversary: Adversary = field(default_factory=Adversary)  # testnet only
 
 
 def connect_chain(rpc: str, epoch_manager: str) -> ChainView:
@@ -50,27 +55,12 @@ def connect_chain(rpc: str, epoch_manager: str) -> ChainView:
     return ChainView(chain, EpochManager(chain, epoch_manager))
 
 
-def check_testnet_only(view: ChainView, opts: NodeOptions, trainer: TrainerConfig | None) -> None:
-    dishonest = bool(opts.cheat_epochs) or (trainer is not None and trainer.attack is not None)
-    if dishonest and view.chain.chain_id not in DEV_CHAIN_IDS:
-        raise ConfigError(
-            f"--testnet-attack and --testnet-cheat-epoch are refused on chain "
-            f"{view.chain.chain_id}: they exist to demonstrate the defenses on a local devnet"
-        )
-
-
-async def run_node(settings: NodeSettings, emit: Emit) -> None:
-    """Run until cancelled, or until the configured last epoch is finalized."""
-    started = time.monotonic()
-    opts = settings.options
-    data_dir = opts.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    view = await trio.to_thread.run_sync(connect_chain, settings.rpc, settings.epoch_manager)
-    check_testnet_only(view, opts, settings.trainer)
-    me = settings.account.address
-    pair = load_or_create_identity(data_dir)
+async def _check_start(settings: NodeSettings, view: ChainView, pair: KeyPair) -> None:
+    """Refuse, with one clear line, a node that cannot take part as configured."""
+    opts, me = settings.options, settings.account.address
+    settings.adversary.check(view.chain.chain_id)
     if settings.trainer is not None:
-        bound = await trio.to_thread.run_sync(view.peer_id, me)
+        bound = await blocking(lambda: view.peer_id(me))
         if not bound:
             raise ConfigError(f"{me} is not a registered operator of {view.service_manager}")
         mine = ID.from_pubkey(pair.public_key)
@@ -80,22 +70,38 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
                 f"({ID(bound)}): use the registered identity or update the binding"
             )
     genesis = GlobalModel.genesis(opts.model_seed)
-    first_base = await trio.to_thread.run_sync(view.epochs.latest_model)
-    current = await trio.to_thread.run_sync(view.epochs.current_epoch)
+    first_base = await blocking(view.epochs.latest_model)
+    current = await blocking(view.epochs.current_epoch)
     if current == 0 and first_base != genesis.digest:
         raise ConfigError(
             f"the network's genesis model is 0x{first_base.hex()}, but --model-seed "
             f"{opts.model_seed} gives 0x{genesis.digest.hex()}"
         )
-    trainer = await trio.to_thread.run_sync(Trainer, settings.trainer) if settings.trainer else None
+
+
+async def run_node(settings: NodeSettings, emit: Emit) -> None:
+    """Run until cancelled, or until the configured last epoch is finalized.
+
+    The peer opens first (so the node connects while its data and model load); the
+    node reports ``ready`` once it is connected and its trainer is loaded and warmed up,
+    and only then starts following the epochs."""
+    started = time.monotonic()
+    opts = settings.options
+    data_dir = opts.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    view = await blocking(lambda: connect_chain(settings.rpc, settings.epoch_manager))
+    me = settings.account.address
+    pair = load_or_create_identity(data_dir)
+    await _check_start(settings, view, pair)
+    genesis = GlobalModel.genesis(opts.model_seed)
     holder: list[EpochNode] = []
 
     def is_member(operator: str, epoch: int) -> bool:
         return bool(holder) and holder[0].is_member(operator, epoch)
 
     def window() -> tuple[int, int]:
-        snap_epoch = max(holder[0].members, default=1) if holder else 1
-        return (max(snap_epoch - 1, 1), snap_epoch + 1)
+        latest = holder[0].book.latest if holder else 0
+        return (max(latest - 1, 1), max(latest, 1) + 1)
 
     async with open_peer(
         settings.net,
@@ -107,18 +113,26 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
         digest_fn=partial(blob_digest, genesis.spec),
         blob_dir=data_dir / "blobs",
     ) as peer:
-        node = EpochNode(view, settings.account, peer, trainer, opts, emit)
-        holder.append(node)
         emit(
-            {
-                "event": "listening",
-                "peer_id": peer.net.peer_id.to_base58(),
-                "addrs": peer.net.addrs(),
-                "operator": me,
-                "role": "operator" if trainer else "watcher",
-            }
+            Listening(
+                peer_id=peer.net.peer_id.to_base58(),
+                addrs=peer.net.addrs(),
+                operator=me,
+                role="operator" if settings.trainer else "watcher",
+            )
         )
         async with trio.open_nursery() as nursery:
             nursery.start_soon(report_first_peer, peer, started, emit)
+            trainer, warmup = None, 0.0
+            if settings.trainer is not None:
+                cfg, attack = settings.trainer, settings.adversary.make_attack()
+                trainer = await blocking(lambda: Trainer(cfg, attack))
+                warmup = await blocking(lambda: trainer.warm_up(genesis))
+            await peer.net.discovery.first_peer.wait()
+            emit(Ready(seconds=round(time.monotonic() - started, 3), warmup_s=round(warmup, 3)))
+            node = EpochNode(
+                view, settings.account, peer, trainer, opts, emit, settings.adversary.tamper()
+            )
+            holder.append(node)
             await node.run()
             nursery.cancel_scope.cancel()

@@ -7,14 +7,22 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import trio
 from eth_account import Account
 
+from p2pfl.events import (
+    Announced,
+    AnnouncementSeen,
+    Connected,
+    Emit,
+    Fetched,
+    FetchFailed,
+    Listening,
+)
 from p2pfl.hashing import keccak256
+from p2pfl.net.announce import Announcement
 from p2pfl.net.config import NetConfig
 from p2pfl.net.errors import NetError
 from p2pfl.net.identity import load_or_create_identity
@@ -22,8 +30,6 @@ from p2pfl.net.peer import Peer, open_peer
 
 DEV_KEY_FILE = "dev-operator.key"
 DEV_AVS = "0x0000000000000000000000000000000000000000"
-
-Emit = Callable[[dict[str, Any]], None]
 
 
 def dev_operator_key(data_dir: Path) -> bytes:
@@ -62,12 +68,12 @@ async def run_gossip_node(
     ) as peer:
         await peer.join(epoch)
         emit(
-            {
-                "event": "listening",
-                "peer_id": peer.net.peer_id.to_base58(),
-                "addrs": peer.net.addrs(),
-                "operator": Account.from_key(key).address,
-            }
+            Listening(
+                peer_id=peer.net.peer_id.to_base58(),
+                addrs=peer.net.addrs(),
+                operator=Account.from_key(key).address,
+                role="gossip",
+            )
         )
         async with trio.open_nursery() as nursery:
             nursery.start_soon(report_first_peer, peer, started, emit)
@@ -89,7 +95,7 @@ async def run_gossip_node(
 async def report_first_peer(peer: Peer, started: float, emit: Emit) -> None:
     """Emit ``connected`` (with the seconds since ``started``) once a peer is connected."""
     await peer.net.discovery.first_peer.wait()
-    emit({"event": "connected", "seconds": round(time.monotonic() - started, 3)})
+    emit(Connected(seconds=round(time.monotonic() - started, 3)))
 
 
 async def _announce(
@@ -115,28 +121,21 @@ async def _announce(
     peer.blobs.store.put(digest, data)
     ann = peer.sign(key, "updates", epoch, digest, size)
     await peer.board.publish(ann)
-    emit({"event": "announced", "digest": ann.digest, "size": size})
+    emit(Announced(digest=ann.digest, size=size))
 
 
 async def _fetch_all(peer: Peer, epoch: int, emit: Emit) -> None:
     async with trio.open_nursery() as nursery:
         async for ann in peer.board.watch("updates", epoch):
-            emit({"event": "announcement", "operator": ann.operator, "digest": ann.digest})
+            emit(AnnouncementSeen(operator=ann.operator, digest=ann.digest))
             nursery.start_soon(_fetch_one, peer, ann, emit)
 
 
-async def _fetch_one(peer: Peer, ann: Any, emit: Emit) -> None:
+async def _fetch_one(peer: Peer, ann: Announcement, emit: Emit) -> None:
     started = time.monotonic()
     try:
         data = await peer.fetch(ann)
     except NetError as exc:
-        emit({"event": "fetch-failed", "digest": ann.digest, "error": str(exc)})
+        emit(FetchFailed(digest=ann.digest, error=str(exc)))
         return
-    emit(
-        {
-            "event": "fetched",
-            "digest": ann.digest,
-            "bytes": len(data),
-            "seconds": round(time.monotonic() - started, 3),
-        }
-    )
+    emit(Fetched(digest=ann.digest, bytes=len(data), seconds=round(time.monotonic() - started, 3)))

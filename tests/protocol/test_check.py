@@ -7,9 +7,9 @@ import numpy as np
 from p2pfl.learn.codec import Update
 from p2pfl.protocol.aggregate import aggregate
 from p2pfl.protocol.chainview import PostedResult
+from p2pfl.protocol.check import check_result
 from p2pfl.protocol.model import GlobalModel
-from p2pfl.protocol.node import _frame_an_honest_operator
-from p2pfl.protocol.watcher import check_result
+from p2pfl.testnet.adversary import frame_an_honest_operator
 
 SEED = bytes(range(32))
 BASE = GlobalModel.genesis(0)
@@ -67,7 +67,7 @@ def test_the_cheat_frames_one_honest_operator_with_a_consistent_krum() -> None:
     ups = _updates()
     agg = aggregate(ups, SEED, f=1)
     me = agg.operators[0]
-    lie = _frame_an_honest_operator(agg, 1, me)
+    lie = frame_an_honest_operator(agg, me)
     changed = [i for i in range(len(agg.operators)) if lie.sketches[i] != agg.sketches[i]]
     assert len(changed) == 1
     victim = changed[0]

@@ -1,0 +1,36 @@
+"""Why the EpochManager slashed an operator: the ``SlashReason`` enum of
+``contracts/src/interfaces/IEpochManager.sol``, which ``SlashApplied`` and ``SlashFailed``
+carry as a ``uint8``. Same members in the same order; the contract only ever appends."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class SlashReason(IntEnum):
+    FLAGGED = 0
+    WRONG_SKETCH = 1
+    MISSED_DEADLINE = 2
+
+    @property
+    def short(self) -> str:
+        """One word for tables: flag, cheat or late."""
+        return _SHORT[self]
+
+    @property
+    def describe(self) -> str:
+        """A readable phrase: "flagged by Krum", "wrong sketch in result", ..."""
+        return _DESCRIBE[self]
+
+
+_SHORT = {
+    SlashReason.FLAGGED: "flag",
+    SlashReason.WRONG_SKETCH: "cheat",
+    SlashReason.MISSED_DEADLINE: "late",
+}
+# The contract passes EigenLayer the same phrases, prefixed "p2pfl: ".
+_DESCRIBE = {
+    SlashReason.FLAGGED: "flagged by Krum",
+    SlashReason.WRONG_SKETCH: "wrong sketch in result",
+    SlashReason.MISSED_DEADLINE: "aggregator missed its deadline",
+}

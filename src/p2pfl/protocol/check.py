@@ -1,0 +1,41 @@
+"""Checking a posted result the way DESIGN.md's watchers do: recompute every sketch from
+the committed update bytes and the epoch's seed, find the rows the aggregator got wrong
+(each one a ``challengeSketch`` the watcher wins), and rebuild the new model from the
+posted selection to check the posted model digest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from p2pfl.learn.codec import Update
+from p2pfl.protocol.aggregate import selected_mean, wrong_sketches
+from p2pfl.protocol.chainview import PostedResult
+from p2pfl.protocol.model import GlobalModel
+
+
+@dataclass(frozen=True)
+class Verdict:
+    wrong_rows: list[int]  # rows whose sketch does not match the committed update
+    model: GlobalModel | None  # the rebuilt model when the sketches are right
+    model_matches: bool
+
+    @property
+    def honest(self) -> bool:
+        return not self.wrong_rows and self.model_matches
+
+
+def selected_rows(selected_mask: int, n: int) -> list[int]:
+    return [i for i in range(n) if selected_mask >> i & 1]
+
+
+def check_result(
+    posted: PostedResult, updates: Mapping[str, Update], base: GlobalModel, k: int
+) -> Verdict:
+    """``updates``: the committed update of every operator in ``posted.operators``."""
+    wrong = wrong_sketches(posted.sketches, posted.operators, updates, posted.seed, k)
+    if wrong:
+        return Verdict(wrong, None, False)
+    rows = selected_rows(posted.selected_mask, len(posted.operators))
+    model = base.step(selected_mean(updates, [posted.operators[i] for i in rows]))
+    return Verdict([], model, model.digest == posted.model_digest)

@@ -1,0 +1,98 @@
+"""The operator's part of an epoch: train an update from the epoch's base model, store
+it, record its digest (before the commit transaction: a restart re-sends this very
+digest and never trains twice), commit it on chain, announce and serve it. Every node
+also fetches every announced update of its epochs, so an update stays available when
+its owner goes down."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import trio
+
+from p2pfl.chain.client import ChainError
+from p2pfl.chain.epochs import EpochInfo
+from p2pfl.events import CommitFailed, Committed, Trained
+from p2pfl.net.announce import Announcement
+from p2pfl.net.errors import NetError
+from p2pfl.protocol.context import NodeContext
+from p2pfl.protocol.epochbook import EpochState
+from p2pfl.protocol.faults import retrying
+from p2pfl.protocol.threads import blocking
+from p2pfl.protocol.trainer import Trainer
+
+log = logging.getLogger(__name__)
+
+
+class OperatorRole:
+    def __init__(self, ctx: NodeContext, trainer: Trainer) -> None:
+        self.ctx = ctx
+        self.trainer = trainer
+
+    async def before_commit_deadline(self, st: EpochState, info: EpochInfo) -> None:
+        """Train (unless an update for the epoch is stored), then commit and announce."""
+        ctx, e = self.ctx, st.epoch
+        prog = ctx.state.of(e)
+        if prog.update_digest is None or bytes.fromhex(prog.update_digest) not in ctx.blobs.store:
+            base = await ctx.blobs.model(info.base_model, e)
+            n = len(st.members)
+            f = await ctx.call(lambda: ctx.em.byzantine_bound(n))
+            me, trainer = ctx.me, self.trainer
+            started = time.perf_counter()
+            update = await blocking(lambda: trainer.update(base, me, e, n, f))
+            ctx.blobs.store.put(update.digest, update.to_safetensors())
+            prog.update_digest = update.digest.hex()
+            ctx.state.save()  # before the commit: a restart re-sends this very digest
+            ctx.emit(
+                Trained(
+                    epoch=e,
+                    seconds=round(time.perf_counter() - started, 3),
+                    digest="0x" + update.digest.hex(),
+                )
+            )
+        digest = bytes.fromhex(prog.update_digest)
+        started = time.perf_counter()
+        try:
+            receipt = await ctx.tx("commit", lambda: ctx.em.commit_update(ctx.account, e, digest))
+        except ChainError as exc:
+            ctx.emit(CommitFailed(epoch=e, error=str(exc)))
+            return
+        ctx.emit(
+            Committed(
+                epoch=e,
+                seconds=round(time.perf_counter() - started, 3),
+                gas=int(receipt["gasUsed"]),
+            )
+        )
+        await self.announce(st)
+
+    async def announce(self, st: EpochState) -> None:
+        """Announce this node's committed update of the epoch (once)."""
+        digest = self.ctx.state.of(st.epoch).update_digest
+        if digest is None or "updates" in st.announced:
+            return
+        data = self.ctx.blobs.store.get(bytes.fromhex(digest))
+        if data is not None:
+            await self.ctx.announce("updates", st.epoch, bytes.fromhex(digest), len(data))
+
+
+async def prefetch(ctx: NodeContext, st: EpochState) -> None:
+    """Fetch every update announced for the epoch (until its state is dropped): each node
+    then serves it too, so the aggregator finds it even if its owner is gone."""
+
+    async def watch() -> None:
+        async with trio.open_nursery() as nursery:
+            async for ann in ctx.peer.board.watch("updates", st.epoch):
+                if ann.operator != ctx.me:
+                    nursery.start_soon(_fetch_one, ctx, ann)
+
+    with st.prefetch:
+        await retrying(f"prefetch {st.epoch}", watch, ctx.emit, ctx.opts.max_backoff_s)
+
+
+async def _fetch_one(ctx: NodeContext, ann: Announcement) -> None:
+    try:
+        await ctx.peer.fetch(ann)
+    except NetError as exc:
+        log.info("prefetch of %s failed: %s", ann.digest, exc)

@@ -1,0 +1,66 @@
+"""Testnet-only behaviour, injected into a node to show the defenses at work: a
+Byzantine operator's attack (its update replaced by the attack's) and a cheating
+aggregator (a wrong sketch that frames an honest operator, proven honestly over the
+wrong sketches). The protocol package never imports this module; the node's assembly
+passes these in, and refuses them on any chain but a devnet's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from p2pfl.errors import ConfigError
+from p2pfl.protocol.aggregate import Aggregation
+from p2pfl.protocol.options import Tamper
+from p2pfl.robust.attacks import ATTACKS, Attack, make_attack
+from p2pfl.robust.sketch_krum import sketch_krum
+
+DEV_CHAIN_IDS = frozenset({31337, 1337})  # anvil / hardhat: where testnet-only options work
+
+
+@dataclass(frozen=True)
+class Adversary:
+    attack: str | None = None  # send this attack's update instead of an honest one
+    cheat_epochs: frozenset[int] = field(default_factory=frozenset)  # post a wrong sketch
+
+    @property
+    def dishonest(self) -> bool:
+        return self.attack is not None or bool(self.cheat_epochs)
+
+    def check(self, chain_id: int) -> None:
+        if self.attack is not None and self.attack not in ATTACKS:
+            raise ConfigError(f"unknown attack {self.attack!r}; choose from {', '.join(ATTACKS)}")
+        if self.dishonest and chain_id not in DEV_CHAIN_IDS:
+            raise ConfigError(
+                f"--testnet-attack and --testnet-cheat-epoch are refused on chain "
+                f"{chain_id}: they exist to demonstrate the defenses on a local devnet"
+            )
+
+    def make_attack(self) -> Attack | None:
+        return make_attack(self.attack) if self.attack else None
+
+    def tamper(self) -> Tamper | None:
+        if not self.cheat_epochs:
+            return None
+        epochs = self.cheat_epochs
+
+        def cheat(agg: Aggregation, epoch: int, attempt: int, me: str) -> Aggregation | None:
+            if epoch in epochs and attempt == 0:
+                return frame_an_honest_operator(agg, me)
+            return None
+
+        return cheat
+
+
+def frame_an_honest_operator(agg: Aggregation, me: str) -> Aggregation:
+    """The cheating aggregator's result. It posts a wrong sketch for the first operator it
+    did not flag (itself excepted), pushed far from the others so that operator is
+    flagged, and proves Krum honestly over the wrong sketches: the proof verifies, and
+    only a watcher who recomputes the sketch from the update catches it."""
+    victim = next(
+        i for i in range(len(agg.operators)) if i not in agg.krum.flagged and agg.operators[i] != me
+    )
+    sketches = [list(row) for row in agg.sketches]
+    sketches[victim] = [
+        x + (1 << 30) * (1 if b % 2 else -1) for b, x in enumerate(sketches[victim])
+    ]
+    return Aggregation(agg.operators, sketches, sketch_krum(sketches, agg.krum.f))
