@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {Vm} from "forge-std/Vm.sol";
 import {Devnet} from "./utils/Devnet.sol";
 import {EpochManager} from "../src/avs/EpochManager.sol";
+import {IEpochManager} from "../src/interfaces/IEpochManager.sol";
 import {P2pflServiceManager} from "../src/avs/P2pflServiceManager.sol";
 
 contract EpochManagerTest is Devnet {
@@ -118,7 +120,7 @@ contract EpochManagerTest is Devnet {
         vm.assume(x <= -(2 ** 47) || x >= 2 ** 47);
         int256[] memory s = new int256[](uint256(at) + 1);
         s[at] = x;
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.SketchEntryOutOfRange.selector, uint256(at), x));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.SketchEntryOutOfRange.selector, uint256(at), x));
         epochs.publicInputs(1, bytes32(0), 1, 0, s, 0, 0);
     }
 
@@ -134,7 +136,7 @@ contract EpochManagerTest is Devnet {
         assertTrue(epochs.inRoster(e, agg));
         assertEq(agg, epochs.aggregatorAt(e, 0));
         assertTrue(epochs.aggregatorAt(e, 1) != agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.PreviousEpochNotFinalized.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.PreviousEpochNotFinalized.selector, 1));
         epochs.openEpoch();
     }
 
@@ -158,21 +160,21 @@ contract EpochManagerTest is Devnet {
         vm.prank(ops[0]);
         epochs.commitUpdate(e, keccak256("u"));
         vm.prank(ops[0]);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.AlreadyCommitted.selector, e, ops[0]));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.AlreadyCommitted.selector, e, ops[0]));
         epochs.commitUpdate(e, keccak256("u2"));
         vm.prank(ops[1]);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.WrongEpoch.selector, 2, 1));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.WrongEpoch.selector, 2, 1));
         epochs.commitUpdate(2, keccak256("u"));
         vm.prank(makeAddr("stranger"));
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.NotInRoster.selector, e, makeAddr("stranger")));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.NotInRoster.selector, e, makeAddr("stranger")));
         epochs.commitUpdate(e, keccak256("u"));
         vm.prank(ops[1]);
-        vm.expectRevert(EpochManager.ZeroDigest.selector);
+        vm.expectRevert(IEpochManager.ZeroDigest.selector);
         epochs.commitUpdate(e, bytes32(0));
         vm.roll(epochs.getEpoch(e).commitDeadline + 1);
         vm.prank(ops[1]);
         vm.expectRevert(
-            abi.encodeWithSelector(EpochManager.CommitClosed.selector, e, epochs.getEpoch(e).commitDeadline)
+            abi.encodeWithSelector(IEpochManager.CommitClosed.selector, e, epochs.getEpoch(e).commitDeadline)
         );
         epochs.commitUpdate(e, keccak256("u"));
     }
@@ -192,7 +194,7 @@ contract EpochManagerTest is Devnet {
     function test_submitHappyPath() public {
         (uint256 e, Result memory r) = openAndSubmit();
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
-        assertEq(uint8(ep.status), uint8(EpochManager.Status.Submitted));
+        assertEq(uint8(ep.status), uint8(IEpochManager.Status.Submitted));
         assertEq(ep.seed, r.seed);
         assertEq(ep.seed, blockhash(ep.commitDeadline));
         assertEq(epochs.resultOperators(e), r.operators);
@@ -207,7 +209,7 @@ contract EpochManagerTest is Devnet {
 
         address other = agg == ops[0] ? ops[1] : ops[0];
         vm.prank(other);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.NotAggregator.selector, e, other, agg));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.NotAggregator.selector, e, other, agg));
         epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // omits an operator
@@ -216,7 +218,7 @@ contract EpochManagerTest is Devnet {
             omit[i] = r.operators[i];
         }
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.OperatorsNotCommitted.selector, e));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorsNotCommitted.selector, e));
         epochs.submitResult(e, bytes32(0), omit, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // invents an operator in place of a real one
@@ -224,37 +226,37 @@ contract EpochManagerTest is Devnet {
         invented[0] = address(1);
         invented = sorted(invented);
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.OperatorNotCommitted.selector, e, address(1)));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorNotCommitted.selector, e, address(1)));
         epochs.submitResult(e, bytes32(0), invented, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // duplicates / unsorted
         address[] memory dup = _copy(r.operators);
         dup[1] = dup[0];
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.OperatorsNotSorted.selector, e, 1));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorsNotSorted.selector, e, 1));
         epochs.submitResult(e, bytes32(0), dup, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // a tampered sketch no longer matches the proof's public inputs
         r.sketches[3] += 1;
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.InvalidProof.selector, e));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
         epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
         r.sketches[3] -= 1;
 
         // a tampered flag mask
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.InvalidProof.selector, e));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
         epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, 1, proof);
 
         // wrong selection size
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.BadSelectionSize.selector, 1, N - 1));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.BadSelectionSize.selector, 1, N - 1));
         epochs.submitResult(e, bytes32(0), r.operators, r.sketches, 1, r.flagMask, proof);
 
         // a sketch of the wrong length
         int256[] memory short = new int256[](K);
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.BadSketchLength.selector, K, N * K));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.BadSketchLength.selector, K, N * K));
         epochs.submitResult(e, bytes32(0), r.operators, short, r.selectedMask, r.flagMask, proof);
 
         // a proof for another epoch's inputs
@@ -262,7 +264,7 @@ contract EpochManagerTest is Devnet {
             e + 1, r.seed, N, epochs.byzantineBound(N), r.sketches, r.selectedMask, r.flagMask
         );
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.InvalidProof.selector, e));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
         epochs.submitResult(
             e,
             bytes32(0),
@@ -282,7 +284,7 @@ contract EpochManagerTest is Devnet {
         vm.roll(ep.submitDeadline + 1);
         bytes memory proof = proofFor(e, r);
         vm.prank(ep.aggregator);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.SubmitClosed.selector, e, ep.submitDeadline));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.SubmitClosed.selector, e, ep.submitDeadline));
         epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
     }
 
@@ -304,7 +306,7 @@ contract EpochManagerTest is Devnet {
         bool upheld = epochs.challengeSketch{value: 1 ether}(e, 2, upd, row(r, 2));
         assertTrue(upheld);
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
-        assertEq(uint8(ep.status), uint8(EpochManager.Status.Open));
+        assertEq(uint8(ep.status), uint8(IEpochManager.Status.Open));
         assertEq(ep.attempt, 1);
         assertTrue(ep.aggregator != agg);
         assertEq(avs.stakeOf(agg), 0); // aggregatorSlashWad = 100 %
@@ -318,7 +320,7 @@ contract EpochManagerTest is Devnet {
         // the next aggregator completes the epoch with the honest result
         Result memory honest = honestResult(e);
         submit(e, honest);
-        assertEq(uint8(epochs.getEpoch(e).status), uint8(EpochManager.Status.Submitted));
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Submitted));
     }
 
     function test_challengeOfACorrectSketchForfeitsTheBond() public {
@@ -330,7 +332,7 @@ contract EpochManagerTest is Devnet {
         bool upheld = epochs.challengeSketch{value: 1 ether}(e, 1, fakeUpdate(indexOf(r.operators[1]), D), row(r, 1));
         assertFalse(upheld);
         assertEq(epochs.owed(agg), 1 ether);
-        assertEq(uint8(epochs.getEpoch(e).status), uint8(EpochManager.Status.Submitted));
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Submitted));
     }
 
     function test_challengeInputsAreChecked() public {
@@ -339,19 +341,19 @@ contract EpochManagerTest is Devnet {
         vm.deal(watcher, 10 ether);
         bytes memory upd = fakeUpdate(indexOf(r.operators[1]), D);
         vm.startPrank(watcher);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.WrongBond.selector, 0, 1 ether));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.WrongBond.selector, 0, 1 ether));
         epochs.challengeSketch(e, 1, upd, row(r, 1));
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.UpdateDoesNotMatchCommitment.selector, e, r.operators[2]));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.UpdateDoesNotMatchCommitment.selector, e, r.operators[2]));
         epochs.challengeSketch{value: 1 ether}(e, 2, upd, row(r, 2));
         int256[] memory wrongRow = row(r, 1);
         wrongRow[0] += 1;
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.SketchDoesNotMatchResult.selector, e, 1));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.SketchDoesNotMatchResult.selector, e, 1));
         epochs.challengeSketch{value: 1 ether}(e, 1, upd, wrongRow);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.BadOperatorIndex.selector, N, N));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.BadOperatorIndex.selector, N, N));
         epochs.challengeSketch{value: 1 ether}(e, N, upd, row(r, 1));
         uint64 deadline = epochs.getEpoch(e).challengeDeadline;
         vm.roll(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.ChallengeClosed.selector, e, deadline));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.ChallengeClosed.selector, e, deadline));
         epochs.challengeSketch{value: 1 ether}(e, 1, upd, row(r, 1));
         vm.stopPrank();
     }
@@ -379,7 +381,7 @@ contract EpochManagerTest is Devnet {
         uint256 e = epochs.openEpoch();
         commitAll(e, N);
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.SubmitStillOpen.selector, e, ep.submitDeadline));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.SubmitStillOpen.selector, e, ep.submitDeadline));
         epochs.reportTimeout(e);
         vm.roll(ep.submitDeadline + 1);
         uint256 before = avs.stakeOf(ep.aggregator);
@@ -390,7 +392,7 @@ contract EpochManagerTest is Devnet {
         assertEq(next.aggregator, epochs.aggregatorAt(e, 1));
         Result memory r = honestResult(e);
         submit(e, r); // the seed recorded earlier still stands
-        assertEq(uint8(epochs.getEpoch(e).status), uint8(EpochManager.Status.Submitted));
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Submitted));
     }
 
     // ------------------------------------------------------------- finalize
@@ -400,11 +402,11 @@ contract EpochManagerTest is Devnet {
         address flagged = r.operators[N - 1];
         uint256 before = avs.stakeOf(flagged);
         uint64 deadline = epochs.getEpoch(e).challengeDeadline;
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.ChallengeStillOpen.selector, e, deadline));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.ChallengeStillOpen.selector, e, deadline));
         epochs.finalize(e);
         vm.roll(deadline + 1);
         vm.expectEmit(true, true, false, true, address(epochs));
-        emit EpochManager.SlashApplied(e, flagged, 0.5e18, "p2pfl: flagged by Krum");
+        emit IEpochManager.SlashApplied(e, flagged, 0.5e18, IEpochManager.SlashReason.Flagged);
         epochs.finalize(e);
         assertEq(avs.stakeOf(flagged), before / 2);
         for (uint256 i; i < N - 1; ++i) {
@@ -421,7 +423,7 @@ contract EpochManagerTest is Devnet {
         commitAll(e, 2);
         vm.roll(epochs.getEpoch(e).commitDeadline + 1);
         epochs.finalize(e);
-        assertEq(uint8(epochs.getEpoch(e).status), uint8(EpochManager.Status.Finalized));
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Finalized));
         assertEq(epochs.latestModel(), keccak256("genesis"));
     }
 
@@ -430,10 +432,10 @@ contract EpochManagerTest is Devnet {
         commitAll(e, N);
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
         vm.roll(uint256(ep.commitDeadline) + 300); // blockhash(commitDeadline) is gone
-        vm.expectRevert(abi.encodeWithSelector(EpochManager.SeedUnavailable.selector, e));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.SeedUnavailable.selector, e));
         epochs.recordSeed(e);
         epochs.finalize(e);
-        assertEq(uint8(epochs.getEpoch(e).status), uint8(EpochManager.Status.Finalized));
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Finalized));
         assertEq(epochs.latestModel(), keccak256("genesis"));
         assertEq(epochs.openEpoch(), e + 1); // the network moves on
     }
@@ -445,6 +447,112 @@ contract EpochManagerTest is Devnet {
         vm.roll(ep.submitDeadline + 1);
         epochs.reportTimeout(e);
         assertEq(epochs.getEpoch(e).seed, blockhash(ep.commitDeadline));
+    }
+
+    // ------------------------------------------------------------- slash reasons
+
+    /// The single SlashApplied of `op` in `logs` carries `reason` (as its uint8 on the wire),
+    /// and the service manager passed EigenLayer the matching human `description`.
+    function assertSlashed(
+        Vm.Log[] memory logs,
+        uint256 e,
+        address op,
+        uint256 wad,
+        IEpochManager.SlashReason reason,
+        string memory description
+    ) internal view {
+        uint256 applied;
+        uint256 described;
+        for (uint256 i; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (l.topics.length < 2 || address(uint160(uint256(l.topics[l.topics.length - 1]))) != op) continue;
+            if (l.emitter == address(epochs) && l.topics[0] == IEpochManager.SlashApplied.selector) {
+                assertEq(uint256(l.topics[1]), e);
+                (uint256 w, uint256 raw) = abi.decode(l.data, (uint256, uint256));
+                assertEq(w, wad);
+                assertEq(raw, uint256(reason));
+                (, IEpochManager.SlashReason decoded) = abi.decode(l.data, (uint256, IEpochManager.SlashReason));
+                assertEq(uint8(decoded), uint8(reason));
+                ++applied;
+            } else if (l.emitter == address(avs) && l.topics[0] == P2pflServiceManager.OperatorSlashed.selector) {
+                (,, string memory d) = abi.decode(l.data, (uint256, uint256, string));
+                assertEq(d, description);
+                ++described;
+            }
+        }
+        assertEq(applied, 1, "one SlashApplied");
+        assertEq(described, 1, "one OperatorSlashed");
+    }
+
+    /// The wire values clients decode (p2pfl.chain.slashing.SlashReason): append only.
+    function test_slashReasonValuesAreStable() public pure {
+        assertEq(uint8(IEpochManager.SlashReason.Flagged), 0);
+        assertEq(uint8(IEpochManager.SlashReason.WrongSketch), 1);
+        assertEq(uint8(IEpochManager.SlashReason.MissedDeadline), 2);
+        assertEq(uint8(type(IEpochManager.SlashReason).max), 2);
+    }
+
+    function test_slashReasonFlagged() public {
+        (uint256 e, Result memory r) = openAndSubmit();
+        address flagged = r.operators[N - 1];
+        vm.roll(epochs.getEpoch(e).challengeDeadline + 1);
+        vm.recordLogs();
+        epochs.finalize(e);
+        assertSlashed(
+            vm.getRecordedLogs(), e, flagged, 0.5e18, IEpochManager.SlashReason.Flagged, "p2pfl: flagged by Krum"
+        );
+    }
+
+    function test_slashReasonWrongSketch() public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N);
+        Result memory r = honestResult(e);
+        r.sketches[2 * K] += 1;
+        submit(e, r);
+        address agg = epochs.getEpoch(e).aggregator;
+        address watcher = makeAddr("watcher");
+        vm.deal(watcher, 1 ether);
+        vm.prank(watcher);
+        vm.expectEmit(true, true, false, true, address(epochs));
+        emit IEpochManager.SlashApplied(e, agg, 1e18, IEpochManager.SlashReason.WrongSketch);
+        vm.recordLogs();
+        epochs.challengeSketch{value: 1 ether}(e, 2, fakeUpdate(indexOf(r.operators[2]), D), row(r, 2));
+        assertSlashed(
+            vm.getRecordedLogs(), e, agg, 1e18, IEpochManager.SlashReason.WrongSketch, "p2pfl: wrong sketch in result"
+        );
+    }
+
+    function test_slashReasonMissedDeadline() public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N);
+        EpochManager.Epoch memory ep = epochs.getEpoch(e);
+        vm.roll(ep.submitDeadline + 1);
+        vm.expectEmit(true, true, false, true, address(epochs));
+        emit IEpochManager.SlashApplied(e, ep.aggregator, 0.1e18, IEpochManager.SlashReason.MissedDeadline);
+        vm.recordLogs();
+        epochs.reportTimeout(e);
+        assertSlashed(
+            vm.getRecordedLogs(),
+            e,
+            ep.aggregator,
+            0.1e18,
+            IEpochManager.SlashReason.MissedDeadline,
+            "p2pfl: aggregator missed its deadline"
+        );
+    }
+
+    function test_failedSlashKeepsItsReasonAndTheEpochGoesOn() public {
+        (uint256 e, Result memory r) = openAndSubmit();
+        address flagged = r.operators[N - 1];
+        uint256 before = avs.stakeOf(flagged);
+        bytes memory err = abi.encodeWithSelector(P2pflServiceManager.NotRegistered.selector, flagged);
+        vm.mockCallRevert(address(avs), abi.encodeWithSelector(P2pflServiceManager.slash.selector), err);
+        vm.roll(epochs.getEpoch(e).challengeDeadline + 1);
+        vm.expectEmit(true, true, false, true, address(epochs));
+        emit IEpochManager.SlashFailed(e, flagged, IEpochManager.SlashReason.Flagged, err);
+        epochs.finalize(e);
+        assertEq(avs.stakeOf(flagged), before);
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Finalized));
     }
 
     function testFuzz_slashingReducesStakeProportionally(uint64 wadSeed) public {

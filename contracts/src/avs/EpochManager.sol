@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IEpochManager} from "../interfaces/IEpochManager.sol";
 import {IKrumVerifier} from "../interfaces/IKrumVerifier.sol";
 import {CountSketch} from "./CountSketch.sol";
 import {P2pflServiceManager} from "./P2pflServiceManager.sol";
@@ -18,7 +19,9 @@ import {P2pflServiceManager} from "./P2pflServiceManager.sol";
 /// elected aggregator submits until `submitDeadline`; then anyone may challenge until
 /// `challengeDeadline`, then finalize. A voided result or a silent aggregator passes the
 /// epoch to the next operator in rotation with a fresh submit deadline.
-contract EpochManager is Ownable, ReentrancyGuard {
+/// @dev Its status and slash-reason enums, custom errors and events are declared in
+/// `IEpochManager`.
+contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     /// @notice BN254 scalar field: public inputs of the proof are field elements.
     /// @notice Sketch entries per public input of the proof, and their bound (exclusive).
     uint256 public constant SKETCH_PACK = 5;
@@ -26,13 +29,6 @@ contract EpochManager is Ownable, ReentrancyGuard {
     uint256 public constant FIELD_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 public constant MIN_PARTICIPANTS = 3; // Krum needs n >= 2f + 3 with f >= 0
-
-    enum Status {
-        None,
-        Open,
-        Submitted,
-        Finalized
-    }
 
     struct Params {
         uint64 commitBlocks;
@@ -63,65 +59,6 @@ contract EpochManager is Ownable, ReentrancyGuard {
         uint256 flagMask;
         uint256 totalStake;
     }
-
-    error WrongEpoch(uint256 epoch, uint256 current);
-    error WrongStatus(uint256 epoch, Status status);
-    error PreviousEpochNotFinalized(uint256 epoch);
-    error NoOperators();
-    error NotInRoster(uint256 epoch, address operator);
-    error AlreadyCommitted(uint256 epoch, address operator);
-    error ZeroDigest();
-    error CommitClosed(uint256 epoch, uint64 deadline);
-    error CommitStillOpen(uint256 epoch, uint64 deadline);
-    error NotAggregator(uint256 epoch, address caller, address aggregator);
-    error SubmitClosed(uint256 epoch, uint64 deadline);
-    error SubmitStillOpen(uint256 epoch, uint64 deadline);
-    error SeedUnavailable(uint256 epoch);
-    error TooFewParticipants(uint256 epoch, uint256 committed);
-    error OperatorsNotCommitted(uint256 epoch);
-    error OperatorNotCommitted(uint256 epoch, address operator);
-    error OperatorsNotSorted(uint256 epoch, uint256 index);
-    error BadSketchLength(uint256 length, uint256 expected);
-    error SketchEntryOutOfRange(uint256 index, int256 value);
-    error BadMask();
-    error BadSelectionSize(uint256 selected, uint256 expected);
-    error InvalidProof(uint256 epoch);
-    error ChallengeClosed(uint256 epoch, uint64 deadline);
-    error ChallengeStillOpen(uint256 epoch, uint64 deadline);
-    error WrongBond(uint256 sent, uint256 required);
-    error BadOperatorIndex(uint256 index, uint256 n);
-    error UpdateDoesNotMatchCommitment(uint256 epoch, address operator);
-    error SketchDoesNotMatchResult(uint256 epoch, uint256 index);
-    error NothingOwed(address account);
-    error TransferFailed(address to, uint256 amount);
-    error BadParams();
-
-    event EpochOpened(
-        uint256 indexed epoch, address aggregator, uint64 commitDeadline, uint64 submitDeadline, bytes32 baseModel
-    );
-    event UpdateCommitted(uint256 indexed epoch, address indexed operator, bytes32 digest);
-    event SeedRecorded(uint256 indexed epoch, bytes32 seed);
-    event ResultSubmitted(
-        uint256 indexed epoch,
-        address indexed aggregator,
-        bytes32 modelDigest,
-        bytes32 seed,
-        address[] operators,
-        int256[] sketches,
-        uint256 selectedMask,
-        uint256 flagMask
-    );
-    event SketchChallenged(uint256 indexed epoch, uint256 index, address indexed challenger, bool upheld);
-    event ResultVoided(uint256 indexed epoch, address indexed aggregator, address challenger);
-    event AggregatorTimedOut(uint256 indexed epoch, address indexed aggregator);
-    event AggregatorRotated(uint256 indexed epoch, uint32 attempt, address aggregator, uint64 submitDeadline);
-    event EpochFinalized(uint256 indexed epoch, bytes32 modelDigest, uint256 flagMask);
-    event EpochSkipped(uint256 indexed epoch, uint256 committed);
-    event SlashApplied(uint256 indexed epoch, address indexed operator, uint256 wad, string reason);
-    event SlashFailed(uint256 indexed epoch, address indexed operator, bytes reason);
-    event Credited(address indexed account, uint256 amount);
-    event Withdrawn(address indexed account, uint256 amount);
-    event RewardsFunded(address indexed from, uint256 amount);
 
     P2pflServiceManager public immutable serviceManager;
     IKrumVerifier public immutable verifier;
@@ -279,7 +216,7 @@ contract EpochManager is Ownable, ReentrancyGuard {
         ep.status = Status.Open;
         emit ResultVoided(epoch, aggregator, msg.sender);
         _rotate(epoch, ep);
-        _slash(epoch, aggregator, _params.aggregatorSlashWad, "p2pfl: wrong sketch in result");
+        _slash(epoch, aggregator, _params.aggregatorSlashWad, SlashReason.WrongSketch);
     }
 
     /// @notice When the aggregator let its submit deadline pass, penalize it and hand the
@@ -294,7 +231,7 @@ contract EpochManager is Ownable, ReentrancyGuard {
         address absent = ep.aggregator;
         emit AggregatorTimedOut(epoch, absent);
         _rotate(epoch, ep);
-        _slash(epoch, absent, _params.timeoutSlashWad, "p2pfl: aggregator missed its deadline");
+        _slash(epoch, absent, _params.timeoutSlashWad, SlashReason.MissedDeadline);
     }
 
     /// @notice After the challenge window the result stands: flagged operators are slashed
@@ -322,7 +259,7 @@ contract EpochManager is Ownable, ReentrancyGuard {
         address[] storage ops = _resultOperators[epoch];
         uint256 mask = ep.flagMask;
         for (uint256 i; i < ops.length; ++i) {
-            if ((mask >> i) & 1 == 1) _slash(epoch, ops[i], _params.flagSlashWad, "p2pfl: flagged by Krum");
+            if ((mask >> i) & 1 == 1) _slash(epoch, ops[i], _params.flagSlashWad, SlashReason.Flagged);
         }
     }
 
@@ -506,13 +443,20 @@ contract EpochManager is Ownable, ReentrancyGuard {
         }
     }
 
-    function _slash(uint256 epoch, address operator, uint256 wad, string memory reason) private {
+    function _slash(uint256 epoch, address operator, uint256 wad, SlashReason reason) private {
         if (wad == 0) return;
-        try serviceManager.slash(operator, wad, reason) {
+        try serviceManager.slash(operator, wad, _describe(reason)) {
             emit SlashApplied(epoch, operator, wad, reason);
         } catch (bytes memory err) {
-            emit SlashFailed(epoch, operator, err);
+            emit SlashFailed(epoch, operator, reason, err);
         }
+    }
+
+    /// @dev The human description EigenLayer records with the slash.
+    function _describe(SlashReason reason) private pure returns (string memory) {
+        if (reason == SlashReason.Flagged) return "p2pfl: flagged by Krum";
+        if (reason == SlashReason.WrongSketch) return "p2pfl: wrong sketch in result";
+        return "p2pfl: aggregator missed its deadline";
     }
 
     function _credit(address account, uint256 amount) private {

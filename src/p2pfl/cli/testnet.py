@@ -60,6 +60,17 @@ def run_testnet(
     no_cheat: Annotated[bool, typer.Option("--no-cheat", help="No cheating epoch.")] = False,
     epochs: Annotated[int, typer.Option(min=1, help="Epochs to run.")] = 5,
     samples: Annotated[int, typer.Option(min=32, help="Training samples per operator.")] = 2000,
+    block_time: Annotated[int, typer.Option(min=1, help="Seconds per block (anvil).")] = 1,
+    commit_blocks: Annotated[
+        int, typer.Option(min=4, help="Blocks of the commit phase (train + commit).")
+    ] = 12,
+    submit_blocks: Annotated[
+        int, typer.Option(min=4, help="Blocks the aggregator has to fetch, prove and submit.")
+    ] = 20,
+    challenge_blocks: Annotated[
+        int, typer.Option(min=2, help="Blocks of the challenge window.")
+    ] = 6,
+    threads: Annotated[int, typer.Option(min=1, help="Torch threads per node process.")] = 1,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default runs/testnet-<time>).")
     ] = None,
@@ -80,6 +91,11 @@ def run_testnet(
             cheat_epochs=[] if no_cheat else (cheat_epoch or [2]),
             epochs=epochs,
             samples=samples,
+            block_time=block_time,
+            commit_blocks=commit_blocks,
+            submit_blocks=submit_blocks,
+            challenge_blocks=challenge_blocks,
+            threads=threads,
         )
     except ValidationError as exc:
         raise ConfigError(

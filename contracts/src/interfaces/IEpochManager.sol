@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title IEpochManager
+/// @notice The types, custom errors and events of the EpochManager: what an off-chain
+/// client decodes (the Python side mirrors `SlashReason` in `p2pfl.chain.slashing`).
+interface IEpochManager {
+    // ------------------------------------------------------------------ types
+
+    /// @notice The lifecycle of an epoch.
+    enum Status {
+        None,
+        Open,
+        Submitted,
+        Finalized
+    }
+
+    /// @notice Why an operator was slashed. Append new reasons at the end only: the
+    /// numeric value is what events carry and what clients decode.
+    enum SlashReason {
+        /// The proven Multi-Krum computation flagged the operator's update.
+        Flagged,
+        /// The aggregator posted a sketch that a challenge showed to be wrong.
+        WrongSketch,
+        /// The aggregator let its submit deadline pass.
+        MissedDeadline
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice `epoch` is not the current epoch (or was never opened).
+    error WrongEpoch(uint256 epoch, uint256 current);
+    /// @notice `epoch` is in `status`, which does not allow the call.
+    error WrongStatus(uint256 epoch, Status status);
+    /// @notice A new epoch cannot open before `epoch` is finalized.
+    error PreviousEpochNotFinalized(uint256 epoch);
+    /// @notice No registered operator has a stake at or above the minimum.
+    error NoOperators();
+    /// @notice `operator` is not in the operator snapshot of `epoch`.
+    error NotInRoster(uint256 epoch, address operator);
+    /// @notice `operator` already committed an update in `epoch`.
+    error AlreadyCommitted(uint256 epoch, address operator);
+    /// @notice An update commitment must not be zero.
+    error ZeroDigest();
+    /// @notice The commit deadline of `epoch` has passed.
+    error CommitClosed(uint256 epoch, uint64 deadline);
+    /// @notice The commit deadline of `epoch` has not passed yet.
+    error CommitStillOpen(uint256 epoch, uint64 deadline);
+    /// @notice Only the elected aggregator of `epoch` may submit its result.
+    error NotAggregator(uint256 epoch, address caller, address aggregator);
+    /// @notice The submit deadline of `epoch` has passed.
+    error SubmitClosed(uint256 epoch, uint64 deadline);
+    /// @notice The submit deadline of `epoch` has not passed yet.
+    error SubmitStillOpen(uint256 epoch, uint64 deadline);
+    /// @notice `blockhash(commitDeadline)` of `epoch` can no longer be read.
+    error SeedUnavailable(uint256 epoch);
+    /// @notice `epoch` has `committed` participants, fewer than the minimum.
+    error TooFewParticipants(uint256 epoch, uint256 committed);
+    /// @notice The result's operators are not exactly the ones that committed in `epoch`.
+    error OperatorsNotCommitted(uint256 epoch);
+    /// @notice `operator` of the result did not commit in `epoch`.
+    error OperatorNotCommitted(uint256 epoch, address operator);
+    /// @notice The result's operators are not in strictly ascending order at `index`.
+    error OperatorsNotSorted(uint256 epoch, uint256 index);
+    /// @notice The result carries `length` sketch entries instead of `expected`.
+    error BadSketchLength(uint256 length, uint256 expected);
+    /// @notice Sketch entry `index` lies outside (−2^47, 2^47).
+    error SketchEntryOutOfRange(uint256 index, int256 value);
+    /// @notice A selection or flag mask has bits beyond the operators (or n > 255).
+    error BadMask();
+    /// @notice The selection holds `selected` operators instead of `expected` (n − f).
+    error BadSelectionSize(uint256 selected, uint256 expected);
+    /// @notice The Krum proof of the result of `epoch` does not verify.
+    error InvalidProof(uint256 epoch);
+    /// @notice The challenge window of `epoch` has closed.
+    error ChallengeClosed(uint256 epoch, uint64 deadline);
+    /// @notice The challenge window of `epoch` is still open.
+    error ChallengeStillOpen(uint256 epoch, uint64 deadline);
+    /// @notice A challenge must send exactly the challenge bond.
+    error WrongBond(uint256 sent, uint256 required);
+    /// @notice Operator `index` is out of range for the `n` operators of the result.
+    error BadOperatorIndex(uint256 index, uint256 n);
+    /// @notice The challenged update bytes do not hash to `operator`'s commitment.
+    error UpdateDoesNotMatchCommitment(uint256 epoch, address operator);
+    /// @notice The challenged sketch row is not the one posted in the result.
+    error SketchDoesNotMatchResult(uint256 epoch, uint256 index);
+    /// @notice Nothing is credited to `account`.
+    error NothingOwed(address account);
+    /// @notice Sending `amount` to `to` failed.
+    error TransferFailed(address to, uint256 amount);
+    /// @notice The constructor's parameters are out of range.
+    error BadParams();
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice Epoch `epoch` opened with `aggregator` elected and these deadlines, on top
+    /// of the model `baseModel`.
+    event EpochOpened(
+        uint256 indexed epoch, address aggregator, uint64 commitDeadline, uint64 submitDeadline, bytes32 baseModel
+    );
+    /// @notice `operator` committed the update digest `digest` in `epoch`.
+    event UpdateCommitted(uint256 indexed epoch, address indexed operator, bytes32 digest);
+    /// @notice The sketch seed of `epoch`, `blockhash(commitDeadline)`, was recorded.
+    event SeedRecorded(uint256 indexed epoch, bytes32 seed);
+    /// @notice `aggregator` posted the result of `epoch`: the new model's digest, the
+    /// sketches of the (ascending) `operators`, and the selection and flag bitmasks.
+    event ResultSubmitted(
+        uint256 indexed epoch,
+        address indexed aggregator,
+        bytes32 modelDigest,
+        bytes32 seed,
+        address[] operators,
+        int256[] sketches,
+        uint256 selectedMask,
+        uint256 flagMask
+    );
+    /// @notice `challenger` challenged sketch row `index` of `epoch`'s result; `upheld`
+    /// when the posted sketch was wrong.
+    event SketchChallenged(uint256 indexed epoch, uint256 index, address indexed challenger, bool upheld);
+    /// @notice An upheld challenge by `challenger` voided `aggregator`'s result of `epoch`.
+    event ResultVoided(uint256 indexed epoch, address indexed aggregator, address challenger);
+    /// @notice `aggregator` let the submit deadline of `epoch` pass.
+    event AggregatorTimedOut(uint256 indexed epoch, address indexed aggregator);
+    /// @notice `epoch` passed to `aggregator` (rotation `attempt`) with a new submit deadline.
+    event AggregatorRotated(uint256 indexed epoch, uint32 attempt, address aggregator, uint64 submitDeadline);
+    /// @notice The result of `epoch` stands: `modelDigest` is the new model.
+    event EpochFinalized(uint256 indexed epoch, bytes32 modelDigest, uint256 flagMask);
+    /// @notice `epoch` ended without a result (`committed` commitments, or a lost seed).
+    event EpochSkipped(uint256 indexed epoch, uint256 committed);
+    /// @notice `operator` was slashed by `wad` (1e18 = all) of its allocation in `epoch`
+    /// for `reason`.
+    event SlashApplied(uint256 indexed epoch, address indexed operator, uint256 wad, SlashReason reason);
+    /// @notice Slashing `operator` in `epoch` for `reason` reverted with `error`; the epoch
+    /// went on regardless.
+    event SlashFailed(uint256 indexed epoch, address indexed operator, SlashReason reason, bytes error);
+    /// @notice `amount` (a bond or a reward) was credited to `account`, to withdraw.
+    event Credited(address indexed account, uint256 amount);
+    /// @notice `account` withdrew `amount`.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice `from` added `amount` to the challenger reward pool.
+    event RewardsFunded(address indexed from, uint256 amount);
+}

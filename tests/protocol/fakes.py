@@ -1,0 +1,602 @@
+"""In-memory stand-ins for what the epoch node talks to, for unit tests on trio's mock
+clock: the EpochManager contract (its state machine, deadlines in blocks that advance
+with the trio clock), the node's chain view, and a peer whose gossip board and blob
+service are shared dicts among the fake peers of one :class:`Swarm`.
+
+The fakes model the contract simply but with its reverts (a refused transaction raises
+``ChainError``, as ``Chain.transact`` does); faults are injected per method, over a
+stretch of mock time or for the next few calls, as ``requests.ConnectionError`` (an RPC
+endpoint that is down)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import trio
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.peer.id import ID
+from requests.exceptions import ConnectionError as RpcDown
+
+from p2pfl.chain.client import Chain, ChainError
+from p2pfl.chain.epochs import EpochInfo, EpochManager, Params, Status
+from p2pfl.hashing import keccak256
+from p2pfl.learn.codec import Update
+from p2pfl.net.announce import Announcement
+from p2pfl.net.blob import BlobService, BlobStore
+from p2pfl.net.errors import AnnouncementError, BlobUnavailableError
+from p2pfl.net.gossip import AnnouncementBoard
+from p2pfl.net.host import Network
+from p2pfl.net.peer import Peer
+from p2pfl.net.topics import Kind
+from p2pfl.protocol.chainview import ChainView, PostedResult, Snapshot
+from p2pfl.protocol.election import elect
+from p2pfl.protocol.model import GlobalModel
+from p2pfl.protocol.trainer import Trainer
+from p2pfl.robust.sketch import sketch_many
+
+BLOCK_S = 1.0  # mock seconds per block
+MIN_PARTICIPANTS = 3
+ZERO = bytes(32)
+CHAIN_ID = 31337
+AVS = "0x" + "5e" * 20
+EPOCH_MANAGER = "0x" + "e0" * 20
+
+
+def block_now() -> int:
+    return int(trio.current_time() / BLOCK_S)
+
+
+def randomness_of(epoch: int) -> bytes:
+    """The fake's ``blockhash(openBlock - 1)``: fixed per epoch, so a test can tell in
+    advance who is elected."""
+    return keccak256(b"randomness" + epoch.to_bytes(32, "big"))
+
+
+def blockhash(block: int) -> bytes:
+    return keccak256(b"block" + block.to_bytes(32, "big"))
+
+
+def receipt(gas: int = 50_000) -> dict[str, int]:
+    return {"gasUsed": gas, "status": 1}
+
+
+def operator_account(i: int) -> LocalAccount:
+    acct: LocalAccount = Account.from_key(keccak256(b"operator" + bytes([i])))
+    return acct
+
+
+def peer_id_of(i: int) -> ID:
+    return ID.from_pubkey(create_new_key_pair(bytes([i + 1]) * 32).public_key)
+
+
+# ---------------------------------------------------------------------------- chain
+
+
+@dataclass
+class EpochRecord:
+    status: Status
+    attempt: int
+    open_block: int
+    commit_deadline: int
+    submit_deadline: int
+    roster: list[str]
+    stakes: list[int]
+    aggregator: str
+    randomness: bytes
+    base_model: bytes
+    challenge_deadline: int = 0
+    seed: bytes = ZERO
+    model_digest: bytes = ZERO
+    selected_mask: int = 0
+    flag_mask: int = 0
+    commitments: dict[str, bytes] = field(default_factory=dict)  # in commit order
+    result_operators: list[str] = field(default_factory=list)
+    sketches: list[list[int]] = field(default_factory=list)
+
+    def info(self) -> EpochInfo:
+        return EpochInfo(
+            status=self.status,
+            attempt=self.attempt,
+            open_block=self.open_block,
+            commit_deadline=self.commit_deadline,
+            submit_deadline=self.submit_deadline,
+            challenge_deadline=self.challenge_deadline,
+            aggregator=self.aggregator,
+            randomness=self.randomness,
+            seed=self.seed,
+            base_model=self.base_model,
+            model_digest=self.model_digest,
+            selected_mask=self.selected_mask,
+            flag_mask=self.flag_mask,
+            total_stake=sum(self.stakes),
+        )
+
+
+class FakeChain:
+    """The EpochManager as the node sees it (``ChainView.epochs``), and the chain object
+    (``ChainView.chain``: only ``chain_id``), over one shared in-memory state."""
+
+    def __init__(
+        self,
+        operators: dict[str, int],
+        peer_ids: dict[str, bytes],
+        genesis: bytes,
+        params: Params | None = None,
+    ) -> None:
+        self.chain_id = CHAIN_ID
+        self.address = EPOCH_MANAGER
+        self.p = params or Params()
+        self.stakes = dict(operators)  # the service manager's operator set, with stakes
+        self.peer_ids = dict(peer_ids)
+        self.latest = genesis
+        self.current = 0
+        self.epochs: dict[int, EpochRecord] = {}
+        self.results: list[PostedResult] = []  # the ResultSubmitted log
+        self.txs: list[tuple[str, str, int]] = []  # (method, sender, epoch) of every mined tx
+        self.reverts: list[tuple[str, str, str]] = []  # (method, sender, reason)
+        self.timeouts: list[tuple[int, str]] = []  # (epoch, absent aggregator)
+        self.challenges: list[tuple[int, int, str, bool]] = []  # (epoch, row, by, upheld)
+        self.rigged: dict[tuple[int, int], str] = {}  # (epoch, attempt) -> aggregator
+        self.on_commit: Callable[[str, int, bytes], None] | None = None
+        # Faults: a method raises ConnectionError within a stretch of mock time, or for
+        # its next few calls.
+        self.outages: dict[str, tuple[float, float]] = {}
+        self.fail_next: dict[str, int] = {}
+
+    # ---- fault injection
+    def fault(self, method: str) -> None:
+        start, end = self.outages.get(method, (0.0, 0.0))
+        if start <= trio.current_time() < end:
+            raise RpcDown(f"{method}: connection refused")
+        if self.fail_next.get(method, 0) > 0:
+            self.fail_next[method] -= 1
+            raise RpcDown(f"{method}: connection reset")
+
+    def _revert(self, method: str, who: str, reason: str) -> ChainError:
+        self.reverts.append((method, who, reason))
+        return ChainError(f"execution reverted: {reason}")
+
+    # ---- views
+    def params(self) -> Params:
+        return self.p
+
+    def current_epoch(self) -> int:
+        self.fault("current_epoch")
+        return self.current
+
+    def epoch(self, epoch: int) -> EpochInfo:
+        self.fault("epoch")
+        rec = self.epochs.get(epoch)
+        if rec is None:
+            return EpochInfo(Status.NONE, 0, 0, 0, 0, 0, "0x" + "00" * 20, ZERO, ZERO, ZERO,
+                             ZERO, 0, 0, 0)  # fmt: skip
+        return rec.info()
+
+    def roster(self, epoch: int) -> tuple[list[str], list[int]]:
+        self.fault("roster")
+        rec = self.epochs.get(epoch)
+        return (list(rec.roster), list(rec.stakes)) if rec else ([], [])
+
+    def committed(self, epoch: int) -> list[str]:
+        rec = self.epochs.get(epoch)
+        return list(rec.commitments) if rec else []
+
+    def commitment(self, epoch: int, operator: str) -> bytes:
+        self.fault("commitment")
+        rec = self.epochs.get(epoch)
+        return rec.commitments.get(operator, ZERO) if rec else ZERO
+
+    def byzantine_bound(self, n: int) -> int:
+        self.fault("byzantine_bound")
+        cap = (n - MIN_PARTICIPANTS) // 2 if n >= MIN_PARTICIPANTS else 0
+        return min(self.p.max_byzantine, cap)
+
+    def latest_model(self) -> bytes:
+        return self.latest
+
+    def aggregator_at(self, epoch: int, attempt: int) -> str:
+        rigged = self.rigged.get((epoch, attempt))
+        if rigged is not None:
+            return rigged
+        rec = self.epochs[epoch]
+        return elect(rec.randomness, epoch, rec.roster, rec.stakes, attempt)
+
+    def record(self, epoch: int) -> EpochRecord:
+        return self.epochs[epoch]
+
+    # ---- transactions
+    def _open(self, method: str, who: str, epoch: int) -> EpochRecord:
+        if epoch != self.current:
+            raise self._revert(method, who, f"WrongEpoch({epoch}, {self.current})")
+        rec = self.epochs[epoch]
+        if rec.status != Status.OPEN:
+            raise self._revert(method, who, f"WrongStatus({epoch}, {rec.status.name})")
+        return rec
+
+    def open_epoch(self, who: LocalAccount) -> tuple[int, dict[str, int]]:
+        self.fault("open_epoch")
+        me = who.address
+        prev = self.current
+        if prev and self.epochs[prev].status != Status.FINALIZED:
+            raise self._revert("open_epoch", me, f"PreviousEpochNotFinalized({prev})")
+        roster = [op for op, stake in self.stakes.items() if stake > 0]
+        if not roster:
+            raise self._revert("open_epoch", me, "NoOperators()")
+        e = prev + 1
+        b = block_now()
+        rec = EpochRecord(
+            status=Status.OPEN,
+            attempt=0,
+            open_block=b,
+            commit_deadline=b + self.p.commit_blocks,
+            submit_deadline=b + self.p.commit_blocks + self.p.submit_blocks,
+            roster=roster,
+            stakes=[self.stakes[op] for op in roster],
+            aggregator="",
+            randomness=randomness_of(e),
+            base_model=self.latest,
+        )
+        self.epochs[e] = rec
+        self.current = e
+        rec.aggregator = self.aggregator_at(e, 0)
+        self.txs.append(("open_epoch", me, e))
+        return e, receipt()
+
+    def commit_update(self, who: LocalAccount, epoch: int, digest: bytes) -> dict[str, int]:
+        self.fault("commit_update")
+        me = who.address
+        rec = self._open("commit_update", me, epoch)
+        if block_now() > rec.commit_deadline:
+            raise self._revert("commit_update", me, f"CommitClosed({epoch})")
+        if me not in rec.roster:
+            raise self._revert("commit_update", me, f"NotInRoster({epoch}, {me})")
+        if me in rec.commitments:
+            raise self._revert("commit_update", me, f"AlreadyCommitted({epoch}, {me})")
+        if digest == ZERO:
+            raise self._revert("commit_update", me, "ZeroDigest()")
+        if self.on_commit is not None:
+            self.on_commit(me, epoch, digest)
+        rec.commitments[me] = digest
+        self.txs.append(("commit_update", me, epoch))
+        return receipt()
+
+    def _record_seed(self, rec: EpochRecord) -> bytes:
+        if rec.seed == ZERO:
+            rec.seed = blockhash(rec.commit_deadline)
+        return rec.seed
+
+    def submit_result(
+        self,
+        who: LocalAccount,
+        epoch: int,
+        model_digest: bytes,
+        operators: list[str],
+        sketches: list[list[int]],
+        selected_mask: int,
+        flag_mask: int,
+        proof: bytes,
+    ) -> dict[str, int]:
+        self.fault("submit_result")
+        me = who.address
+        rec = self._open("submit_result", me, epoch)
+        b = block_now()
+        if me != rec.aggregator:
+            raise self._revert("submit_result", me, f"NotAggregator({epoch}, {me})")
+        if b > rec.submit_deadline:
+            raise self._revert("submit_result", me, f"SubmitClosed({epoch})")
+        if b <= rec.commit_deadline:
+            raise self._revert("submit_result", me, f"CommitStillOpen({epoch})")
+        if len(operators) < MIN_PARTICIPANTS:
+            raise self._revert("submit_result", me, f"TooFewParticipants({epoch})")
+        if operators != sorted(rec.commitments, key=lambda a: int(a, 16)):
+            raise self._revert("submit_result", me, f"OperatorsNotCommitted({epoch})")
+        if len(sketches) != len(operators) or any(len(r) != self.p.sketch_dim for r in sketches):
+            raise self._revert("submit_result", me, "BadSketchLength()")
+        if not proof:
+            raise self._revert("submit_result", me, f"InvalidProof({epoch})")
+        seed = self._record_seed(rec)
+        rec.status = Status.SUBMITTED
+        rec.model_digest = model_digest
+        rec.result_operators = list(operators)
+        rec.sketches = [list(r) for r in sketches]
+        rec.selected_mask = selected_mask
+        rec.flag_mask = flag_mask
+        rec.challenge_deadline = b + self.p.challenge_blocks
+        self.results.append(
+            PostedResult(
+                epoch=epoch,
+                aggregator=me,
+                model_digest=model_digest,
+                seed=seed,
+                operators=list(operators),
+                sketches=[list(r) for r in sketches],
+                selected_mask=selected_mask,
+                flag_mask=flag_mask,
+                block=b,
+            )
+        )
+        self.txs.append(("submit_result", me, epoch))
+        return receipt(300_000)
+
+    def challenge_sketch(
+        self, who: LocalAccount, epoch: int, index: int, update: bytes, posted: list[int]
+    ) -> tuple[bool, dict[str, int]]:
+        self.fault("challenge_sketch")
+        me = who.address
+        rec = self.epochs[epoch]
+        if rec.status != Status.SUBMITTED:
+            raise self._revert("challenge_sketch", me, f"WrongStatus({epoch})")
+        if block_now() > rec.challenge_deadline:
+            raise self._revert("challenge_sketch", me, f"ChallengeClosed({epoch})")
+        if index >= len(rec.result_operators):
+            raise self._revert("challenge_sketch", me, "BadOperatorIndex()")
+        op = rec.result_operators[index]
+        if keccak256(update) != rec.commitments[op]:
+            raise self._revert("challenge_sketch", me, "UpdateDoesNotMatchCommitment()")
+        if [int(x) for x in posted] != rec.sketches[index]:
+            raise self._revert("challenge_sketch", me, "SketchDoesNotMatchResult()")
+        q = np.frombuffer(update, dtype="<i4").astype(np.int32)
+        actual = sketch_many([q], rec.seed, self.p.sketch_dim).tolist()[0]
+        upheld = actual != rec.sketches[index]
+        self.challenges.append((epoch, index, me, upheld))
+        self.txs.append(("challenge_sketch", me, epoch))
+        if upheld:  # the result is voided, the next operator in rotation aggregates
+            rec.status = Status.OPEN
+            self._rotate(epoch, rec)
+        return upheld, receipt(2_000_000)
+
+    def _rotate(self, epoch: int, rec: EpochRecord) -> None:
+        rec.attempt += 1
+        rec.aggregator = self.aggregator_at(epoch, rec.attempt)
+        rec.submit_deadline = block_now() + self.p.submit_blocks
+
+    def report_timeout(self, who: LocalAccount, epoch: int) -> dict[str, int]:
+        self.fault("report_timeout")
+        me = who.address
+        rec = self._open("report_timeout", me, epoch)
+        if block_now() <= rec.submit_deadline:
+            raise self._revert("report_timeout", me, f"SubmitStillOpen({epoch})")
+        if len(rec.commitments) < MIN_PARTICIPANTS:
+            raise self._revert("report_timeout", me, f"TooFewParticipants({epoch})")
+        self._record_seed(rec)
+        self.timeouts.append((epoch, rec.aggregator))
+        self._rotate(epoch, rec)
+        self.txs.append(("report_timeout", me, epoch))
+        return receipt()
+
+    def finalize(self, who: LocalAccount, epoch: int) -> dict[str, int]:
+        self.fault("finalize")
+        me = who.address
+        rec = self.epochs[epoch]
+        b = block_now()
+        if rec.status == Status.OPEN:
+            if b <= rec.commit_deadline:
+                raise self._revert("finalize", me, f"CommitStillOpen({epoch})")
+            if len(rec.commitments) >= MIN_PARTICIPANTS:
+                raise self._revert("finalize", me, f"WrongStatus({epoch}, OPEN)")
+            rec.status = Status.FINALIZED
+            self.txs.append(("finalize", me, epoch))
+            return receipt()
+        if rec.status != Status.SUBMITTED:
+            raise self._revert("finalize", me, f"WrongStatus({epoch}, {rec.status.name})")
+        if b <= rec.challenge_deadline:
+            raise self._revert("finalize", me, f"ChallengeStillOpen({epoch})")
+        rec.status = Status.FINALIZED
+        self.latest = rec.model_digest
+        self.txs.append(("finalize", me, epoch))
+        return receipt()
+
+    def sent(self, method: str, epoch: int | None = None) -> list[str]:
+        """The senders of the mined transactions ``method`` (of ``epoch``)."""
+        return [who for m, who, e in self.txs if m == method and epoch in (None, e)]
+
+
+class FakeView(ChainView):
+    """The real ChainView's caches (roster, forget_before) over a FakeChain; what it reads
+    through web3 (block number, the service manager, block hashes, event logs) comes from
+    the fake instead. ``outage``: the node's RPC endpoint is down in that stretch of mock
+    time (``snapshot`` raises)."""
+
+    def __init__(self, fake: FakeChain) -> None:
+        self.fake = fake
+        self.outage: tuple[float, float] | None = None
+        self.snapshot_faults: list[float] = []  # mock times at which snapshot() raised
+        super().__init__(cast(Chain, fake), cast(EpochManager, fake))
+
+    def __post_init__(self) -> None:
+        self.params = self.fake.params()
+        self.service_manager = AVS
+
+    def snapshot(self) -> Snapshot:
+        now = trio.current_time()
+        if self.outage is not None and self.outage[0] <= now < self.outage[1]:
+            self.snapshot_faults.append(now)
+            raise RpcDown("HTTPConnectionPool(host='127.0.0.1', port=8545): refused")
+        self.fake.fault("snapshot")
+        e = self.fake.current
+        if e == 0:
+            return Snapshot(block_now(), 0, None, [])
+        return Snapshot(block_now(), e, self.fake.epoch(e), self.fake.committed(e))
+
+    def operators(self) -> tuple[list[str], list[int]]:
+        ops = [op for op, s in self.fake.stakes.items() if s > 0]
+        return ops, [self.fake.stakes[op] for op in ops]
+
+    def peer_id(self, operator: str) -> bytes:
+        return self.fake.peer_ids.get(operator, b"")
+
+    def stake(self, operator: str) -> int:
+        return self.fake.stakes.get(operator, 0)
+
+    def seed(self, info: EpochInfo) -> bytes:
+        return info.seed if info.seed != ZERO else blockhash(info.commit_deadline)
+
+    def result(self, epoch: int, from_block: int) -> PostedResult | None:
+        self.fake.fault("result")
+        posted = [r for r in self.fake.results if r.epoch == epoch and r.block >= from_block]
+        return posted[-1] if posted else None
+
+
+# ---------------------------------------------------------------------------- network
+
+
+class Swarm:
+    """The fake network: the peers that are up, their blob stores and gossip boards."""
+
+    def __init__(self, chain_id: int = CHAIN_ID, avs: str = AVS) -> None:
+        self.chain_id = chain_id
+        self.avs = avs
+        self.stores: dict[ID, BlobStore] = {}
+        self.boards: dict[ID, FakeBoard] = {}
+        self.online: set[ID] = set()
+
+    def peer(self, pid: ID, blob_dir: Path) -> Peer:
+        """A real :class:`Peer` over a fake host, board and blob service."""
+        store = BlobStore(blob_dir)
+        self.stores[pid] = store
+        board = FakeBoard(self, pid)
+        self.boards[pid] = board
+        self.online.add(pid)
+        net = FakeNet(self, pid)
+        blobs = FakeBlobService(self, pid, store)
+        return Peer(cast(Network, net), cast(AnnouncementBoard, board), cast(BlobService, blobs))
+
+
+class FakeNet:
+    def __init__(self, swarm: Swarm, pid: ID) -> None:
+        self.swarm = swarm
+        self.peer_id = pid
+        self.nursery: Any = None  # the fake board runs no tasks
+
+    def connected_peers(self) -> list[ID]:
+        return [p for p in self.swarm.online if p != self.peer_id]
+
+
+class FakeBoard:
+    """Announcements delivered at once to every board of the swarm that joined the
+    epoch; ``publish`` refuses what the real board refuses (not joined, already
+    announced)."""
+
+    def __init__(self, swarm: Swarm, pid: ID) -> None:
+        self.swarm = swarm
+        self.pid = pid
+        self.chain_id = swarm.chain_id
+        self.avs = swarm.avs
+        self.published: list[Announcement] = []
+        self.left: list[int] = []
+        self._joined: set[int] = set()
+        self._accepted: dict[tuple[Kind, int], dict[str, Announcement]] = {}
+        self._changed = trio.Event()
+
+    async def join(self, epoch: int, nursery: object) -> None:
+        await trio.lowlevel.checkpoint()
+        self._joined.add(epoch)
+
+    async def leave(self, epoch: int) -> None:
+        if epoch not in self._joined:
+            return
+        self._joined.discard(epoch)  # before the first checkpoint, as the real board
+        self.left.append(epoch)
+        for key in [k for k in self._accepted if k[1] == epoch]:
+            del self._accepted[key]
+        await trio.lowlevel.checkpoint()
+
+    def joined_epochs(self) -> list[int]:
+        return sorted(self._joined)
+
+    def deliver(self, ann: Announcement) -> None:
+        if ann.epoch not in self._joined:
+            return
+        slot = self._accepted.setdefault((ann.kind, ann.epoch), {})
+        if ann.operator in slot:
+            return
+        slot[ann.operator] = ann
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def publish(self, ann: Announcement) -> None:
+        await trio.lowlevel.checkpoint()
+        if ann.epoch not in self._joined:
+            raise AnnouncementError("not-joined", f"epoch {ann.epoch}")
+        if ann.operator in self._accepted.get((ann.kind, ann.epoch), {}):
+            raise AnnouncementError("already-announced", f"{ann.operator} epoch {ann.epoch}")
+        self.published.append(ann)
+        for pid, board in self.swarm.boards.items():
+            if pid in self.swarm.online:
+                board.deliver(ann)
+
+    def get(self, kind: Kind, epoch: int) -> dict[str, Announcement]:
+        return dict(self._accepted.get((kind, epoch), {}))
+
+    async def watch(self, kind: Kind, epoch: int) -> AsyncIterator[Announcement]:
+        seen: set[str] = set()
+        while True:
+            changed = self._changed
+            for op, ann in list(self._accepted.get((kind, epoch), {}).items()):
+                if op not in seen:
+                    seen.add(op)
+                    yield ann
+            await changed.wait()
+
+
+class FakeBlobService:
+    """Fetches from the stores of the providers that are up (no digest check: the
+    stores hold only what their nodes put there). ``fail_announced``: the next fetches
+    of an announced blob (``Peer.fetch``, which passes the announced size) raise
+    OSError, a fault the fetch path does not wrap."""
+
+    def __init__(self, swarm: Swarm, pid: ID, store: BlobStore) -> None:
+        self.swarm = swarm
+        self.pid = pid
+        self.store = store
+        self.fetched: list[bytes] = []
+        self.fail_announced = 0
+
+    async def fetch(
+        self, digest: bytes, providers: list[ID], *, size: int | None = None, rounds: int = 3
+    ) -> bytes:
+        await trio.lowlevel.checkpoint()
+        have = self.store.get(digest)
+        if have is not None:
+            return have
+        if size is not None and self.fail_announced > 0:
+            self.fail_announced -= 1
+            raise OSError("fetch: connection reset by peer")
+        for p in providers:
+            if p == self.pid or p not in self.swarm.online or p not in self.swarm.stores:
+                continue
+            data = self.swarm.stores[p].get(digest)
+            if data is not None:
+                self.store.put(digest, data)
+                self.fetched.append(digest)
+                return data
+        raise BlobUnavailableError(f"blob {digest.hex()} unavailable: no provider has it")
+
+
+# ---------------------------------------------------------------------------- training
+
+
+def fake_update(base: GlobalModel, operator: str, epoch: int, salt: int = 0) -> Update:
+    """A small deterministic update of ``operator`` for ``epoch``."""
+    rng = np.random.default_rng([int(operator, 16) % (1 << 32), epoch, salt])
+    return Update(base.spec, rng.integers(-256, 256, base.spec.dim, dtype=np.int32))
+
+
+class FakeTrainer(Trainer):
+    """Deterministic small updates, no data set (``Trainer.__init__`` loads MNIST)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []  # (operator, epoch) of every update trained
+
+    def update(self, base: GlobalModel, operator: str, epoch: int, n: int, f: int) -> Update:
+        self.calls.append((operator, epoch))
+        return fake_update(base, operator, epoch)
+
+    def accuracy(self, model: GlobalModel) -> float:
+        return 0.5
