@@ -37,6 +37,10 @@ class RpcProxy:
         """Refuse new connections and cut every open one."""
         server, self._server = self._server, None
         if server is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone does not,
+            # and the kernel would go on accepting connections on the old socket
+            with contextlib.suppress(OSError):
+                server.shutdown(socket.SHUT_RDWR)
             server.close()
         with self._lock:
             conns, self._conns = self._conns, []

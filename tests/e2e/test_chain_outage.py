@@ -47,7 +47,8 @@ def test_nodes_survive_a_dead_rpc_endpoint_and_take_part_again(tmp_path: Path) -
     nodes = [f"node{op.index}" for op in net.operators]
     for name in [*nodes, "watcher"]:
         saw = [ev for n, ev in tn.events if n == name and isinstance(ev, ChainUnreachable | Fault)]
-        assert saw, f"{name} did not report the outage"
+        kinds = [e.kind for n, e in tn.events if n == name]
+        assert saw, f"{name} did not report the outage: {kinds}"
         waits = [ev.retry_s for ev in saw]
         assert max(waits) > min(waits), f"{name} did not back off: {waits}"
     # nobody died of it: every process ran to the last epoch and stopped by itself

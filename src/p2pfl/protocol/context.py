@@ -58,6 +58,10 @@ class NodeContext:
         st = self.book.get(epoch)
         if kind in st.announced:
             return
+        mine = self.peer.board.get(kind, epoch).get(self.me)
+        if mine is not None and mine.digest_bytes == digest:
+            st.announced.add(kind)  # gossip already carries it (e.g. from before a restart)
+            return
         key = self.account.key
         await self.peer.board.publish(self.peer.sign(key, kind, epoch, digest, size))
         st.announced.add(kind)

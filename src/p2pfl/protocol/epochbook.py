@@ -28,6 +28,7 @@ class EpochState:
     prefetch: trio.CancelScope = field(default_factory=trio.CancelScope)
     announced: set[Kind] = field(default_factory=set)
     elected: dict[int, str] = field(default_factory=dict)  # attempt -> aggregator
+    election_checked: set[int] = field(default_factory=set)  # attempts compared with chain
     verdicts: dict[int, Verdict] = field(default_factory=dict)  # attempt -> verdict
     evidence: dict[int, Evidence] = field(default_factory=dict)  # attempt -> evidence
 

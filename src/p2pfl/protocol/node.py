@@ -184,8 +184,9 @@ class EpochNode:
 
     def _check_election(self, st: EpochState, info: EpochInfo) -> None:
         """Report a chain whose aggregator is not the one this node computes."""
-        if info.attempt in st.elected:
+        if info.attempt in st.election_checked:
             return
+        st.election_checked.add(info.attempt)
         computed = self._aggregator_at(st, info, info.attempt)
         if computed != info.aggregator:
             self.ctx.emit(

@@ -58,10 +58,9 @@ class WatcherRole:
         """Challenge the first wrong row of the checked result (once per result)."""
         ctx, e = self.ctx, st.epoch
         verdict = st.verdicts.get(info.attempt)
-        evidence = st.evidence.pop(info.attempt, None)
+        evidence = st.evidence.get(info.attempt)
         if verdict is None or not verdict.wrong_rows or evidence is None:
             return
-        st.verdicts[info.attempt] = SETTLED
         posted, row = evidence.posted, verdict.wrong_rows[0]
         op = posted.operators[row]
         update_bytes = evidence.updates[op].canonical_bytes()
@@ -73,9 +72,12 @@ class WatcherRole:
                 ),
             )
         except ChainError as exc:
-            # Someone else's challenge voided it first, or the window closed.
+            # Someone else's challenge voided it first, or the window closed. (Any other
+            # fault, an RPC one, leaves the evidence in place: the next poll retries.)
+            self._settle(st, info.attempt)
             ctx.emit(ChallengeFailed(epoch=e, error=str(exc)))
             return
+        self._settle(st, info.attempt)
         ctx.emit(
             Challenged(
                 epoch=e,
@@ -87,3 +89,9 @@ class WatcherRole:
                 gas=int(receipt["gasUsed"]),
             )
         )
+
+    @staticmethod
+    def _settle(st: EpochState, attempt: int) -> None:
+        """One challenge per result: won, lost, or beaten to it by another watcher."""
+        st.verdicts[attempt] = SETTLED
+        st.evidence.pop(attempt, None)
