@@ -4,8 +4,10 @@
 //   krum.mjs compile <project-dir> <program.json>
 //   krum.mjs execute <program.json> <inputs.json>
 //   krum.mjs prove   <program.json> <inputs.json> <out-dir> <target>   (evm | evm-no-zk; verified)
+//   krum.mjs vk      <program.json> <target> <vk-file>   (the verification key, written raw)
 // bb.js in Node runs the native `bb`, which reads the setup from $HOME/.bb-crs: the
 // caller sets HOME (p2pfl.zk.toolchain does), nothing is downloaded.
+import crypto from "crypto";
 import fs from "fs";
 import path from "path";
 import { compile, createFileManager } from "@noir-lang/noir_wasm";
@@ -51,8 +53,23 @@ try {
     } finally {
       await api.destroy();
     }
+  } else if (cmd === "vk") {
+    const [programPath, target, vkPath] = args;
+    if (target !== "evm" && target !== "evm-no-zk") throw new Error(`unknown verifier target ${target}`);
+    const program = JSON.parse(fs.readFileSync(programPath, "utf8"));
+    const api = await Barretenberg.new({ threads: 2, srsSize: Number(process.env.P2PFL_SRS_SIZE || 2 ** 15) });
+    try {
+      const backend = new UltraHonkBackend(program.bytecode, api);
+      const t0 = Date.now();
+      const vk = await backend.getVerificationKey({ verifierTarget: target });
+      fs.writeFileSync(vkPath, vk);
+      const sha256 = crypto.createHash("sha256").update(vk).digest("hex");
+      out({ vk_ms: Date.now() - t0, vk_bytes: vk.length, sha256 });
+    } finally {
+      await api.destroy();
+    }
   } else {
-    throw new Error(`unknown command ${cmd}: use compile, execute or prove`);
+    throw new Error(`unknown command ${cmd}: use compile, execute, prove or vk`);
   }
 } catch (err) {
   const detail = err && err.callStack ? ` (${err.callStack.join("; ")})` : "";

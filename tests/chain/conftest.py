@@ -19,7 +19,16 @@ from p2pfl.protocol.aggregate import aggregate, wrong_sketches
 
 OPERATORS = 6
 # Automine puts every transaction in its own block: windows must fit the sequential txs.
-PARAMS = Params(commit_blocks=20, submit_blocks=20, challenge_blocks=10, max_byzantine=1)
+PARAMS = Params(
+    commit_blocks=20,
+    submit_blocks=20,
+    challenge_blocks=10,
+    max_byzantine=1,
+    # the chain tests exercise every slash path, the flag's included (default 0)
+    flag_slash_wad=5 * 10**17,
+    aggregator_slash_wad=10**18,
+    timeout_slash_wad=10**17,
+)
 
 
 @dataclass

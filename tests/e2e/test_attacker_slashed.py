@@ -17,7 +17,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_gaussian_attacker_is_flagged_and_slashed(tmp_path: Path) -> None:
-    cfg = TestnetConfig(nodes=6, malicious=1, attack="gaussian", cheat_epochs=[], epochs=3)
+    # IID shards: the one setting where a deployment may slash flags (default 0)
+    cfg = TestnetConfig(
+        nodes=6, malicious=1, attack="gaussian", cheat_epochs=[], epochs=3, flag_slash_pct=50
+    )
     with run_testnet(tmp_path, cfg) as (tn, expectations):
         assert all(x.met for x in expectations), show(expectations)
         attacker = tn.net.operators[-1].address

@@ -35,9 +35,10 @@ def test_watcher_catches_a_cheating_aggregator(tmp_path: Path) -> None:
         assert challenge["upheld"]
         assert challenge["challenger"] == tn.net.watcher.address
         assert rec.voided == 1
-        assert sorted((s.operator, s.reason) for s in rec.slashes) == sorted(
-            [(cheater, SlashReason.WRONG_SKETCH), (attacker, SlashReason.FLAGGED)]
-        )
+        # the cheater loses 10 %; the flagged attacker is excluded, not slashed (default)
+        assert [(s.operator, s.reason, s.wad) for s in rec.slashes] == [
+            (cheater, SlashReason.WRONG_SKETCH, 10**17)
+        ]
         assert rec.aggregators[1] != cheater
         assert rec.results[1]["aggregator"] == rec.aggregators[1]
         assert rec.results[1]["flagged"] == [attacker]  # the framed operator is not flagged

@@ -45,9 +45,12 @@ class Params:
     challenge_blocks: int = 10
     sketch_dim: int = 64
     max_byzantine: int = 3
-    flag_slash_wad: int = 5 * 10**17
-    aggregator_slash_wad: int = 10**18
-    timeout_slash_wad: int = 10**17
+    # Slash sizes (WAD fractions of the allocated stake), DESIGN.md v2's defaults: a flag
+    # excludes and is reported but does not slash (honest operators with skewed data are
+    # flagged too); an aggregator caught by a challenge loses 10 %, a silent one 1 %.
+    flag_slash_wad: int = 0
+    aggregator_slash_wad: int = 10**17
+    timeout_slash_wad: int = 10**16
     challenge_bond: int = 10**17
     challenge_reward: int = 10**18
 

@@ -71,6 +71,15 @@ def run_testnet(
         int, typer.Option(min=2, help="Blocks of the challenge window.")
     ] = 6,
     threads: Annotated[int, typer.Option(min=1, help="Torch threads per node process.")] = 1,
+    flag_slash: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=100.0,
+            help="Percent of stake slashed per flag (default 0: a flag excludes the update "
+            "and is reported; only where data is known to be IID may a deployment slash it).",
+        ),
+    ] = 0.0,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default runs/testnet-<time>).")
     ] = None,
@@ -96,6 +105,7 @@ def run_testnet(
             submit_blocks=submit_blocks,
             challenge_blocks=challenge_blocks,
             threads=threads,
+            flag_slash_pct=flag_slash,
         )
     except ValidationError as exc:
         raise ConfigError(

@@ -52,6 +52,9 @@ class TestnetConfig(BaseModel):
     max_byzantine: int = Field(2, ge=0)
     block_time: int = Field(1, ge=1)
     threads: int = Field(1, ge=1)  # torch threads per node process
+    flag_slash_pct: float = Field(0.0, ge=0, le=100)  # DESIGN.md: flags do not slash
+    aggregator_slash_pct: float = Field(10.0, ge=0, le=100)
+    timeout_slash_pct: float = Field(1.0, ge=0, le=100)
 
     @model_validator(mode="after")
     def _check(self) -> TestnetConfig:
@@ -115,6 +118,10 @@ def _operator(
     return Operator(index, acct, folder, keystore, pid.to_base58(), free_port(), attack)
 
 
+def _wad(pct: float) -> int:
+    return round(pct * 10**16)
+
+
 @contextmanager
 def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
     """anvil + contracts + registered operators; anvil stops on exit."""
@@ -152,6 +159,9 @@ def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
             submit_blocks=cfg.submit_blocks,
             challenge_blocks=cfg.challenge_blocks,
             max_byzantine=cfg.max_byzantine,
+            flag_slash_wad=_wad(cfg.flag_slash_pct),
+            aggregator_slash_wad=_wad(cfg.aggregator_slash_pct),
+            timeout_slash_wad=_wad(cfg.timeout_slash_pct),
         )
         say(f"deploying to {anvil.url}: core, AVS, Krum verifiers for n = 3..{cfg.nodes}")
         deployment = deploy_devnet(

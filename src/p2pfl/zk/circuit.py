@@ -17,6 +17,7 @@ from p2pfl.zk.toolchain import driver, node
 GLOBAL = re.compile(r"^global (N|K): u32 = \d+;$", re.MULTILINE)
 MAX_N = 32  # masks and bounds in the circuit assume n <= 32, k <= 128
 MAX_K = 128
+TAG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def source_dir() -> Path:
@@ -40,10 +41,22 @@ def build(n: int, k: int) -> Path:
     """Compile the (n, k) variant if needed; returns its ``program.json``."""
     if not 3 <= n <= MAX_N or not 1 <= k <= MAX_K:
         raise ConfigError(f"circuit variants need 3 <= n <= {MAX_N} and 1 <= k <= {MAX_K}")
-    text = variant_source(n, k)
+    return _build_cached(variant_source(n, k), f"krum-n{n}-k{k}", f"(n={n}, k={k})")
+
+
+def build_source(text: str, tag: str) -> Path:
+    """Compile a circuit from the given source text (e.g. a variant with a substituted
+    hint, see p2pfl.zk.mutations) if needed, cached like :func:`build` by the hash of the
+    text; returns its ``program.json``."""
+    if not TAG.fullmatch(tag):
+        raise ConfigError(f"a build tag is letters, digits, '-' and '_', got {tag!r}")
+    return _build_cached(text, f"krum-{tag}", f"variant {tag}")
+
+
+def _build_cached(text: str, stem: str, label: str) -> Path:
     nargo = (source_dir() / "Nargo.toml").read_text()
     digest = hashlib.sha256((text + nargo).encode()).hexdigest()[:16]
-    folder = build_root() / f"krum-n{n}-k{k}-{digest}"
+    folder = build_root() / f"{stem}-{digest}"
     program = folder / "program.json"
     if program.is_file():
         return program
@@ -58,7 +71,7 @@ def build(n: int, k: int) -> Path:
     )  # fmt: skip
     if proc.returncode != 0:
         raise ConfigError(
-            f"compiling the Krum circuit (n={n}, k={k}) failed: {proc.stderr[-2000:]}"
+            f"compiling the Krum circuit {label} failed: {proc.stderr[-2000:]}"
         )
     json.loads((tmp / "program.json").read_text())  # complete and parseable
     shutil.rmtree(folder, ignore_errors=True)

@@ -136,3 +136,14 @@ def prove(n: int, k: int, inputs: dict[str, Any], timeout: float = 300) -> Proof
     with tempfile.TemporaryDirectory(prefix="p2pfl-proof-") as out:
         res = _with_inputs(inputs, ["prove", str(program), out, VERIFIER_TARGET], timeout)
         return _read_proof(res, Path(out))
+
+
+def verification_key(program: Path, timeout: float = 120) -> bytes:
+    """The verification key of a compiled program (``build`` or ``build_source``) for
+    :data:`VERIFIER_TARGET`, as bb.js writes it: it commits to the constraint system
+    (selectors, wiring, sizes), so two programs with the same key accept the same
+    witnesses; unconstrained (Brillig) bodies do not enter it."""
+    with tempfile.TemporaryDirectory(prefix="p2pfl-vk-") as out:
+        path = Path(out) / "vk.bin"
+        _run(["vk", str(program), VERIFIER_TARGET, str(path)], timeout)
+        return path.read_bytes()
