@@ -23,8 +23,8 @@ from p2pfl.net.gossip_node import report_first_peer
 from p2pfl.net.identity import load_or_create_identity
 from p2pfl.net.peer import open_peer
 from p2pfl.protocol.chainview import ChainView
+from p2pfl.protocol.epoch_node import EpochNode
 from p2pfl.protocol.model import GlobalModel, blob_digest
-from p2pfl.protocol.node import EpochNode
 from p2pfl.protocol.options import NodeOptions
 from p2pfl.protocol.threads import blocking
 from p2pfl.protocol.trainer import Trainer, TrainerConfig

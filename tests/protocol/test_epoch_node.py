@@ -1,4 +1,4 @@
-"""The epoch node (``p2pfl.protocol.node.EpochNode``) driven end to end through its
+"""The epoch node (``p2pfl.protocol.epoch_node.EpochNode``) driven end to end through its
 roles, against the in-memory chain and peers of ``tests.protocol.fakes`` on trio's
 autojumping mock clock: one block per mock second, no anvil, no libp2p hosts, no real
 sleeping.
@@ -47,9 +47,9 @@ from p2pfl.events import (
 )
 from p2pfl.net.blob import BlobStore
 from p2pfl.net.peer import Peer
+from p2pfl.protocol.epoch_node import EpochNode
 from p2pfl.protocol.epochbook import EpochState
 from p2pfl.protocol.model import GlobalModel
-from p2pfl.protocol.node import EpochNode
 from p2pfl.protocol.options import NodeOptions, Tamper
 from p2pfl.protocol.state import STATE_FILE, StateFile
 from p2pfl.testnet.adversary import Adversary

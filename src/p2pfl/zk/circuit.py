@@ -70,9 +70,7 @@ def _build_cached(text: str, stem: str, label: str) -> Path:
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     if proc.returncode != 0:
-        raise ConfigError(
-            f"compiling the Krum circuit {label} failed: {proc.stderr[-2000:]}"
-        )
+        raise ConfigError(f"compiling the Krum circuit {label} failed: {proc.stderr[-2000:]}")
     json.loads((tmp / "program.json").read_text())  # complete and parseable
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
