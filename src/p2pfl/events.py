@@ -253,6 +253,15 @@ class Checked(Event, kind="checked"):
 
 
 @dataclass(frozen=True, kw_only=True)
+class KrumMismatch(Event, kind="krum-mismatch"):
+    """Krum recomputed from a posted result's own sketches disagrees with its selection or
+    flags although the proof verified: a soundness bug in the circuit, reported loudly."""
+
+    epoch: int
+    aggregator: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelMismatch(Event, kind="model-mismatch"):
     epoch: int
     aggregator: str

@@ -12,6 +12,8 @@ from p2pfl.learn.codec import Update
 from p2pfl.protocol.aggregate import selected_mean, wrong_sketches
 from p2pfl.protocol.chainview import PostedResult
 from p2pfl.protocol.model import GlobalModel
+from p2pfl.robust.sketch_krum import sketch_krum
+from p2pfl.zk.inputs import mask
 
 
 @dataclass(frozen=True)
@@ -19,23 +21,35 @@ class Verdict:
     wrong_rows: list[int]  # rows whose sketch does not match the committed update
     model: GlobalModel | None  # the rebuilt model when the sketches are right
     model_matches: bool
+    # Krum recomputed from the posted sketches gives the posted selection and flags: the
+    # proof says so too; this is the second line of defence against a circuit bug.
+    krum_matches: bool = True
 
     @property
     def honest(self) -> bool:
-        return not self.wrong_rows and self.model_matches
+        return not self.wrong_rows and self.model_matches and self.krum_matches
 
 
 def selected_rows(selected_mask: int, n: int) -> list[int]:
     return [i for i in range(n) if selected_mask >> i & 1]
 
 
+def krum_matches(posted: PostedResult, f: int) -> bool:
+    """Krum, Multi-Krum and the flags recomputed from the posted sketches agree with the
+    posted masks."""
+    res = sketch_krum(posted.sketches, f)
+    return mask(res.selected) == posted.selected_mask and mask(res.flagged) == posted.flag_mask
+
+
 def check_result(
-    posted: PostedResult, updates: Mapping[str, Update], base: GlobalModel, k: int
+    posted: PostedResult, updates: Mapping[str, Update], base: GlobalModel, k: int, f: int
 ) -> Verdict:
-    """``updates``: the committed update of every operator in ``posted.operators``."""
+    """``updates``: the committed update of every operator in ``posted.operators``; ``f``
+    the epoch's Byzantine bound for that many operators."""
+    krum = krum_matches(posted, f)
     wrong = wrong_sketches(posted.sketches, posted.operators, updates, posted.seed, k)
     if wrong:
-        return Verdict(wrong, None, False)
+        return Verdict(wrong, None, False, krum)
     rows = selected_rows(posted.selected_mask, len(posted.operators))
     model = base.step(selected_mean(updates, [posted.operators[i] for i in rows]))
-    return Verdict([], model, model.digest == posted.model_digest)
+    return Verdict([], model, model.digest == posted.model_digest, krum)

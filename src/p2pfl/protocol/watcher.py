@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from p2pfl.chain.client import ChainError
 from p2pfl.chain.epochs import EpochInfo
-from p2pfl.events import Challenged, ChallengeFailed, Checked, ModelMismatch
+from p2pfl.events import Challenged, ChallengeFailed, Checked, KrumMismatch, ModelMismatch
 from p2pfl.protocol.check import Verdict, check_result
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.epochbook import EpochState, Evidence
@@ -35,7 +35,9 @@ class WatcherRole:
         updates = await ctx.blobs.updates(e, posted.operators)
         base = await ctx.blobs.model(info.base_model, e)
         k = ctx.view.params.sketch_dim
-        verdict = await blocking(lambda: check_result(posted, updates, base, k))
+        n = len(posted.operators)
+        f = await ctx.call(lambda: ctx.em.byzantine_bound(n))
+        verdict = await blocking(lambda: check_result(posted, updates, base, k, f))
         st.verdicts[info.attempt] = verdict
         st.evidence[info.attempt] = Evidence(posted, updates)
         if verdict.model is not None and verdict.model_matches:
@@ -49,6 +51,9 @@ class WatcherRole:
                 model_matches=verdict.model_matches,
             )
         )
+        if not verdict.krum_matches:
+            # The proof verified, yet Krum on the posted sketches disagrees: a circuit bug.
+            ctx.emit(KrumMismatch(epoch=e, aggregator=posted.aggregator))
         if not verdict.wrong_rows and not verdict.model_matches:
             # No on-chain challenge covers the model digest yet (docs/protocol.md).
             ctx.emit(ModelMismatch(epoch=e, aggregator=posted.aggregator))
