@@ -9,12 +9,14 @@ from p2pfl.errors import CodecError
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import (
     INT32_MAX,
+    INT32_MIN,
     SCALE,
     ModelSpec,
     Update,
     clip_norm,
     dequantize,
     flatten_state,
+    norm_bound_sq,
     quantize,
     unflatten_state,
 )
@@ -150,3 +152,52 @@ def test_update_checks_its_vector() -> None:
         Update(SPEC, np.zeros(SPEC.dim, dtype=np.int64))
     with pytest.raises(CodecError):
         Update(SPEC, np.zeros(SPEC.dim + 1, dtype=np.int32))
+
+
+# ---- the norm bound (DESIGN.md): every honest update meets it, by construction
+
+
+CNN = ModelSpec.of(new_model(0).state_dict())
+CLIP = 10.0
+
+
+def test_the_norm_bound_is_exact_integers() -> None:
+    d = CNN.dim
+    assert d == 46_730
+    assert norm_bound_sq(CLIP, d) == (655_360 + 217) ** 2  # ⌈√46730⌉ = 217
+    assert norm_bound_sq(0.1, 1) == (6553 + 1) ** 2  # ⌊0.1·2^16⌋ = 6553
+    with pytest.raises(CodecError, match="positive clip"):
+        norm_bound_sq(0.0, d)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_honest_update_meets_the_bound_in_the_rounding_worst_case(seed: int) -> None:
+    """Clipped to exactly C, every entry at a half step after scaling (each rounding moves
+    it by 1/2, all the same way where round-half-even allows): still within the bound."""
+    rng = np.random.default_rng(seed)
+    half_steps = (rng.integers(-2000, 2000, CNN.dim) * 2 + 1) / 2  # k + 1/2
+    delta = half_steps / SCALE
+    delta *= CLIP / float(np.linalg.norm(delta))  # norm C, then rounding adds up to √d/2
+    upd = Update.from_delta(CNN, delta, CLIP)
+    assert upd.within_norm_bound(CLIP)
+    ones = np.ones(CNN.dim) * (CLIP / math.sqrt(CNN.dim))  # all entries equal, norm C
+    assert Update.from_delta(CNN, ones, CLIP).within_norm_bound(CLIP)
+    huge = rng.normal(0, 1e6, CNN.dim)  # anything, clipped
+    assert Update.from_delta(CNN, huge, CLIP).within_norm_bound(CLIP)
+
+
+def test_updates_above_the_bound_are_invalid_up_to_the_int32_extremes() -> None:
+    bound = norm_bound_sq(CLIP, CNN.dim)
+    top = Update(CNN, np.full(CNN.dim, INT32_MAX, dtype=np.int32))
+    assert top.norm_sq == CNN.dim * INT32_MAX**2  # exact, beyond int64
+    assert not top.within_norm_bound(CLIP)
+    bottom = Update(CNN, np.full(CNN.dim, INT32_MIN, dtype=np.int32))
+    assert not bottom.within_norm_bound(CLIP)
+    # one step over the bound: a single entry of exactly ⌊C·2^16⌋ + ⌈√d⌉ + 1
+    q = np.zeros(CNN.dim, dtype=np.int32)
+    q[7] = math.isqrt(bound) + 1
+    assert not Update(CNN, q).within_norm_bound(CLIP)
+    q[7] = math.isqrt(bound)
+    assert Update(CNN, q).within_norm_bound(CLIP)
+    # an unclipped update (what the testnet's attacks send) is refused
+    assert not Update.from_delta(CNN, np.full(CNN.dim, 0.5), None).within_norm_bound(CLIP)

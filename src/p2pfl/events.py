@@ -262,6 +262,17 @@ class KrumMismatch(Event, kind="krum-mismatch"):
 
 
 @dataclass(frozen=True, kw_only=True)
+class NormViolation(Event, kind="norm-violation"):
+    """A committed update above the norm bound ``Σ q² ≤ (⌊C·2^16⌋ + ⌈√d⌉)²``: an
+    objective fault that no honest operator commits (big integers as decimal strings)."""
+
+    epoch: int
+    operator: str
+    norm_sq: str
+    bound_sq: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelMismatch(Event, kind="model-mismatch"):
     epoch: int
     aggregator: str

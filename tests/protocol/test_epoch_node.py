@@ -18,6 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pytest
 import trio
 from eth_account.signers.local import LocalAccount
@@ -41,10 +42,12 @@ from p2pfl.events import (
     Event,
     Fault,
     Finalized,
+    NormViolation,
     Submitted,
     TimeoutReported,
     Trained,
 )
+from p2pfl.learn.codec import Update, norm_bound_sq
 from p2pfl.net.blob import BlobStore
 from p2pfl.net.peer import Peer
 from p2pfl.protocol.epoch_node import EpochNode
@@ -584,3 +587,33 @@ async def test_a_rotated_aggregator_is_checked_against_the_election(
     after = replace(before, attempt=1, aggregator=rigged)  # the chain rotated
     n.node._check_election(st, after)
     assert n.of(ElectionMismatch) == [ElectionMismatch(epoch=1, computed=computed, chain=rigged)]
+
+
+class _UnclippedTrainer(FakeTrainer):
+    """Sends an update far above the norm bound (what an unclipped attack sends)."""
+
+    def update(self, base: GlobalModel, operator: str, epoch: int, n: int, f: int) -> Update:
+        self.calls.append((operator, epoch))
+        rng = np.random.default_rng(epoch)
+        return Update(base.spec, rng.integers(-(1 << 20), 1 << 20, base.spec.dim, dtype=np.int32))
+
+
+@pytest.mark.trio
+async def test_an_update_above_the_norm_bound_is_reported_by_every_watcher(
+    autojump_clock: MockClock, tmp_path: Path, proofs: Proofs
+) -> None:
+    net = network(tmp_path, 4)
+    net.chain.open_epoch(net.accounts[0])
+    nodes = [make_node(net, i, stop_after=1) for i in range(4)]
+    big = next(i for i in range(4) if i != net.aggregator())
+    role = nodes[big].node.operator
+    assert role is not None
+    role.trainer = _UnclippedTrainer()
+    await run_all(nodes)
+
+    reports = everyone(nodes, NormViolation)
+    assert {r.operator for r in reports} == {net.ops[big]}  # nobody else: honest ones pass
+    assert len(reports) == 3  # every node but the aggregator checks the result
+    bound = norm_bound_sq(10.0, GENESIS.spec.dim)
+    assert all(int(r.norm_sq) > bound == int(r.bound_sq) for r in reports)
+    assert everyone(nodes, Finalized)  # reported; the epoch still completes

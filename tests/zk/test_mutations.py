@@ -146,9 +146,12 @@ def test_the_honest_circuit_accepts_the_honest_claims() -> None:
 
 @pytest.mark.slow
 def test_hint_mutations_keep_the_verification_key_and_v1_does_not() -> None:
+    """Only constraints protect: every mutant is the same circuit to the verifier (a
+    constant hint body would be folded into the constraints, see p2pfl.zk.mutations)."""
     fixed = verification_key(build(N, K))
-    for name in ("lt-flipped", "kth-rank-plus-1", "sorted-descending"):
-        assert verification_key(BY_NAME[name].program(N, K)) == fixed, name
+    for mutation in MUTATIONS:
+        if mutation.kind != "control":
+            assert verification_key(mutation.program(N, K)) == fixed, mutation.name
     v1 = verification_key(BY_NAME["v1"].program(N, K))
     assert v1 != fixed
     # the attack's witness is one for the real v1 circuit: only its hints differ

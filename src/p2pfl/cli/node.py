@@ -147,6 +147,7 @@ def node(
             challenge=not no_challenge,
             stop_after=epochs,
             open_first=open_first_epoch,
+            clip=clip,
         ),
         trainer=TrainerConfig(
             shard=shard,

@@ -107,6 +107,23 @@ def dequantize(q: Int32Vector) -> FloatVector:
     return np.asarray(q, dtype=np.float64) / SCALE
 
 
+def squared_norm(q: Int32Vector) -> int:
+    """``Σ q[t]²`` exactly: each square fits int64 (< 2^62); the sum, which may not, is
+    taken over Python integers."""
+    sq = np.square(np.asarray(q, dtype=np.int64))
+    return int(np.sum(sq, dtype=object))
+
+
+def norm_bound_sq(clip: float, dim: int) -> int:
+    """The squared norm bound of a valid update: ``(⌊C·2^16⌋ + ⌈√d⌉)²``. An honest update
+    meets it: the float update is clipped to ``C`` and rounding each of the ``d`` entries
+    adds a vector of norm at most ``√d / 2``."""
+    if not clip > 0 or dim < 1:
+        raise CodecError(f"the norm bound needs a positive clip and dimension ({clip}, {dim})")
+    ceil_sqrt_d = math.isqrt(dim - 1) + 1
+    return (math.floor(clip * SCALE) + ceil_sqrt_d) ** 2
+
+
 @dataclass(frozen=True)
 class Update:
     """A quantized update: the canonical flat int32 vector and the model spec it fits."""
@@ -138,6 +155,15 @@ class Update:
 
     def to_float(self) -> FloatVector:
         return dequantize(self.q)
+
+    @cached_property
+    def norm_sq(self) -> int:
+        """``Σ q[t]²`` as an exact integer."""
+        return squared_norm(self.q)
+
+    def within_norm_bound(self, clip: float) -> bool:
+        """DESIGN.md's validity rule: ``Σ q² ≤ (⌊C·2^16⌋ + ⌈√d⌉)²``."""
+        return self.norm_sq <= norm_bound_sq(clip, self.spec.dim)
 
     def to_safetensors(self) -> bytes:
         tensors = {name: np.ascontiguousarray(t) for name, t in self.spec.split(self.q).items()}

@@ -28,3 +28,4 @@ class NodeOptions:
     prove_timeout_s: float = 300.0
     blob_retention_s: float = 900.0  # older updates and models leave memory and disk
     max_backoff_s: float = 10.0  # the longest wait between retries after faults
+    clip: float = 10.0  # the deployment's clip norm C: the update norm bound follows from it

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from p2pfl.chain.client import ChainError
 from p2pfl.chain.epochs import EpochInfo
-from p2pfl.events import Challenged, ChallengeFailed, Checked, KrumMismatch, ModelMismatch
+from p2pfl.events import (
+    Challenged,
+    ChallengeFailed,
+    Checked,
+    KrumMismatch,
+    ModelMismatch,
+    NormViolation,
+)
+from p2pfl.learn.codec import norm_bound_sq
 from p2pfl.protocol.check import Verdict, check_result
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.epochbook import EpochState, Evidence
@@ -33,6 +41,14 @@ class WatcherRole:
             )
             return verdict
         updates = await ctx.blobs.updates(e, posted.operators)
+        bound = norm_bound_sq(ctx.opts.clip, ctx.blobs.spec.dim)
+        for op in posted.operators:  # an objective fault, reported (DESIGN.md "Norm bound")
+            if updates[op].norm_sq > bound:
+                ctx.emit(
+                    NormViolation(
+                        epoch=e, operator=op, norm_sq=str(updates[op].norm_sq), bound_sq=str(bound)
+                    )
+                )
         base = await ctx.blobs.model(info.base_model, e)
         k = ctx.view.params.sketch_dim
         n = len(posted.operators)
