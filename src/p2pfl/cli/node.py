@@ -36,6 +36,13 @@ def node(
     samples: Annotated[
         int | None, typer.Option(min=1, help="Use at most this many samples of the shard.")
     ] = None,
+    alpha: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Cut the shards label-skewed, Dirichlet(ALPHA) per class (default: IID).",
+        ),
+    ] = None,
     model_seed: options.ModelSeed = 0,
     clip: Annotated[float, typer.Option(min=0.0, help="L2 clip norm of updates.")] = 10.0,
     epochs: options.Epochs = None,
@@ -153,6 +160,7 @@ def node(
             shard=shard,
             shards=shards,
             samples=samples,
+            alpha=alpha,
             clip=clip,
             train=TrainConfig(),
         ),

@@ -71,6 +71,12 @@ def run_testnet(
         int, typer.Option(min=2, help="Blocks of the challenge window.")
     ] = 6,
     threads: Annotated[int, typer.Option(min=1, help="Torch threads per node process.")] = 1,
+    partition: Annotated[
+        str, typer.Option(help="How the training set is cut among the nodes: iid or dirichlet.")
+    ] = "iid",
+    alpha: Annotated[
+        float, typer.Option(min=0.001, help="Dirichlet concentration (with --partition dirichlet).")
+    ] = 0.5,
     flag_slash: Annotated[
         float,
         typer.Option(
@@ -90,6 +96,8 @@ def run_testnet(
     from p2pfl.testnet.plots import plot_accuracy, plot_scores
     from p2pfl.testnet.runner import judge, report, run
 
+    if partition not in ("iid", "dirichlet"):
+        raise ConfigError(f"unknown partition {partition!r}; choose iid or dirichlet")
     if attack not in ATTACKS:
         raise ConfigError(f"unknown attack {attack!r}; choose from {', '.join(ATTACKS)}")
     try:
@@ -106,6 +114,7 @@ def run_testnet(
             challenge_blocks=challenge_blocks,
             threads=threads,
             flag_slash_pct=flag_slash,
+            alpha=alpha if partition == "dirichlet" else None,
         )
     except ValidationError as exc:
         raise ConfigError(

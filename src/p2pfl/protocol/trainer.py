@@ -15,7 +15,7 @@ from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import Update
 from p2pfl.learn.mnist import Split, load_mnist
-from p2pfl.learn.partition import iid_shards
+from p2pfl.learn.partition import dirichlet_shards, iid_shards
 from p2pfl.learn.train import TrainConfig, evaluate, train_local
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.robust.attacks import Attack, AttackContext
@@ -28,6 +28,7 @@ class TrainerConfig:
     shards: int  # how many shards the training set is cut into
     data_seed: int = 0
     samples: int | None = None  # cap on the shard's size (faster epochs on small machines)
+    alpha: float | None = None  # Dirichlet label skew of the shards (None: IID shards)
     test_samples: int = 2000
     clip: float = 10.0
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -42,7 +43,11 @@ class Trainer:
         cfg.check()
         self.cfg = cfg
         data = load_mnist()
-        part = iid_shards(len(data.train), cfg.shards, cfg.data_seed)[cfg.shard]
+        if cfg.alpha is None:
+            part = iid_shards(len(data.train), cfg.shards, cfg.data_seed)[cfg.shard]
+        else:
+            labels = data.train.labels.numpy()
+            part = dirichlet_shards(labels, cfg.shards, cfg.alpha, cfg.data_seed)[cfg.shard]
         if cfg.samples is not None:
             part = part[: cfg.samples]
         self.shard = Split(data.train.images[part], data.train.labels[part])

@@ -44,6 +44,7 @@ class TestnetConfig(BaseModel):
     cheat_epochs: list[int] = Field(default_factory=lambda: [2])
     epochs: int = Field(5, ge=1)
     samples: int = Field(2000, ge=32)  # training samples per operator
+    alpha: float | None = Field(None, gt=0)  # Dirichlet label skew of the shards; None: IID
     model_seed: int = 0
     stake_wad: int = Field(32, ge=1)
     commit_blocks: int = Field(12, ge=4)
@@ -280,6 +281,8 @@ def node_args(net: Devnet, op: Operator) -> list[str]:
     args = [*p2pfl_command(), "node", *_network_args(net, op)]
     args += ["--shard", str(op.index), "--shards", str(cfg.nodes), "--samples", str(cfg.samples)]
     args += ["--threads", str(cfg.threads), "--no-open-first-epoch"]
+    if cfg.alpha is not None:
+        args += ["--alpha", str(cfg.alpha)]
     if op.index:
         args += ["--bootstrap", net.operators[0].multiaddr()]
     if op.attack:

@@ -175,6 +175,11 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
         )
     )
     slashes_flags = cfg.flag_slash_pct > 0
+    if not bad and not [e for e in cfg.cheat_epochs if e <= cfg.epochs]:
+        anyone = sorted({tn.name_of(s.operator) for r in hist.values() for s in r.slashes})
+        out.append(
+            Expectation("no attacker and no cheat: nobody slashed", not anyone, ", ".join(anyone))
+        )
     if bad:
         missed = []
         for r in hist.values():
