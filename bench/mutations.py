@@ -95,6 +95,13 @@ def main() -> None:
             "cases": list(CASES),
             "honest_circuit_accepts_honest_claims": baseline,
             "verdicts": dict(verdicts),
+            # a hint mutant must be the same circuit to the verifier, else it tests nothing
+            "hint_mutants_with_another_vk": [
+                m.name
+                for m in MUTATIONS
+                if m.kind != "control" and not variants[m.name]["same_vk_as_fixed"]
+            ],
+            "gates_fixed_vs_v1": [honest["gates"], variants["v1"]["gates"]],
             "not_caught": [r for r in rows if r["verdict"] == "NOT CAUGHT"],
             "model_disagreements": [
                 {"mutation": r["mutation"], "case": r["case"], "detail": r["model_disagreements"]}

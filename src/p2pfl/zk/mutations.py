@@ -566,10 +566,10 @@ class Outcome:
 def claims_inputs(
     sketches: Sequence[Sequence[int]], f: int, claims: tuple[int, int]
 ) -> dict[str, Any]:
+    """The circuit's inputs for the given (selected_mask, flag_mask)."""
     bits = [i for i in range(len(sketches)) if claims[0] >> i & 1]
     flags = [i for i in range(len(sketches)) if claims[1] >> i & 1]
-    inputs = krum_inputs(1, bytes(32), f, sketches, bits, flags)
-    return inputs
+    return krum_inputs(1, bytes(32), f, sketches, bits, flags)
 
 
 def evaluate(
