@@ -14,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
+from p2pfl import memory
 from p2pfl.chain.client import Chain
 from p2pfl.chain.epochs import EpochManager
 from p2pfl.errors import ConfigError
@@ -86,6 +87,7 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
     node reports ``ready`` once it is connected and its trainer is loaded and warmed up,
     and only then starts following the epochs."""
     started = time.monotonic()
+    memory.limit_arenas()  # before worker threads allocate (see p2pfl.memory)
     opts = settings.options
     data_dir = opts.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,19 @@ async def test_per_peer_serving_limit_answers_busy_and_the_fetcher_retries() -> 
                     nursery.start_soon(one)
         assert got == {d: data for data, d in blobs}
         assert provider.blobs.stats["serve-busy"] >= 1
+
+
+def test_evicted_blobs_leave_memory_and_come_back_from_disk(tmp_path: Path) -> None:
+    from p2pfl.net.blob import BlobStore
+
+    store = BlobStore(tmp_path)
+    a, b = os.urandom(32), os.urandom(32)
+    store.put(a, b"alpha")
+    store.put(b, b"beta")
+    assert store.evict(keep={a}) == 1
+    assert set(store._mem) == {a}  # only what was kept stays in memory
+    assert store.get(b) == b"beta"  # read again from disk on demand
+    memory_only = BlobStore()
+    memory_only.put(a, b"alpha")
+    assert memory_only.evict(keep=set()) == 0  # no disk copy: nothing may leave
+    assert memory_only.get(a) == b"alpha"

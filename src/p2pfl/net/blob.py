@@ -74,6 +74,16 @@ class BlobStore:
             self._added.setdefault(digest, time.time())
         return data
 
+    def evict(self, keep: set[bytes]) -> int:
+        """Drop from memory every blob not in ``keep`` (a disk copy stays and is read
+        again on demand). Returns how many left memory."""
+        if self._root is None:
+            return 0  # memory is the only copy
+        gone = [d for d in self._mem if d not in keep]
+        for digest in gone:
+            del self._mem[digest]
+        return len(gone)
+
     def __contains__(self, digest: bytes) -> bool:
         return self.get(digest) is not None
 

@@ -108,12 +108,14 @@ class Blobs:
 
     # ------------------------------------------------------------------ retention
     def prune(self, own_update: bytes | None, older_than_s: float) -> int:
-        """Drop stored blobs older than ``older_than_s``, keeping the models this node
-        may still serve or need and its own update of the current epoch."""
+        """Drop stored blobs older than ``older_than_s`` from disk, and every blob of a
+        past epoch from memory, keeping the models this node may still serve or need and
+        its own update of the current epoch."""
         keep = set(self.models)
         if own_update is not None:
             keep.add(own_update)
         removed = self.store.prune(keep, older_than_s)
         if removed:
             log.info("pruned %d old blobs", removed)
+        self.store.evict(keep)  # the rest stays on disk until retention ends
         return removed

@@ -25,6 +25,7 @@ import trio
 from eth_account.signers.local import LocalAccount
 from requests.exceptions import RequestException
 
+from p2pfl import memory
 from p2pfl.chain.epochs import EpochInfo, Status
 from p2pfl.events import (
     ChainUnreachable,
@@ -169,6 +170,7 @@ class EpochNode:
             ctx.state.save()
         mine = ctx.state.of(e).update_digest if e in ctx.state.state.epochs else None
         ctx.blobs.prune(bytes.fromhex(mine) if mine else None, ctx.opts.blob_retention_s)
+        memory.release()
 
     def _nursery_leave(self, epoch: int) -> None:
         assert self._nursery is not None

@@ -46,7 +46,7 @@ def hash_words(seed: bytes, groups: int) -> NDArray[np.uint32]:
     return words
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=2)  # an epoch's seed (and the previous one's, for a late check)
 def sketch_plan(seed: bytes, dim: int, k: int = DEFAULT_K) -> SketchPlan:
     if len(seed) != 32:
         raise ConfigError(f"sketch seed must be 32 bytes, got {len(seed)}")
