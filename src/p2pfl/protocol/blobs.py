@@ -74,7 +74,7 @@ class Blobs:
         async def one(op: str) -> None:
             try:
                 digest = await blocking(lambda: self.view.epochs.commitment(epoch, op))
-                data = self.store.get(digest)
+                data = self.store.get(digest)  # stored: no chain call for providers
                 if data is None:
                     data = await self.peer.blobs.fetch(digest, await self.providers(op))
                 out[op] = Update.from_safetensors(data, self.spec)

@@ -99,10 +99,15 @@ def _result(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return result
 
 
+def _write_inputs(folder: str, inputs: dict[str, Any]) -> Path:
+    path = Path(folder) / "inputs.json"
+    path.write_text(json.dumps(inputs))
+    return path
+
+
 def _with_inputs(inputs: dict[str, Any], args: list[str], timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="p2pfl-zk-") as tmp:
-        path = Path(tmp) / "inputs.json"
-        path.write_text(json.dumps(inputs))
+        path = _write_inputs(tmp, inputs)
         return _run([args[0], args[1], str(path), *args[2:]], timeout)
 
 
@@ -116,8 +121,7 @@ async def prove_async(n: int, k: int, inputs: dict[str, Any], timeout: float = 3
     """:func:`prove` for a trio program: cancellable, leaves no process behind."""
     program = await trio.to_thread.run_sync(build, n, k, abandon_on_cancel=True)  # type: ignore[call-arg]
     with tempfile.TemporaryDirectory(prefix="p2pfl-proof-") as out:
-        path = Path(out) / "inputs.json"
-        path.write_text(json.dumps(inputs))
+        path = _write_inputs(out, inputs)
         res = await _run_async(["prove", str(program), str(path), out, VERIFIER_TARGET], timeout)
         return _read_proof(res, Path(out))
 
