@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.common import write_result
 from bench.zk import gates
-from p2pfl.robust.sketch_krum import distance_matrix
+from p2pfl.robust.sketch_krum import DEFAULT_RHO, distance_matrix
 from p2pfl.zk.circuit import build
 from p2pfl.zk.inputs import krum_inputs
 from p2pfl.zk.mutations import MUTATIONS, evaluate, execute
@@ -68,7 +68,9 @@ def main() -> None:
     baseline = {}
     for name, sketches, _dist, f in cases:
         vec = vectors[name]
-        inputs = krum_inputs(1, bytes(32), f, sketches, vec["selected"], vec["flagged"])
+        inputs = krum_inputs(
+            1, bytes(32), f, sketches, vec["selected"], vec["flagged"], DEFAULT_RHO
+        )
         baseline[name] = execute(honest_program, inputs).ok
     verdicts = Counter(row["verdict"] for row in rows)
     table = [

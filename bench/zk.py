@@ -51,7 +51,7 @@ def sample_inputs(n: int, k: int) -> dict[str, Any]:
     f = min(3, (n - 3) // 2)
     s[:f] = rng.integers(-(2**40), 2**40, size=k)  # colluding outliers
     result = sketch_krum(s, f)
-    return krum_inputs(1, bytes(32), f, s.tolist(), result.selected, result.flagged)
+    return krum_inputs(1, bytes(32), f, s.tolist(), result.selected, result.flagged, result.rho)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def test_krum_vector_follows_the_definitions(case: dict[str, Any]) -> None:
     """Recompute every number from the updates with plain Python integers."""
     seed = bytes.fromhex(case["seed"][2:])
     n, f, k, m = case["n"], case["f"], case["k"], case["m"]
-    kn, kd = case["kappa"]
+    rn, rd = case["rho"]
     updates = case["updates"]
     for u, digest in zip(updates, case["digests"], strict=True):
         raw = b"".join(int(v).to_bytes(4, "little", signed=True) for v in u)
@@ -50,7 +50,10 @@ def test_krum_vector_follows_the_definitions(case: dict[str, Any]) -> None:
     v = n * sum(s * s for s in scores) - total * total
     assert [str(x) for x in a] == case["a"]
     assert str(v) == case["V"]
-    assert case["flags"] == [ai > 0 and kd * kd * ai * ai > kn * kn * v for ai in a]
+    top = max(scores[i] for i in case["selected"])
+    assert case["T"] == str(top)
+    assert case["flags"] == [rd * s > rn * top for s in scores]
+    assert not set(case["flagged"]) & set(case["selected"])
     below = sum(1 for ai in a if ai < 0 and 4 * ai * ai <= v)
     above = sum(1 for ai in a if ai >= 0 and 4 * ai * ai <= 9 * v)
     assert case["bracket"] == [below, above]

@@ -106,14 +106,16 @@ contract EpochManagerTest is Devnet {
         s[4] = 2 ** 47 - 1;
         s[5] = -(2 ** 47) + 1;
         bytes32[] memory inputs = epochs.publicInputs(1, bytes32(0), 1, 0, s, 3, 4);
-        assertEq(inputs.length, 2 + 6);
+        assertEq(inputs.length, 2 + 8);
+        assertEq(uint256(inputs[4]), 3); // rho = 3 / 1 (the deployment's)
+        assertEq(uint256(inputs[5]), 1);
         uint256 off = 2 ** 47;
         uint256 first;
         for (uint256 j; j < 5; ++j) first |= uint256(s[j] + int256(off)) << (48 * j);
-        assertEq(uint256(inputs[4]), first);
-        assertEq(uint256(inputs[5]), 1 | ((off + 3) << 48)); // s[5] = -2^47 + 1, s[6] = 3
-        assertEq(uint256(inputs[6]), 3);
-        assertEq(uint256(inputs[7]), 4);
+        assertEq(uint256(inputs[6]), first);
+        assertEq(uint256(inputs[7]), 1 | ((off + 3) << 48)); // s[5] = -2^47 + 1, s[6] = 3
+        assertEq(uint256(inputs[8]), 3);
+        assertEq(uint256(inputs[9]), 4);
     }
 
     function testFuzz_entriesOutsideTheProvableRangeAreRefused(int256 x, uint8 at) public {
@@ -243,10 +245,10 @@ contract EpochManagerTest is Devnet {
         epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
         r.sketches[3] -= 1;
 
-        // a tampered flag mask
+        // a tampered flag mask (the flagged operator left unflagged)
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
-        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, 1, proof);
+        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, 0, proof);
 
         // wrong selection size
         vm.prank(agg);
@@ -274,6 +276,32 @@ contract EpochManagerTest is Devnet {
             r.flagMask,
             abi.encodePacked(keccak256(abi.encodePacked(otherInputs)))
         );
+    }
+
+    function testFuzz_aFlaggedOperatorIsNeverSelected(uint8 flagged) public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N);
+        Result memory r = honestResult(e);
+        uint256 both = (uint256(flagged) % N == N - 1) ? 1 << (N - 2) : 1 << (uint256(flagged) % N);
+        both &= r.selectedMask;
+        vm.assume(both != 0);
+        r.flagMask |= both;
+        bytes memory proof = proofFor(e, r);
+        vm.prank(epochs.getEpoch(e).aggregator);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.FlaggedSelected.selector, e, both));
+        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+    }
+
+    /// rho must satisfy 1 <= den <= num < 2^16 (the circuit's range): anything else is
+    /// refused at deployment, so no deployment can ask for proofs that cannot exist.
+    function testFuzz_rhoOutsideTheCircuitsRangeIsRefused(uint32 num, uint32 den) public {
+        EpochManager.Params memory p = defaultParams();
+        p.flagRhoNum = num;
+        p.flagRhoDen = den;
+        bool valid = den >= 1 && num >= den && num < 2 ** 16;
+        if (!valid) vm.expectRevert(IEpochManager.BadParams.selector);
+        EpochManager em = new EpochManager(avs, verifier, p, bytes32(0), address(this));
+        if (valid) assertEq(em.params().flagRhoNum, num);
     }
 
     function test_submitAfterDeadlineFails() public {

@@ -9,9 +9,11 @@ from p2pfl.protocol.aggregate import aggregate
 from p2pfl.protocol.chainview import PostedResult
 from p2pfl.protocol.check import check_result
 from p2pfl.protocol.model import GlobalModel
+from p2pfl.robust.sketch_krum import DEFAULT_RHO
 from p2pfl.testnet.adversary import frame_an_honest_operator
 
 SEED = bytes(range(32))
+RHO = DEFAULT_RHO
 BASE = GlobalModel.genesis(0)
 
 
@@ -43,7 +45,7 @@ def _posted(ups: dict[str, Update], sketches: list[list[int]] | None = None) -> 
 
 def test_an_honest_result_checks_out_and_the_model_is_rebuilt() -> None:
     ups = _updates()
-    verdict = check_result(_posted(ups), ups, BASE, 64, 1)
+    verdict = check_result(_posted(ups), ups, BASE, 64, 1, RHO)
     assert verdict.honest
     assert verdict.model is not None
     assert verdict.model.digest == _posted(ups).model_digest
@@ -54,11 +56,11 @@ def test_a_wrong_sketch_row_is_found_and_a_wrong_model_noticed() -> None:
     honest = _posted(ups)
     rows = [list(r) for r in honest.sketches]
     rows[2][5] += 1
-    verdict = check_result(_posted(ups, rows), ups, BASE, 64, 1)
+    verdict = check_result(_posted(ups, rows), ups, BASE, 64, 1, RHO)
     assert verdict.wrong_rows == [2]
     assert not verdict.honest
     other = PostedResult(**{**honest.__dict__, "model_digest": bytes(32)})
-    verdict = check_result(other, ups, BASE, 64, 1)
+    verdict = check_result(other, ups, BASE, 64, 1, RHO)
     assert not verdict.wrong_rows
     assert not verdict.model_matches
 
@@ -74,7 +76,7 @@ def test_the_cheat_frames_one_honest_operator_with_a_consistent_krum() -> None:
     assert agg.operators[victim] != me
     assert victim not in agg.krum.flagged
     assert victim in lie.krum.flagged
-    assert check_result(_posted(ups, lie.sketches), ups, BASE, 64, 1).wrong_rows == [victim]
+    assert check_result(_posted(ups, lie.sketches), ups, BASE, 64, 1, RHO).wrong_rows == [victim]
 
 
 def test_a_selection_or_flags_that_krum_does_not_give_are_noticed() -> None:
@@ -82,7 +84,7 @@ def test_a_selection_or_flags_that_krum_does_not_give_are_noticed() -> None:
     give (what a circuit bug would let through): the watcher's own Krum disagrees."""
     ups = _updates()
     honest = _posted(ups)
-    assert check_result(honest, ups, BASE, 64, 1).krum_matches
+    assert check_result(honest, ups, BASE, 64, 1, RHO).krum_matches
     n = len(honest.operators)
     dropped = next(i for i in range(n) if not honest.selected_mask >> i & 1)
     kept = next(i for i in range(n) if honest.selected_mask >> i & 1)
@@ -91,7 +93,7 @@ def test_a_selection_or_flags_that_krum_does_not_give_are_noticed() -> None:
         PostedResult(**{**honest.__dict__, "selected_mask": swapped}),
         PostedResult(**{**honest.__dict__, "flag_mask": honest.flag_mask ^ (1 << kept)}),
     ):
-        verdict = check_result(forged, ups, BASE, 64, 1)
+        verdict = check_result(forged, ups, BASE, 64, 1, RHO)
         assert not verdict.wrong_rows
         assert not verdict.krum_matches
         assert not verdict.honest

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,10 @@ import numpy as np
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import INT32_MAX, ModelSpec, Update
 from p2pfl.robust.sketch import hash_words, sketch_many
-from p2pfl.robust.sketch_krum import deviations, distance_matrix, sketch_krum
+from p2pfl.robust.sketch_krum import DEFAULT_RHO, deviations, distance_matrix, sketch_krum
 
 HERE = Path(__file__).resolve().parent
-KAPPA = Fraction(3, 2)
+RHO = DEFAULT_RHO
 
 
 def seed_of(label: str) -> bytes:
@@ -38,7 +37,7 @@ def krum_case(
     q = [np.asarray(u, dtype=np.int32) for u in updates]
     sketches = sketch_many(q, seed, k)
     dist = distance_matrix(sketches)
-    result = sketch_krum(sketches, f, m=m, kappa=KAPPA)
+    result = sketch_krum(sketches, f, m=m, rho=RHO)
     a, v = deviations(result.scores)
     spec = ModelSpec((("w", (len(q[0]),)),))
     return {
@@ -50,13 +49,14 @@ def krum_case(
         "m": result.m,
         "k": k,
         "d": len(q[0]),
-        "kappa": [KAPPA.numerator, KAPPA.denominator],
+        "rho": [RHO.numerator, RHO.denominator],
         "updates": [u.tolist() for u in q],
         "digests": ["0x" + Update(spec, u).digest.hex() for u in q],
         "sketches": [[str(int(x)) for x in row] for row in sketches],
         "distances": [[str(x) for x in row] for row in dist],
         "scores": [str(s) for s in result.scores],
         "selected": result.selected,
+        "T": str(result.threshold),
         "flags": result.flags,
         "flagged": result.flagged,
         "a": [str(x) for x in a],
@@ -123,7 +123,8 @@ def build() -> dict[str, dict[str, Any]]:
         },
         "krum.json": {
             "description": "updates -> sketches -> distances -> Krum scores, selection, flags, "
-            "bracket test; kappa = 3/2; big numbers as decimal strings",
+            "bracket test; flags: rho_den * score > rho_num * T with T the largest selected "
+            "score; big numbers as decimal strings",
             "cases": list(cases()),
         },
     }

@@ -3,6 +3,8 @@ anvil through ``EpochManager.submitResult``; tampered results are rejected on ch
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from p2pfl.chain.epochs import EpochManager, Params, Status
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import ModelSpec, Update
 from p2pfl.protocol.aggregate import aggregate
+from p2pfl.robust.sketch_krum import sketch_krum
 from p2pfl.zk import verifier
 from p2pfl.zk.inputs import krum_inputs, mask
 from p2pfl.zk.prover import prove
@@ -55,7 +58,7 @@ def test_real_proof_through_submit_result() -> None:
         agg = aggregate(by_op, seed, f, K)
         names, sketches, result = agg.operators, agg.sketches, agg.krum
         assert len(result.flagged) >= 1
-        inputs = krum_inputs(e, seed, f, sketches, result.selected, result.flagged)
+        inputs = krum_inputs(e, seed, f, sketches, result.selected, result.flagged, result.rho)
         proof = prove(N, K, inputs)
         onchain = [
             int.from_bytes(x, "big")
@@ -68,8 +71,21 @@ def test_real_proof_through_submit_result() -> None:
         def submit(rows: list[list[int]], s: int, fl: int, pr: bytes, epoch: int = e) -> None:
             em.submit_result(aggregator, epoch, keccak256(b"m"), names, rows, s, fl, pr)
 
+        outside = next(i for i in range(N) if i not in result.selected)
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
-            submit(sketches, sel, flags ^ 1, proof.proof)  # tampered flag
+            submit(sketches, sel, flags ^ (1 << outside), proof.proof)  # tampered flag
+        inside = result.selected[0]
+        with pytest.raises(ChainError, match=r"EpochManager\.FlaggedSelected"):
+            submit(sketches, sel, flags | (1 << inside), proof.proof)  # a selected op flagged
+        # A valid proof under another rho (its own flags) is refused: the contract
+        # supplies this deployment's rho as public inputs.
+        loose = sketch_krum(sketches, f, rho=Fraction(1))
+        assert loose.flagged != result.flagged
+        other_rho = prove(
+            N, K, krum_inputs(e, seed, f, sketches, loose.selected, loose.flagged, loose.rho)
+        )
+        with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
+            submit(sketches, sel, mask(loose.flagged), other_rho.proof)
         other = sorted(
             {*result.selected[1:], next(i for i in range(N) if i not in result.selected)}
         )
@@ -80,7 +96,7 @@ def test_real_proof_through_submit_result() -> None:
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
             submit(tampered, sel, flags, proof.proof)  # tampered sketch
         other_epoch = prove(
-            N, K, krum_inputs(e + 1, seed, f, sketches, result.selected, result.flagged)
+            N, K, krum_inputs(e + 1, seed, f, sketches, result.selected, result.flagged, result.rho)
         )
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
             submit(sketches, sel, flags, other_epoch.proof)  # a proof for another epoch's inputs

@@ -24,6 +24,7 @@ CASE = next(
 SCRIPT = """
 import json, sys, trio
 from p2pfl.zk.circuit import build
+from p2pfl.robust.sketch_krum import DEFAULT_RHO
 from p2pfl.zk.inputs import krum_inputs
 from p2pfl.zk.prover import prove_async
 
@@ -31,7 +32,7 @@ case = json.loads(sys.argv[1])
 build(case["n"], case["k"])  # compiled before the signal, so only the prover runs
 inputs = krum_inputs(1, bytes.fromhex(case["seed"][2:]), case["f"],
                      [[int(x) for x in r] for r in case["sketches"]],
-                     case["selected"], case["flagged"])
+                     case["selected"], case["flagged"], DEFAULT_RHO)
 
 async def main():
     for _ in range(50):  # prove again and again: a signal always lands mid-proof

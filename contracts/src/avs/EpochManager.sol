@@ -29,6 +29,10 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     uint256 public constant FIELD_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 public constant MIN_PARTICIPANTS = 3; // Krum needs n >= 2f + 3 with f >= 0
+    /// @notice rho's numerator and denominator are below this (the circuit's range check).
+    uint256 public constant RHO_LIMIT = 2 ** 16;
+    /// @notice Public inputs before the packed sketches: epoch, seed, n, f, rho_num, rho_den.
+    uint256 public constant HEAD_INPUTS = 6;
 
     struct Params {
         uint64 commitBlocks;
@@ -36,6 +40,10 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         uint64 challengeBlocks;
         uint32 sketchDim;
         uint32 maxByzantine;
+        /// @dev Flag rule: operator i is flagged iff flagRhoDen * score_i > flagRhoNum * T,
+        /// T the largest selected score; 1 <= flagRhoDen <= flagRhoNum < RHO_LIMIT.
+        uint32 flagRhoNum;
+        uint32 flagRhoDen;
         uint256 flagSlashWad;
         uint256 aggregatorSlashWad;
         uint256 timeoutSlashWad;
@@ -88,7 +96,8 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         if (
             params_.sketchDim == 0 || params_.commitBlocks == 0 || params_.submitBlocks == 0
                 || params_.challengeBlocks == 0 || params_.flagSlashWad > 1e18 || params_.aggregatorSlashWad > 1e18
-                || params_.timeoutSlashWad > 1e18
+                || params_.timeoutSlashWad > 1e18 || params_.flagRhoDen == 0
+                || params_.flagRhoNum < params_.flagRhoDen || params_.flagRhoNum >= RHO_LIMIT
         ) revert BadParams();
         serviceManager = serviceManager_;
         verifier = verifier_;
@@ -319,10 +328,11 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         return _params.maxByzantine < cap ? _params.maxByzantine : cap;
     }
 
-    /// @notice The proof's public inputs, in order: epoch, seed (mod p), n, f, the n·k
-    /// sketch entries packed five to an input (entry j of a group, plus 2^47, at bit 48·j;
-    /// the last group zero-padded), the selection mask, the flag mask. Packing saves the
-    /// verifier ~1.7 k gas for four of every five entries.
+    /// @notice The proof's public inputs, in order: epoch, seed (mod p), n, f, the flag
+    /// rule's rho (numerator, denominator: this deployment's), the n·k sketch entries
+    /// packed five to an input (entry j of a group, plus 2^47, at bit 48·j; the last group
+    /// zero-padded), the selection mask, the flag mask. Packing saves the verifier ~1.7 k
+    /// gas for four of every five entries.
     /// @dev Reverts with SketchEntryOutOfRange unless every entry lies in (−2^47, 2^47),
     /// the range in which the circuit's distances cannot wrap around the field.
     function publicInputs(
@@ -333,13 +343,15 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         int256[] calldata sketches,
         uint256 selectedMask,
         uint256 flagMask
-    ) public pure returns (bytes32[] memory inputs) {
+    ) public view returns (bytes32[] memory inputs) {
         uint256 packed = (sketches.length + SKETCH_PACK - 1) / SKETCH_PACK;
-        inputs = new bytes32[](packed + 6);
+        inputs = new bytes32[](packed + HEAD_INPUTS + 2);
         inputs[0] = bytes32(epoch);
         inputs[1] = bytes32(uint256(seed) % FIELD_MODULUS);
         inputs[2] = bytes32(n);
         inputs[3] = bytes32(f);
+        inputs[4] = bytes32(uint256(_params.flagRhoNum));
+        inputs[5] = bytes32(uint256(_params.flagRhoDen));
         for (uint256 c; c < packed; ++c) {
             uint256 acc;
             for (uint256 j; j < SKETCH_PACK; ++j) {
@@ -349,10 +361,10 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
                 if (x <= -SKETCH_ENTRY_BOUND || x >= SKETCH_ENTRY_BOUND) revert SketchEntryOutOfRange(i, x);
                 acc |= uint256(x + SKETCH_ENTRY_BOUND) << (48 * j);
             }
-            inputs[4 + c] = bytes32(acc);
+            inputs[HEAD_INPUTS + c] = bytes32(acc);
         }
-        inputs[packed + 4] = bytes32(selectedMask);
-        inputs[packed + 5] = bytes32(flagMask);
+        inputs[HEAD_INPUTS + packed] = bytes32(selectedMask);
+        inputs[HEAD_INPUTS + packed + 1] = bytes32(flagMask);
     }
 
     // ------------------------------------------------------------------ internals
@@ -395,6 +407,7 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         uint256 k = _params.sketchDim;
         if (sketches.length != n * k) revert BadSketchLength(sketches.length, n * k);
         if (n > 255 || selectedMask >> n != 0 || flagMask >> n != 0) revert BadMask();
+        if (selectedMask & flagMask != 0) revert FlaggedSelected(epoch, selectedMask & flagMask);
         uint256 f = byzantineBound(n);
         uint256 chosen = _popcount(selectedMask);
         if (chosen != n - f) revert BadSelectionSize(chosen, n - f);

@@ -70,6 +70,9 @@ interface IEpochManager {
     error BadMask();
     /// @notice The selection holds `selected` operators instead of `expected` (n − f).
     error BadSelectionSize(uint256 selected, uint256 expected);
+    /// @notice The result selects operators it also flags (`both`, a mask): a flagged
+    /// operator is never selected.
+    error FlaggedSelected(uint256 epoch, uint256 both);
     /// @notice The Krum proof of the result of `epoch` does not verify.
     error InvalidProof(uint256 epoch);
     /// @notice The challenge window of `epoch` has closed.

@@ -57,6 +57,8 @@ abstract contract Devnet is Test {
             challengeBlocks: 10,
             sketchDim: uint32(K),
             maxByzantine: 1,
+            flagRhoNum: 3,
+            flagRhoDen: 1,
             flagSlashWad: 0.5e18,
             aggregatorSlashWad: 1e18,
             timeoutSlashWad: 0.1e18,

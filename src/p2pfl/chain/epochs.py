@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from fractions import Fraction
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -45,6 +46,9 @@ class Params:
     challenge_blocks: int = 10
     sketch_dim: int = 64
     max_byzantine: int = 3
+    # The flag rule's rho = num / den: flagged iff den * score > num * T (DESIGN.md: 3).
+    flag_rho_num: int = 3
+    flag_rho_den: int = 1
     # Slash sizes (WAD fractions of the allocated stake), DESIGN.md v2's defaults: a flag
     # excludes and is reported but does not slash (honest operators with skewed data are
     # flagged too); an aggregator caught by a challenge loses 10 %, a silent one 1 %.
@@ -54,6 +58,10 @@ class Params:
     challenge_bond: int = 10**17
     challenge_reward: int = 10**18
 
+    @property
+    def rho(self) -> Fraction:
+        return Fraction(self.flag_rho_num, self.flag_rho_den)
+
     def as_tuple(self) -> tuple[int, ...]:
         return (
             self.commit_blocks,
@@ -61,6 +69,8 @@ class Params:
             self.challenge_blocks,
             self.sketch_dim,
             self.max_byzantine,
+            self.flag_rho_num,
+            self.flag_rho_den,
             self.flag_slash_wad,
             self.aggregator_slash_wad,
             self.timeout_slash_wad,

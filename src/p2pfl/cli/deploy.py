@@ -21,6 +21,7 @@ from p2pfl.chain.deploy import WAD, Core, Deployment, deploy_avs, deploy_devnet
 from p2pfl.chain.epochs import Params
 from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
+from p2pfl.robust.sketch_krum import parse_rho
 
 DEVNET_CHAIN_ID = 31337
 
@@ -84,6 +85,9 @@ def deploy(
     submit_blocks: Annotated[int, typer.Option(help="Blocks for the aggregator to submit.")] = 20,
     challenge_blocks: Annotated[int, typer.Option(help="Blocks of the challenge window.")] = 10,
     max_byzantine: Annotated[int, typer.Option(help="Byzantine bound f assumed by Krum.")] = 3,
+    flag_rho: Annotated[
+        str, typer.Option(help="Flag rule: flagged iff score > rho * T (a fraction >= 1).")
+    ] = "3",
     port: Annotated[
         int | None, typer.Option(help="Port of the local anvil (default: a free one).")
     ] = None,
@@ -115,11 +119,17 @@ def deploy(
         raise ConfigError(
             "--rpc needs --core: the devnet stand-ins are never deployed to a live network"
         )
+    try:
+        rho = parse_rho(flag_rho)
+    except ValueError as exc:
+        raise ConfigError(f"--flag-rho: {exc}") from None
     params = Params(
         commit_blocks=commit_blocks,
         submit_blocks=submit_blocks,
         challenge_blocks=challenge_blocks,
         max_byzantine=max_byzantine,
+        flag_rho_num=rho.numerator,
+        flag_rho_den=rho.denominator,
     )
     build_contracts()
     with ExitStack() as stack:

@@ -72,7 +72,9 @@ def simulate(
     sketch_k: Annotated[
         int, typer.Option(help="CountSketch buckets k (0: Krum on full vectors).")
     ] = 64,
-    kappa: Annotated[str, typer.Option(help="Flag threshold kappa as a fraction.")] = "3/2",
+    rho: Annotated[
+        str, typer.Option(help="Flag threshold: flagged iff score > rho * T (a fraction >= 1).")
+    ] = "3",
     samples_per_client: Annotated[
         int | None, typer.Option(help="Cap each shard (quick runs) (default: whole shard).")
     ] = None,
@@ -107,7 +109,7 @@ def simulate(
             lr=lr,
             clip=clip,
             sketch_k=sketch_k,
-            kappa=kappa,
+            rho=rho,
             samples_per_client=samples_per_client,
             test_samples=test_samples,
         )
@@ -156,6 +158,7 @@ def simulate(
             f"selected {_fmt(r.selected, byz)}  flagged {_fmt(r.flagged, byz)}"
             f"{'  [yellow]suspicious[/]' if r.suspicious else ''}"
             f"{f'  [red]diverged {_fmt(r.diverged, byz)}[/]' if r.diverged else ''}"
+            f"{f'  over norm bound {_fmt(r.norm_violations, byz)}' if r.norm_violations else ''}"
             f"  ({r.seconds:.1f} s)"
         )
 
@@ -191,7 +194,15 @@ def simulate(
 
 def _rounds_table(console: Console, run: RunResult) -> None:
     table = Table(title=f"{run.rule}: per round (Byzantine in red)")
-    for col in ("round", "accuracy", "selected", "flagged", "suspicious", "seconds"):
+    for col in (
+        "round",
+        "accuracy",
+        "selected",
+        "flagged",
+        "over norm bound",
+        "suspicious",
+        "seconds",
+    ):
         table.add_column(col, justify="right")
     byz = run.byzantine_clients
     for r in run.rounds:
@@ -200,6 +211,7 @@ def _rounds_table(console: Console, run: RunResult) -> None:
             f"{r.accuracy * 100:.2f} %",
             _fmt(r.selected, byz),
             _fmt(r.flagged, byz),
+            _fmt(r.norm_violations, byz),
             "[yellow]yes[/]" if r.suspicious else "no",
             f"{r.seconds:.1f}",
         )
@@ -210,7 +222,14 @@ def _summary(console: Console, config: SimConfig, runs: list[RunResult]) -> None
     for run in runs:
         _rounds_table(console, run)
     table = Table(title="summary")
-    for col in ("rule", "final acc", "Byzantine flagged (min)", "honest flagged", "suspicious"):
+    for col in (
+        "rule",
+        "final acc",
+        "Byzantine flagged (min)",
+        "honest flagged",
+        "Byzantine over norm bound",
+        "suspicious",
+    ):
         table.add_column(col, justify="right")
     for run in runs:
         s = run.summary(config.clients)
@@ -220,6 +239,7 @@ def _summary(console: Console, config: SimConfig, runs: list[RunResult]) -> None
             f"{(s['final_accuracy'] or 0) * 100:.2f} %",
             "-" if byz is None else f"{byz * 100:.0f} % of rounds",
             "-" if hon is None else f"{hon * 100:.1f} % of client-rounds",
+            "-" if (nv := s["byzantine_norm_violation_rate"]) is None else f"{nv * 100:.0f} %",
             f"{int(s['suspicious_rounds'] or 0)}/{len(run.rounds)}",
         )
     console.print(table)

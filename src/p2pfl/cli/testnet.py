@@ -24,10 +24,10 @@ if TYPE_CHECKING:  # the testnet (web3, libp2p, torch) loads only when the comma
 
 def _table(tn: Testnet) -> Table:
     table = Table(title="p2pfl testnet (! malicious)", expand=False, padding=(0, 1))
-    cols = ("ep", "aggregator", "n", "acc", "flagged", "slashed", "challenge",
+    cols = ("ep", "aggregator", "n", "acc", "flagged", "over norm", "slashed", "challenge",
             "train", "prove", "window", "total", "")  # fmt: skip
     for c in cols:
-        table.add_column(c, no_wrap=c not in ("flagged", "slashed"))
+        table.add_column(c, no_wrap=c not in ("flagged", "over norm", "slashed"))
     for r in tn.rows():
         p = r.phases
 
@@ -40,12 +40,16 @@ def _table(tn: Testnet) -> Table:
             str(r.participants),
             f"{r.accuracy:.1%}" if r.accuracy is not None else "-",
             " ".join(r.flagged) or "-",
+            " ".join(r.over_norm) or "-",
             " ".join(r.slashed) or "-",
             " ".join(r.challenges) or "-",
             sec("train"), sec("prove"), sec("challenge_window"), sec("total"),
             {"finalized": "[green]done[/]", "skipped": "[yellow]skip[/]"}.get(r.status, "…"),
         )  # fmt: skip
-    table.caption = "seconds; slashed: flag = flagged by Krum, cheat = wrong sketch, late = timeout"
+    table.caption = (
+        "seconds; over norm: updates above the norm bound (reported by watchers); slashed: "
+        "flag = flagged by Krum, cheat = wrong sketch, late = timeout"
+    )
     return table
 
 
@@ -86,6 +90,9 @@ def run_testnet(
             "and is reported; only where data is known to be IID may a deployment slash it).",
         ),
     ] = 0.0,
+    rho: Annotated[
+        str, typer.Option(help="Flag rule: flagged iff score > rho * T (a fraction >= 1).")
+    ] = "3",
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default runs/testnet-<time>).")
     ] = None,
@@ -114,6 +121,7 @@ def run_testnet(
             challenge_blocks=challenge_blocks,
             threads=threads,
             flag_slash_pct=flag_slash,
+            flag_rho=rho,
             alpha=alpha if partition == "dirichlet" else None,
         )
     except ValidationError as exc:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
 from p2pfl.errors import ConfigError
 from p2pfl.learn.codec import FloatVector, Update, dequantize
 from p2pfl.robust.sketch import DEFAULT_K, sketch_many
-from p2pfl.robust.sketch_krum import KrumResult, sketch_krum
+from p2pfl.robust.sketch_krum import DEFAULT_RHO, KrumResult, sketch_krum
 from p2pfl.zk.inputs import mask
 
 
@@ -55,14 +56,18 @@ def selected_mean(updates: Mapping[str, Update], chosen: Sequence[str]) -> Float
 
 
 def aggregate(
-    updates: Mapping[str, Update], seed: bytes, f: int, k: int = DEFAULT_K
+    updates: Mapping[str, Update],
+    seed: bytes,
+    f: int,
+    k: int = DEFAULT_K,
+    rho: Fraction = DEFAULT_RHO,
 ) -> Aggregation:
     """Sketch every committed update with the epoch's seed and run sketch Krum."""
     if len(updates) < 2 * f + 3:
         raise ConfigError(f"Krum needs n >= 2f + 3; got n = {len(updates)}, f = {f}")
     operators = contract_order(list(updates))
     sketches = sketch_many([updates[a].q for a in operators], seed, k).tolist()
-    return Aggregation(operators, sketches, sketch_krum(sketches, f))
+    return Aggregation(operators, sketches, sketch_krum(sketches, f, rho=rho))
 
 
 def wrong_sketches(

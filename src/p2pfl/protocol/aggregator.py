@@ -36,7 +36,8 @@ class AggregatorRole:
         seed = await ctx.call(lambda: ctx.view.seed(info))
         n = len(updates)
         f = await ctx.call(lambda: ctx.em.byzantine_bound(n))
-        agg = await blocking(lambda: aggregate(updates, seed, f, k))
+        rho = ctx.view.params.rho
+        agg = await blocking(lambda: aggregate(updates, seed, f, k, rho))
         forged = self.tamper(agg, e, info.attempt, ctx.me) if self.tamper else None
         if forged is not None:
             agg = forged
@@ -44,7 +45,8 @@ class AggregatorRole:
         model = base.step(agg.mean_update(updates))
         size = ctx.blobs.keep(model)
         t_agg = time.perf_counter()
-        inputs = krum_inputs(e, seed, f, agg.sketches, agg.krum.selected, agg.krum.flagged)
+        krum = agg.krum
+        inputs = krum_inputs(e, seed, f, agg.sketches, krum.selected, krum.flagged, krum.rho)
         proof = await prove_async(n, k, inputs, timeout=ctx.opts.prove_timeout_s)
         t_prove = time.perf_counter()
         await ctx.announce("model", e, model.digest, size)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 from p2pfl.learn.codec import Update
 from p2pfl.protocol.aggregate import selected_mean, wrong_sketches
@@ -34,19 +35,24 @@ def selected_rows(selected_mask: int, n: int) -> list[int]:
     return [i for i in range(n) if selected_mask >> i & 1]
 
 
-def krum_matches(posted: PostedResult, f: int) -> bool:
+def krum_matches(posted: PostedResult, f: int, rho: Fraction) -> bool:
     """Krum, Multi-Krum and the flags recomputed from the posted sketches agree with the
     posted masks."""
-    res = sketch_krum(posted.sketches, f)
+    res = sketch_krum(posted.sketches, f, rho=rho)
     return mask(res.selected) == posted.selected_mask and mask(res.flagged) == posted.flag_mask
 
 
 def check_result(
-    posted: PostedResult, updates: Mapping[str, Update], base: GlobalModel, k: int, f: int
+    posted: PostedResult,
+    updates: Mapping[str, Update],
+    base: GlobalModel,
+    k: int,
+    f: int,
+    rho: Fraction,
 ) -> Verdict:
     """``updates``: the committed update of every operator in ``posted.operators``; ``f``
-    the epoch's Byzantine bound for that many operators."""
-    krum = krum_matches(posted, f)
+    the epoch's Byzantine bound for that many operators; ``rho`` the deployment's."""
+    krum = krum_matches(posted, f, rho)
     wrong = wrong_sketches(posted.sketches, posted.operators, updates, posted.seed, k)
     if wrong:
         return Verdict(wrong, None, False, krum)

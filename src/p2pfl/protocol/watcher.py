@@ -53,7 +53,8 @@ class WatcherRole:
         k = ctx.view.params.sketch_dim
         n = len(posted.operators)
         f = await ctx.call(lambda: ctx.em.byzantine_bound(n))
-        verdict = await blocking(lambda: check_result(posted, updates, base, k, f))
+        rho = ctx.view.params.rho
+        verdict = await blocking(lambda: check_result(posted, updates, base, k, f, rho))
         st.verdicts[info.attempt] = verdict
         st.evidence[info.attempt] = Evidence(posted, updates)
         if verdict.model is not None and verdict.model_matches:

@@ -5,12 +5,13 @@ recompute exactly these numbers.
 * ``D[i][j] = |s_i - s_j|^2``; ``score_i`` = sum of the ``n - f - 2`` smallest
   ``D[i][j]``, ``j != i``. Requires ``n >= 2f + 3``.
 * Selection: the ``m = n - f`` lowest scores, ties to the lower index (``m = 1``: Krum).
-* Flag ``i`` iff ``a_i > 0`` and ``kappa_den^2 a_i^2 > kappa_num^2 V`` with
-  ``a_i = n score_i - sum(score)`` and ``V = n sum(score^2) - sum(score)^2``, i.e.
-  ``score_i - mean > kappa std`` (population std) without division or square root.
-* Suspicious iff more scores fall in ``[mean - std/2, mean)`` than in
-  ``[mean, mean + 3 std / 2]``; in integers ``a_i < 0 and 4 a_i^2 <= V`` against
-  ``a_i >= 0 and 4 a_i^2 <= 9 V``.
+* ``T`` = the largest selected score. Flag ``i`` iff ``rho_den score_i > rho_num T``
+  (``rho = rho_num / rho_den >= 1``, default 3): a clear outlier, far outside the
+  selected cluster. With ``rho >= 1`` a flagged operator is never selected.
+* Suspicious (the seed's bracket test, reported only) iff more scores fall in
+  ``[mean - std/2, mean)`` than in ``[mean, mean + 3 std / 2]``; in integers
+  ``a_i < 0 and 4 a_i^2 <= V`` against ``a_i >= 0 and 4 a_i^2 <= 9 V`` with
+  ``a_i = n score_i - sum(score)`` and ``V = n sum(score^2) - sum(score)^2``.
 
 All arithmetic is on Python integers (arbitrary precision), so nothing can overflow
 silently; an int64 fast path for distances is taken only when a bound proves it exact.
@@ -26,7 +27,8 @@ from numpy.typing import NDArray
 
 from p2pfl.robust.base import require
 
-DEFAULT_KAPPA = Fraction(3, 2)
+DEFAULT_RHO = Fraction(3)
+RHO_LIMIT = 1 << 16  # rho_num and rho_den are below this (the circuit's range)
 INT64_SAFE = (1 << 63) - 1
 
 
@@ -70,13 +72,40 @@ def deviations(scores: list[int]) -> tuple[list[int], int]:
     return [n * x - total for x in scores], n * sum(x * x for x in scores) - total * total
 
 
-def flags(scores: list[int], kappa: Fraction = DEFAULT_KAPPA) -> list[bool]:
-    """``score_i - mean > kappa * std``, division-free (DESIGN.md)."""
-    if kappa < 0:
-        raise ValueError(f"kappa must be >= 0, got {kappa}")
-    a, v = deviations(scores)
-    num2, den2 = kappa.numerator**2, kappa.denominator**2
-    return [ai > 0 and den2 * ai * ai > num2 * v for ai in a]
+def check_rho(rho: Fraction) -> Fraction:
+    """``rho`` as the circuit and the contract accept it: ``1 <= rho``, numerator and
+    denominator below 2^16."""
+    if rho < 1 or rho.numerator >= RHO_LIMIT or rho.denominator >= RHO_LIMIT:
+        raise ValueError(
+            f"rho must be a fraction >= 1 with numerator and denominator below {RHO_LIMIT},"
+            f" got {rho}"
+        )
+    return rho
+
+
+def parse_rho(text: str) -> Fraction:
+    """``rho`` from text like ``3`` or ``5/2``; ValueError with one clear line otherwise."""
+    try:
+        return check_rho(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(
+            f"rho must be a fraction >= 1 like 3 or 5/2 (numerator and denominator below"
+            f" 2^16), got {text!r}"
+        ) from None
+
+
+def threshold(scores: list[int], selected: list[int]) -> int:
+    """``T``: the largest selected score."""
+    if not selected:
+        raise ValueError("the selection is empty")
+    return max(scores[i] for i in selected)
+
+
+def flags(scores: list[int], selected: list[int], rho: Fraction = DEFAULT_RHO) -> list[bool]:
+    """``rho_den score_i > rho_num T`` (DESIGN.md "Flags")."""
+    check_rho(rho)
+    t = threshold(scores, selected)
+    return [rho.denominator * s > rho.numerator * t for s in scores]
 
 
 def bracket_counts(scores: list[int]) -> tuple[int, int]:
@@ -101,6 +130,8 @@ class KrumResult:
     m: int
     scores: list[int]
     selected: list[int]
+    threshold: int  # T, the largest selected score
+    rho: Fraction
     flags: list[bool]
     suspicious: bool
     bracket: tuple[int, int]
@@ -114,20 +145,23 @@ def sketch_krum(
     sketches: NDArray[np.integer] | list[list[int]],
     f: int,
     m: int | None = None,
-    kappa: Fraction = DEFAULT_KAPPA,
+    rho: Fraction = DEFAULT_RHO,
 ) -> KrumResult:
-    """Krum scores, Multi-Krum selection (``m = n - f`` by default), flags, suspicion."""
+    """Krum scores, Multi-Krum selection (``m = n - f`` by default), ``T``, flags, suspicion."""
     dist = distance_matrix(sketches)
     n = len(dist)
     scores = krum_scores_exact(dist, f)
     keep = n - f if m is None else m
+    selected = select_lowest(scores, keep)
     return KrumResult(
         n=n,
         f=f,
         m=keep,
         scores=scores,
-        selected=select_lowest(scores, keep),
-        flags=flags(scores, kappa),
+        selected=selected,
+        threshold=threshold(scores, selected),
+        rho=check_rho(rho),
+        flags=flags(scores, selected, rho),
         suspicious=suspicious(scores),
         bracket=bracket_counts(scores),
     )

@@ -18,12 +18,10 @@ from p2pfl.robust.sketch_krum import (
 )
 
 
-def rational_flags(scores: list[int], kappa: Fraction) -> list[bool]:
-    """The flag rule with exact rationals: score - mean > kappa * std (population std)."""
-    n = len(scores)
-    mean = Fraction(sum(scores), n)
-    var = sum((Fraction(s) - mean) ** 2 for s in scores) / n
-    return [s - mean > 0 and (s - mean) ** 2 > kappa**2 * var for s in scores]
+def rational_flags(scores: list[int], selected: list[int], rho: Fraction) -> list[bool]:
+    """The flag rule with exact rationals: score > rho * T."""
+    t = max(scores[i] for i in selected)
+    return [Fraction(s) > rho * t for s in scores]
 
 
 def rational_bracket(scores: list[int]) -> tuple[int, int]:
@@ -35,13 +33,39 @@ def rational_bracket(scores: list[int]) -> tuple[int, int]:
     return below, above
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.integers(0, 2**130), min_size=2, max_size=30),
-    st.fractions(min_value=0, max_value=5, max_denominator=7),
+RHOS = st.fractions(min_value=1, max_value=50, max_denominator=2**16 - 1).filter(
+    lambda r: r.numerator < 2**16
 )
-def test_flags_equal_the_rational_rule(scores: list[int], kappa: Fraction) -> None:
-    assert flags(scores, kappa) == rational_flags(scores, kappa)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 2**108), min_size=3, max_size=32), st.data(), RHOS)
+def test_flags_equal_the_rational_rule_and_never_select(
+    scores: list[int], data: st.DataObject, rho: Fraction
+) -> None:
+    keep = data.draw(st.integers(1, len(scores)))
+    selected = select_lowest(scores, keep)
+    got = flags(scores, selected, rho)
+    assert got == rational_flags(scores, selected, rho)
+    assert not any(got[i] for i in selected)
+
+
+@pytest.mark.parametrize(
+    "rho", [Fraction(1, 2), Fraction(0), Fraction(2**16), Fraction(3, 2**16), Fraction(-3)]
+)
+def test_refuses_rho_outside_the_circuits_range(rho: Fraction) -> None:
+    with pytest.raises(ValueError, match="rho must be"):
+        flags([1, 2, 3], [0], rho)
+
+
+def test_flag_boundary_is_strict() -> None:
+    # T = 10: 30 is exactly 3 T (not flagged), 31 is above (flagged); rho = 5/2: 25 vs 26
+    assert flags([10, 30, 31, 5], [0, 3]) == [False, False, True, False]
+    assert flags([10, 25, 26], [0], Fraction(5, 2)) == [False, False, True]
+
+
+def test_zero_threshold_flags_every_positive_score() -> None:
+    assert flags([0, 0, 0, 1], [0, 1, 2]) == [False, False, False, True]
 
 
 @settings(max_examples=200, deadline=None)
@@ -89,6 +113,7 @@ def test_outliers_are_flagged_and_not_selected() -> None:
     result = sketch_krum(s, f=3)
     assert result.flagged == [2, 5, 8]
     assert result.selected == [0, 1, 3, 4, 6, 7, 9]
+    assert result.threshold == max(result.scores[i] for i in result.selected)
     assert not result.suspicious
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from p2pfl.robust.attacks import ATTACKS
 from p2pfl.robust.registry import RULES
+from p2pfl.robust.sketch_krum import parse_rho
 
 
 class SimConfig(BaseModel):
@@ -29,7 +30,7 @@ class SimConfig(BaseModel):
     momentum: float = Field(0.9, ge=0, lt=1)
     clip: float = Field(10.0, gt=0, description="L2 norm clip C of honest updates")
     sketch_k: int = Field(64, ge=0, le=4096, description="0: Krum on full vectors")
-    kappa: str = Field("3/2", description="flag threshold as a fraction")
+    rho: str = Field("3", description="flag threshold rho (score > rho * T) as a fraction")
     samples_per_client: int | None = Field(None, ge=10)
     test_samples: int | None = Field(None, ge=100)
 
@@ -46,8 +47,7 @@ class SimConfig(BaseModel):
                 raise ValueError(f"unknown rule {rule!r}; choose from {', '.join(RULES)}")
         if not self.rules:
             raise ValueError("give at least one rule")
-        if self.kappa_fraction < 0:
-            raise ValueError("kappa must be >= 0")
+        _ = self.rho_fraction  # raises on a bad rho
         f = self.assumed_f
         if self.clients < 2 * f + 3:
             raise ValueError(
@@ -57,11 +57,8 @@ class SimConfig(BaseModel):
         return self
 
     @property
-    def kappa_fraction(self) -> Fraction:
-        try:
-            return Fraction(self.kappa)
-        except (ValueError, ZeroDivisionError) as exc:
-            raise ValueError(f"kappa must be a fraction like 3/2, got {self.kappa!r}") from exc
+    def rho_fraction(self) -> Fraction:
+        return parse_rho(self.rho)
 
     @property
     def assumed_f(self) -> int:

@@ -31,7 +31,7 @@ def plot_accuracy(runs: list[RunResult], path: Path, title: str) -> None:
 
 def plot_scores(run: RunResult, clients: int, path: Path, title: str) -> None:
     """Scores per client per round (log scale), Byzantine in red, flagged circled,
-    the threshold ``mean + kappa * std`` as a line."""
+    the flag threshold ``rho * T`` as a line."""
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     byz = set(run.byzantine_clients)
     for r in run.rounds:

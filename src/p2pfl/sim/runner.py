@@ -16,6 +16,8 @@ from p2pfl.learn.codec import (
     Update,
     dequantize,
     flatten_state,
+    norm_bound_sq,
+    squared_norm,
     unflatten_state,
 )
 from p2pfl.learn.mnist import Mnist, Split
@@ -26,7 +28,7 @@ from p2pfl.robust.attacks import AttackContext, make_attack
 from p2pfl.robust.attacks.label_flip import FLIP_MAP
 from p2pfl.robust.registry import make_rule
 from p2pfl.robust.sketch import sketch_many
-from p2pfl.robust.sketch_krum import KrumResult, deviations, sketch_krum
+from p2pfl.robust.sketch_krum import KrumResult, sketch_krum
 from p2pfl.sim.config import SimConfig
 
 PROTOCOL_SELECTION_RULES = {"krum": 1, "multikrum": None}  # m per rule; None: n - f
@@ -40,10 +42,12 @@ class RoundResult:
     flagged: list[int]
     suspicious: bool
     scores: list[int]
-    threshold: float
+    threshold: float  # rho * T: a score above it is flagged
     mean_score: float
     seconds: float
     diverged: list[int] = field(default_factory=list)
+    norm_violations: list[int] = field(default_factory=list)  # updates over the norm bound
+    largest_selected: int = 0  # T
 
 
 @dataclass
@@ -70,8 +74,28 @@ class RunResult:
             "honest_flag_rate": float(np.mean(honest)) if honest else None,
             "honest_max_flag_rate": max(honest) if honest else None,
             "suspicious_rounds": float(sum(r.suspicious for r in self.rounds)),
+            "byzantine_norm_violation_rate": _rate(
+                [c in r.norm_violations for r in self.rounds for c in self.byzantine_clients]
+            ),
+            "honest_norm_violations": float(
+                sum(c not in self.byzantine_clients for r in self.rounds for c in r.norm_violations)
+            ),
+            "honest_max_score_over_t": max(
+                (
+                    r.scores[c] / r.largest_selected
+                    for r in self.rounds
+                    if r.largest_selected > 0
+                    for c in range(clients)
+                    if c not in self.byzantine_clients
+                ),
+                default=None,
+            ),
             "seconds": float(sum(r.seconds for r in self.rounds)),
         }
+
+
+def _rate(hits: list[bool]) -> float | None:
+    return float(np.mean(hits)) if hits else None
 
 
 ClientHook = Callable[[int, int], None]  # (round, client) after each client trains
@@ -97,14 +121,6 @@ def make_shards(config: SimConfig, train: Split) -> list[Split]:
     if config.samples_per_client is not None:
         shards = [s[: config.samples_per_client] for s in shards]
     return [Split(train.images[s], train.labels[s]) for s in shards]
-
-
-def threshold_of(scores: list[int], kappa: float) -> tuple[float, float]:
-    """Mean score and the flag threshold ``mean + kappa * std`` (floats, for plots)."""
-    n = len(scores)
-    _a, v = deviations(scores)
-    mean = sum(scores) / n
-    return mean, mean + kappa * float(np.sqrt(float(v))) / n
 
 
 def run_rule(
@@ -137,8 +153,6 @@ def run_rule(
     result = RunResult(rule_name, byz, evaluate(model, test))
     if runs is not None:
         runs.append(result)
-    kappa = config.kappa_fraction
-
     for rnd in range(1, config.rounds + 1):
         started = time.perf_counter()
         updates: list[NDArray[np.int32]] = []
@@ -174,6 +188,8 @@ def run_rule(
                 )
                 # A Byzantine sender does not have to clip.
                 updates[c] = Update.from_delta(spec, attack.craft(ctx), clip=None).q
+        bound = norm_bound_sq(config.clip, spec.dim)
+        violations = [c for c, q in enumerate(updates) if squared_norm(q) > bound]
 
         detection = _detect(config, rnd, updates, f, rule_name)
         floats = np.stack([dequantize(u) for u in updates])
@@ -188,18 +204,20 @@ def run_rule(
         global_flat = global_flat + agg
         model.load_state_dict(unflatten_state(spec, global_flat))
         accuracy = evaluate(model, test)
-        mean, threshold = threshold_of(detection.scores, float(kappa))
+        scores = detection.scores
         rr = RoundResult(
             round=rnd,
             accuracy=accuracy,
             selected=selected,
             flagged=detection.flagged,
             suspicious=detection.suspicious,
-            scores=detection.scores,
-            threshold=threshold,
-            mean_score=mean,
+            scores=scores,
+            threshold=float(detection.rho * detection.threshold),
+            mean_score=sum(scores) / len(scores),
             seconds=time.perf_counter() - started,
             diverged=diverged,
+            norm_violations=violations,
+            largest_selected=detection.threshold,
         )
         result.rounds.append(rr)
         if on_round:
@@ -212,13 +230,13 @@ def _detect(
 ) -> KrumResult:
     """The protocol's detection, as the aggregator would compute and prove it."""
     m = PROTOCOL_SELECTION_RULES.get(rule_name)
-    kappa = config.kappa_fraction
+    rho = config.rho_fraction
     if config.sketch_k > 0:
         sketches = sketch_many(updates, round_seed(config.seed, rnd), config.sketch_k)
-        return sketch_krum(sketches, f, m=m, kappa=kappa)
+        return sketch_krum(sketches, f, m=m, rho=rho)
     # Full-vector Krum on the integer updates (exact, slower): for comparison runs.
     full = np.stack([u.astype(np.int64) for u in updates])
-    return sketch_krum(full, f, m=m, kappa=kappa)
+    return sketch_krum(full, f, m=m, rho=rho)
 
 
 def set_threads(threads: int | None) -> None:

@@ -63,4 +63,4 @@ def frame_an_honest_operator(agg: Aggregation, me: str) -> Aggregation:
     sketches[victim] = [
         x + (1 << 30) * (1 if b % 2 else -1) for b, x in enumerate(sketches[victim])
     ]
-    return Aggregation(agg.operators, sketches, sketch_krum(sketches, agg.krum.f))
+    return Aggregation(agg.operators, sketches, sketch_krum(sketches, agg.krum.f, rho=agg.krum.rho))

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +33,7 @@ from p2pfl.errors import ConfigError
 from p2pfl.events import Event, EventError, Listening, parse
 from p2pfl.net.identity import load_or_create_identity, peer_id_of
 from p2pfl.protocol.model import GlobalModel
+from p2pfl.robust.sketch_krum import parse_rho
 
 Say = Callable[[str], None]
 
@@ -54,6 +56,7 @@ class TestnetConfig(BaseModel):
     block_time: int = Field(1, ge=1)
     threads: int = Field(1, ge=1)  # torch threads per node process
     flag_slash_pct: float = Field(0.0, ge=0, le=100)  # DESIGN.md: flags do not slash
+    flag_rho: str = "3"  # flagged iff score > rho * T
     aggregator_slash_pct: float = Field(10.0, ge=0, le=100)
     timeout_slash_pct: float = Field(1.0, ge=0, le=100)
 
@@ -61,7 +64,12 @@ class TestnetConfig(BaseModel):
     def _check(self) -> TestnetConfig:
         if self.malicious >= self.nodes:
             raise ValueError("malicious must be fewer than nodes")
+        _ = self.rho  # raises on a bad rho
         return self
+
+    @property
+    def rho(self) -> Fraction:
+        return parse_rho(self.flag_rho)
 
     @property
     def malicious_indices(self) -> list[int]:
@@ -160,6 +168,8 @@ def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
             submit_blocks=cfg.submit_blocks,
             challenge_blocks=cfg.challenge_blocks,
             max_byzantine=cfg.max_byzantine,
+            flag_rho_num=cfg.rho.numerator,
+            flag_rho_den=cfg.rho.denominator,
             flag_slash_wad=_wad(cfg.flag_slash_pct),
             aggregator_slash_wad=_wad(cfg.aggregator_slash_pct),
             timeout_slash_wad=_wad(cfg.timeout_slash_pct),

@@ -21,6 +21,7 @@ from p2pfl.events import (
     Event,
     Finalized,
     Listening,
+    NormViolation,
     Ready,
     Submitted,
     Trained,
@@ -40,6 +41,7 @@ class EpochRow:
     participants: int = 0
     accuracy: float | None = None
     flagged: list[str] = field(default_factory=list)
+    over_norm: list[str] = field(default_factory=list)  # updates above the norm bound
     slashed: list[str] = field(default_factory=list)
     challenges: list[str] = field(default_factory=list)
     timeouts: int = 0
@@ -99,6 +101,9 @@ class Testnet:
         final = rec.final_result
         if final is not None:
             row.flagged = [self.name_of(a) for a in final["flagged"]]
+        row.over_norm = sorted(
+            {self.name_of(ev.operator) for _, ev in self.node_events(NormViolation, e)}
+        )
         row.slashed = [f"{self.name_of(s.operator)}:{s.reason.short}" for s in rec.slashes]
         row.challenges = [
             f"{self.name_of(c['challenger'])}:{'upheld' if c['upheld'] else 'lost'}"
@@ -172,6 +177,13 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
     out.append(
         Expectation(
             "no honest operator slashed as Byzantine", not honest_flagged, ", ".join(honest_flagged)
+        )
+    )
+    over = {ev.operator for _, ev in tn.node_events(NormViolation)}
+    honest_over = sorted(tn.name_of(a) for a in over - bad)
+    out.append(
+        Expectation(
+            "no honest update above the norm bound", not honest_over, ", ".join(honest_over)
         )
     )
     slashes_flags = cfg.flag_slash_pct > 0

@@ -1,10 +1,11 @@
 """The circuit's inputs, in ``EpochManager.publicInputs``' order and field encoding:
-epoch, seed, n, f, the sketches packed five entries to a field element (each entry
-offset by 2^47 into 48 bits), the selection and flag masks."""
+epoch, seed, n, f, rho's numerator and denominator, the sketches packed five entries to a
+field element (each entry offset by 2^47 into 48 bits), the selection and flag masks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from p2pfl.errors import ConfigError
@@ -46,6 +47,7 @@ def krum_inputs(
     sketches: Sequence[Sequence[int]],
     selected: Sequence[int],
     flagged: Sequence[int],
+    rho: Fraction,
     *,
     check: bool = True,
 ) -> dict[str, Any]:
@@ -54,8 +56,10 @@ def krum_inputs(
         "seed": field(int.from_bytes(seed, "big")),
         "n": field(len(sketches)),
         "f": field(f),
+        "rho_num": field(rho.numerator),
+        "rho_den": field(rho.denominator),
         "packed": [field(p) for p in pack_sketches(sketches, check=check)],
-        "sketches": [[field(int(x)) for x in row] for row in sketches],
+        "limbs": [[field(int(x) + ENTRY_BOUND) for x in row] for row in sketches],
         "selected_mask": field(mask(selected)),
         "flag_mask": field(mask(flagged)),
     }
@@ -63,7 +67,7 @@ def krum_inputs(
 
 def public_inputs(inputs: dict[str, Any]) -> list[int]:
     """The flat public inputs the verifier sees, for checks against the contract's list."""
-    flat = [inputs["epoch"], inputs["seed"], inputs["n"], inputs["f"]]
+    flat = [inputs[key] for key in ("epoch", "seed", "n", "f", "rho_num", "rho_den")]
     flat += inputs["packed"]
     flat += [inputs["selected_mask"], inputs["flag_mask"]]
     return [int(x, 16) for x in flat]

@@ -22,10 +22,13 @@ compiled to 17001 gates instead of 14398, with another verification key), and su
 variant is a different circuit, not a cheating prover. The suite checks every mutant's
 verification key equals the unmutated circuit's.
 
-Kinds: ``hint`` (must be caught), ``equivalent`` (changes a hint value within what the
-constraints allow: the accepted outcome must be the honest one) and ``control`` (the v1
-circuit, whose equality was an under-constrained hint: with a malicious hint it *accepts*
-forged claims, which shows the suite can fail).
+Kinds: ``hint`` (must be caught) and ``control`` (the v1 circuit, whose equality was an
+under-constrained hint: with a malicious hint it *accepts* forged claims, which shows the
+suite can fail). On a given case a hint mutation may leave every hint value as it is (not
+exercised, e.g. ``lt-le`` where no two compared values are equal) or be *equivalent*:
+change a hint but not the claims, and still have a witness; the suite reports both.
+(Until the threshold key had to be one of the keys, ``kth_key`` returning any value
+between the keep-th and the next key was such an equivalent; now it is caught.)
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from p2pfl.errors import ConfigError
+from p2pfl.robust.sketch_krum import DEFAULT_RHO
 from p2pfl.zk.circuit import build, build_source, variant_source
 from p2pfl.zk.inputs import BN254_R, krum_inputs
 from p2pfl.zk.prover import ProverError, _with_inputs
@@ -49,34 +53,38 @@ P = BN254_R
 
 # The circuit's constants (noir/krum/src/main.nr); checked against the source below.
 DIST_BITS = 104
-KEY_BITS = 117
-DEV_BITS = 120
-FLAG_BITS = 242
-DEV_OFFSET = 1 << 119
-KAPPA_NUM, KAPPA_DEN = 3, 2
+COUNT_BITS = 6
+KEY_BITS = 118
+RHO_BITS = 14
+FLAG_BITS = 126
 CONSTANTS = {
     "DIST_BITS: u32": DIST_BITS,
+    "COUNT_BITS: u32": COUNT_BITS,
     "KEY_BITS: u32": KEY_BITS,
-    "DEV_BITS: u32": DEV_BITS,
+    "RHO_BITS: u32": RHO_BITS,
     "FLAG_BITS: u32": FLAG_BITS,
-    "DEV_OFFSET: Field": DEV_OFFSET,
-    "KAPPA_NUM: Field": KAPPA_NUM,
-    "KAPPA_DEN: Field": KAPPA_DEN,
 }
 
 # Each constraint of main() the model checks, by a snippet of its line in main.nr; a
 # failing execution is attributed to the snippet on its call stack (see failure_site).
+RHO_NUM = "rho_num.assert_max_bit_size::<RHO_BITS>()"
+RHO_DEN = "(rho_den - 1).assert_max_bit_size::<RHO_BITS>()"
+RHO_ORDER = "(rho_num - rho_den).assert_max_bit_size::<RHO_BITS>()"
 LT_DIST = "lt::<DIST_BITS>(v, t)"
-RANK_LOW = "(m - c_lt - 1).assert_max_bit_size::<8>()"
-RANK_HIGH = "(c_le - m).assert_max_bit_size::<8>()"
+RANK_LOW = "(m - c_lt - 1).assert_max_bit_size::<COUNT_BITS>()"
+RANK_HIGH = "(c_le - m).assert_max_bit_size::<COUNT_BITS>()"
 EQ_V1 = "assert(e * (v - t) == 0)"
+KEY_IS_KEY = "assert(prod == 0)"
 LT_KEY = "lt::<KEY_BITS>(t_key, keys[i])"
 SEL_BIT = "assert(sel == sel_bits[i])"
 COUNT = "assert(count == keep)"
-LT_DEV = "lt::<DEV_BITS>(DEV_OFFSET, a + DEV_OFFSET)"
-LT_FLAG = "lt::<FLAG_BITS>(rhs, lhs)"
+LT_FLAG = "lt::<FLAG_BITS>(bound, rho_den * scores[i])"
 FLAG_BIT = "assert(flag == flag_bits[i])"
-ANCHORS = (LT_DIST, RANK_LOW, RANK_HIGH, EQ_V1, LT_KEY, SEL_BIT, COUNT, LT_DEV, LT_FLAG, FLAG_BIT)
+NOT_BOTH = "assert(!(flag & sel_bits[i]))"
+ANCHORS = (
+    RHO_NUM, RHO_DEN, RHO_ORDER, LT_DIST, RANK_LOW, RANK_HIGH, EQ_V1, KEY_IS_KEY, LT_KEY,
+    SEL_BIT, COUNT, LT_FLAG, FLAG_BIT, NOT_BOTH,
+)  # fmt: skip
 
 EQ_CONSTRAINED = "let e = (v == t) as Field;"
 EQ_V1_LINES = """// Safety: e = 1 forces v == t (v1: wherever v == t, e is free).
@@ -201,11 +209,12 @@ def simulate(
     f: int,
     hints: Hints = HONEST,
     claims: tuple[int, int] | None = None,
+    rho: tuple[int, int] = (3, 1),
 ) -> Trace:
     """main() of noir/krum/src/main.nr on the squared distances, with the given hints, in
     field arithmetic. ``claims`` = (selected_mask, flag_mask); None: the masks the hints
-    imply (so only the hint checks can fail). Keeps going past a violation, to compute
-    the values a substitute implies."""
+    imply (so only the hint checks can fail); ``rho`` = (rho_num, rho_den) as public
+    inputs. Keeps going past a violation, to compute the values a substitute implies."""
     n = len(dist)
     trace = Trace([], 0, 0, [])
 
@@ -220,6 +229,10 @@ def simulate(
         check(d < 1 << bits, anchor)
         return r
 
+    rho_num, rho_den = rho[0] % P, rho[1] % P
+    check(rho_num < 1 << RHO_BITS, RHO_NUM)
+    check((rho_den - 1) % P < 1 << RHO_BITS, RHO_DEN)
+    check((rho_num - rho_den) % P < 1 << RHO_BITS, RHO_ORDER)
     m = n - f - 2
     scores = []
     for i in range(n):
@@ -240,35 +253,33 @@ def simulate(
             c_lt += int(is_lt)
             c_le = (c_le + int(is_lt) + e) % P
             below += v if is_lt else 0
-        check((m - c_lt - 1) % P < 1 << 8, RANK_LOW)
-        check((c_le - m) % P < 1 << 8, RANK_HIGH)
+        check((m - c_lt - 1) % P < 1 << COUNT_BITS, RANK_LOW)
+        check((c_le - m) % P < 1 << COUNT_BITS, RANK_HIGH)
         scores.append((below + (m - c_lt) * t) % P)
     trace.scores = scores
     keep = n - f
     keys = [(s * 256 + i) % P for i, s in enumerate(scores)]
     t_key = hints.kth_key(hints, keys, keep) % P
     trace.hint_values.append(t_key)
+    prod = 1
+    for key in keys:
+        prod = prod * (t_key - key) % P
+    check(prod == 0, KEY_IS_KEY)
     sel = [not lt(t_key, key, KEY_BITS, LT_KEY) for key in keys]
     trace.sel_mask = sum(1 << i for i, s in enumerate(sel) if s)
     sel_claim, flag_claim = claims if claims is not None else (trace.sel_mask, None)
+    top = 0
     for i in range(n):
         check(sel[i] == bool(sel_claim >> i & 1), SEL_BIT)
+        top = (top + int(keys[i] == t_key) * scores[i]) % P
     check(sum(sel) == keep, COUNT)
-    total = sum(scores) % P
-    total_sq = sum(s * s for s in scores) % P
-    var = (n * total_sq - total * total) % P
-    flags = []
-    for i in range(n):
-        a = (n * scores[i] - total) % P
-        positive = lt(DEV_OFFSET, (a + DEV_OFFSET) % P, DEV_BITS, LT_DEV)
-        lhs = KAPPA_DEN * KAPPA_DEN * a * a % P
-        rhs = KAPPA_NUM * KAPPA_NUM * var % P
-        exceeds = lt(rhs, lhs, FLAG_BITS, LT_FLAG)
-        flags.append(positive and exceeds)
+    bound = rho_num * top % P
+    flags = [lt(bound, rho_den * s % P, FLAG_BITS, LT_FLAG) for s in scores]
     trace.flag_mask = sum(1 << i for i, fl in enumerate(flags) if fl)
     if flag_claim is not None:
         for i in range(n):
             check(flags[i] == bool(flag_claim >> i & 1), FLAG_BIT)
+            check(not (flags[i] and sel_claim >> i & 1), NOT_BOTH)
     return trace
 
 
@@ -302,7 +313,7 @@ _SORTED_DESC = """    let mut sorted = values;
     }
     sorted"""
 
-Kind = Literal["hint", "equivalent", "control"]
+Kind = Literal["hint", "control"]
 
 
 @dataclass(frozen=True)
@@ -360,11 +371,11 @@ MUTATIONS: tuple[Mutation, ...] = (
              {"kth_key": "sorted_copy(keys)[k as u32]"}, Hints(kth_key=key_at(1))),
     Mutation("sorted-descending", "sorted_copy sorts descending (both kth hints)", "hint",
              {"sorted_copy": _SORTED_DESC}, Hints(sorted_copy=descending_sorted)),
-    Mutation("key-plus-1", "kth_key returns the keep-th key + 1 (same set unless the next "
-             "key is exactly that)", "equivalent",
+    Mutation("key-plus-1", "kth_key returns the keep-th key + 1 (the same set, but not a "
+             "key: T would be undetermined)", "hint",
              {"kth_key": "sorted_copy(keys)[k as u32 - 1] + 1"}, Hints(kth_key=key_at(0, 1))),
-    Mutation("key-next-minus-1", "kth_key returns the (keep+1)-th key - 1 (always the same "
-             "set: the top of the allowed interval)", "equivalent",
+    Mutation("key-next-minus-1", "kth_key returns the (keep+1)-th key - 1 (the same set, "
+             "the top of the interval v1 allowed; not a key)", "hint",
              {"kth_key": "sorted_copy(keys)[k as u32] - 1"}, Hints(kth_key=key_at(1, -1))),
     Mutation("v1", "v1's circuit: equality from eq_hint, checked only by e * (v - t) == 0; "
              "honest hints", "control",
@@ -569,7 +580,7 @@ def claims_inputs(
     """The circuit's inputs for the given (selected_mask, flag_mask)."""
     bits = [i for i in range(len(sketches)) if claims[0] >> i & 1]
     flags = [i for i in range(len(sketches)) if claims[1] >> i & 1]
-    return krum_inputs(1, bytes(32), f, sketches, bits, flags)
+    return krum_inputs(1, bytes(32), f, sketches, bits, flags, DEFAULT_RHO)
 
 
 def evaluate(
