@@ -581,6 +581,55 @@ contract EpochManagerTest is Devnet {
         epochs.finalize(e);
         assertEq(avs.stakeOf(flagged), before);
         assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Finalized));
+        // kept as pending slash 0; a retry while the core still refuses reverts and keeps it
+        assertEq(epochs.pendingSlashCount(), 1);
+        EpochManager.PendingSlash memory p = epochs.pendingSlash(0);
+        assertEq(p.operator, flagged);
+        assertEq(p.wad, 0.5e18);
+        assertFalse(p.done);
+        vm.expectRevert(err);
+        epochs.retrySlash(0);
+        assertFalse(epochs.pendingSlash(0).done);
+        // once the core accepts it, anyone's retry applies it, once
+        vm.clearMockedCalls();
+        vm.expectEmit(true, true, false, true, address(epochs));
+        emit IEpochManager.SlashApplied(e, flagged, 0.5e18, IEpochManager.SlashReason.Flagged);
+        vm.prank(ops[0]);
+        epochs.retrySlash(0);
+        assertLt(avs.stakeOf(flagged), before);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.NoPendingSlash.selector, 0));
+        epochs.retrySlash(0);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.NoPendingSlash.selector, 1));
+        epochs.retrySlash(1);
+    }
+
+    /// A slashing transaction sent with too little gas for the slash reverts as a whole:
+    /// the slash can never be skipped by starving it (the real core's slash costs ~400 k,
+    /// so under an estimated limit it used to run out of gas inside the try/catch).
+    function testFuzz_aStarvedSlashRevertsTheTransaction(uint32 gasSeed) public {
+        (uint256 e,) = openAndSubmit();
+        vm.roll(epochs.getEpoch(e).challengeDeadline + 1);
+        uint256 limit = bound(uint256(gasSeed), 80_000, epochs.SLASH_GAS());
+        (bool ok, bytes memory ret) = address(epochs).call{gas: limit}(abi.encodeCall(epochs.finalize, (e)));
+        assertFalse(ok);
+        assertEq(bytes4(ret), IEpochManager.SlashGasTooLow.selector);
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Submitted));
+        assertEq(epochs.pendingSlashCount(), 0);
+        epochs.finalize{gas: 3_000_000}(e); // with enough gas the slash applies
+        assertEq(epochs.pendingSlashCount(), 0);
+    }
+
+    /// A core whose slash eats more than SLASH_GAS lands in the catch (recorded, retryable),
+    /// never silently: the slash is pending and retryable with all the gas a caller sends.
+    function test_aSlashThatOutgrowsItsGasIsPendingNotLost() public {
+        (uint256 e, Result memory r) = openAndSubmit();
+        address flagged = r.operators[N - 1];
+        vm.roll(epochs.getEpoch(e).challengeDeadline + 1);
+        GasHog hog = new GasHog();
+        vm.etch(address(avs.allocationManager()), address(hog).code);
+        epochs.finalize{gas: 5_000_000}(e);
+        assertEq(epochs.pendingSlashCount(), 1);
+        assertEq(epochs.pendingSlash(0).operator, flagged);
     }
 
     function testFuzz_slashingReducesStakeProportionally(uint64 wadSeed) public {
@@ -630,6 +679,16 @@ contract Reenterer {
         try epochs.withdraw() {}
         catch {
             reentryFailed = true;
+        }
+    }
+}
+
+/// Burns more gas than EpochManager.SLASH_GAS in any call.
+contract GasHog {
+    fallback() external {
+        uint256 x;
+        while (gasleft() > 5_000) {
+            x += 1;
         }
     }
 }

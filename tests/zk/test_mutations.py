@@ -27,7 +27,9 @@ from p2pfl.zk.mutations import (
     Mutation,
     MutationError,
     Outcome,
+    claims_inputs,
     evaluate,
+    execute,
     replace_body,
     simulate,
     v1_source,
@@ -133,12 +135,15 @@ def test_mutation(mutation: Mutation) -> None:
 
 @pytest.mark.slow
 def test_the_honest_circuit_accepts_the_honest_claims() -> None:
-    out = outcome("key-next-minus-1")  # forged == honest claims: fixed_forged is the honest run
-    assert out.honest_claims == (_mask(CASE["selected"]), _mask(CASE["flagged"]))
-    assert not out.forged_differs
-    assert out.fixed_forged.ok
-    assert not out.mutant_forged.ok  # the same claims, but t_key is not a key: no witness
-    assert out.mutant_forged.site == "assert(prod == 0)"
+    sketches = _sketches(CASE)
+    honest = (_mask(CASE["selected"]), _mask(CASE["flagged"]))
+    assert execute(build(N, K), claims_inputs(sketches, CASE["f"], honest)).ok
+    # the threshold must be a key: the top of the interval v1 allowed (same selection) is
+    # refused where the product of differences is checked, whatever is claimed
+    out = outcome("key-next-minus-1")
+    assert out.honest_claims == honest
+    assert not out.mutant_honest.ok
+    assert out.mutant_honest.site == "assert(prod == 0)"
 
 
 @pytest.mark.slow

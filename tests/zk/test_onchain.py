@@ -86,9 +86,10 @@ def test_real_proof_through_submit_result() -> None:
         )
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
             submit(sketches, sel, mask(loose.flagged), other_rho.proof)
-        other = sorted(
-            {*result.selected[1:], next(i for i in range(N) if i not in result.selected)}
+        unflagged_out = next(
+            i for i in range(N) if i not in result.selected and i not in result.flagged
         )
+        other = sorted({*result.selected[1:], unflagged_out})
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
             submit(sketches, mask(other), flags, proof.proof)  # tampered selection
         tampered = [list(r) for r in sketches]

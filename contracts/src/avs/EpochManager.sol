@@ -31,6 +31,15 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     uint256 public constant MIN_PARTICIPANTS = 3; // Krum needs n >= 2f + 3 with f >= 0
     /// @notice rho's numerator and denominator are below this (the circuit's range check).
     uint256 public constant RHO_LIMIT = 2 ** 16;
+    /// @notice Gas a slash is given through the service manager into the core. The real
+    /// core's `slashOperator` (delegation and strategy managers included) costs 410-460 k;
+    /// this leaves room for a heavier core. A slashing transaction with less gas left
+    /// reverts (`SlashGasTooLow`) instead of landing in the `catch`: gas estimation settles
+    /// on the cheapest limit at which a transaction succeeds, and a swallowed out-of-gas
+    /// slash would otherwise be that limit.
+    uint256 public constant SLASH_GAS = 1_000_000;
+    /// @notice Gas kept back for the bookkeeping after the call (EIP-150 forwards 63/64).
+    uint256 public constant SLASH_GAS_MARGIN = 60_000;
     /// @notice Public inputs before the packed sketches: epoch, seed, n, f, rho_num, rho_den.
     uint256 public constant HEAD_INPUTS = 6;
 
@@ -49,6 +58,14 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         uint256 timeoutSlashWad;
         uint256 challengeBond;
         uint256 challengeReward;
+    }
+
+    struct PendingSlash {
+        uint256 epoch;
+        address operator;
+        uint256 wad;
+        SlashReason reason;
+        bool done;
     }
 
     struct Epoch {
@@ -85,6 +102,8 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     mapping(uint256 epoch => address[]) private _committed;
     mapping(uint256 epoch => address[]) private _resultOperators;
     mapping(uint256 epoch => bytes32[]) private _sketchHashes;
+    /// @dev Slashes the core refused for a reason other than gas, to retry (`retrySlash`).
+    PendingSlash[] private _pendingSlashes;
 
     constructor(
         P2pflServiceManager serviceManager_,
@@ -272,6 +291,28 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         }
     }
 
+    /// @notice Retry pending slash `id` (one the core refused, see `SlashFailed`), with all
+    /// the gas the caller sends. Reverts with the core's error if it fails again, leaving
+    /// the slash pending. Anyone may call it.
+    function retrySlash(uint256 id) external {
+        if (id >= _pendingSlashes.length || _pendingSlashes[id].done) revert NoPendingSlash(id);
+        PendingSlash storage p = _pendingSlashes[id];
+        p.done = true;
+        serviceManager.slash(p.operator, p.wad, _describe(p.reason));
+        emit SlashApplied(p.epoch, p.operator, p.wad, p.reason);
+    }
+
+    /// @notice Pending slash `id`: what the core refused, and whether a retry applied it.
+    function pendingSlash(uint256 id) external view returns (PendingSlash memory) {
+        if (id >= _pendingSlashes.length) revert NoPendingSlash(id);
+        return _pendingSlashes[id];
+    }
+
+    /// @notice How many slashes the core has ever refused (ids `0 .. count − 1`).
+    function pendingSlashCount() external view returns (uint256) {
+        return _pendingSlashes.length;
+    }
+
     // ------------------------------------------------------------------ payments
 
     /// @notice Fund the challenger reward pool.
@@ -456,12 +497,20 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         }
     }
 
+    /// @dev A slash never fails for lack of gas: the whole transaction reverts unless the
+    /// call can be given SLASH_GAS (EIP-150 forwards at most 63/64 of what is left). One
+    /// the core refuses for another reason (e.g. the operator is no longer slashable) is
+    /// recorded as pending and reported; the epoch goes on.
     function _slash(uint256 epoch, address operator, uint256 wad, SlashReason reason) private {
         if (wad == 0) return;
-        try serviceManager.slash(operator, wad, _describe(reason)) {
+        uint256 needed = SLASH_GAS + SLASH_GAS / 63 + SLASH_GAS_MARGIN;
+        if (gasleft() < needed) revert SlashGasTooLow(needed, gasleft());
+        try serviceManager.slash{gas: SLASH_GAS}(operator, wad, _describe(reason)) {
             emit SlashApplied(epoch, operator, wad, reason);
         } catch (bytes memory err) {
+            _pendingSlashes.push(PendingSlash(epoch, operator, wad, reason, false));
             emit SlashFailed(epoch, operator, reason, err);
+            emit SlashPending(_pendingSlashes.length - 1, epoch, operator);
         }
     }
 

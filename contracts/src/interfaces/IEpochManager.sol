@@ -93,6 +93,11 @@ interface IEpochManager {
     error TransferFailed(address to, uint256 amount);
     /// @notice The constructor's parameters are out of range.
     error BadParams();
+    /// @notice A slashing transaction had `left` gas where the slash needs `needed`: send
+    /// it with more gas (a slash is never allowed to fail for lack of gas).
+    error SlashGasTooLow(uint256 needed, uint256 left);
+    /// @notice There is no pending slash `id` (or it was applied already).
+    error NoPendingSlash(uint256 id);
 
     // ------------------------------------------------------------------ events
 
@@ -133,9 +138,12 @@ interface IEpochManager {
     /// @notice `operator` was slashed by `wad` (1e18 = all) of its allocation in `epoch`
     /// for `reason`.
     event SlashApplied(uint256 indexed epoch, address indexed operator, uint256 wad, SlashReason reason);
-    /// @notice Slashing `operator` in `epoch` for `reason` reverted with `error`; the epoch
-    /// went on regardless.
+    /// @notice Slashing `operator` in `epoch` for `reason` reverted with `error` (never for
+    /// lack of gas); the epoch went on regardless and the slash is pending (`SlashPending`).
     event SlashFailed(uint256 indexed epoch, address indexed operator, SlashReason reason, bytes error);
+    /// @notice The failed slash of `operator` in `epoch` is kept as pending slash `id`;
+    /// anyone may retry it with `retrySlash(id)`.
+    event SlashPending(uint256 indexed id, uint256 indexed epoch, address indexed operator);
     /// @notice `amount` (a bond or a reward) was credited to `account`, to withdraw.
     event Credited(address indexed account, uint256 amount);
     /// @notice `account` withdrew `amount`.

@@ -129,6 +129,13 @@ class EpochManager:
     def withdraw(self, who: LocalAccount) -> TxReceipt:
         return self.chain.transact(who, self.contract.functions.withdraw())
 
+    def retry_slash(self, who: LocalAccount, pending_id: int) -> TxReceipt:
+        """Retry a slash the core refused (``SlashPending``); reverts while it still does."""
+        return self.chain.transact(who, self.contract.functions.retrySlash(pending_id))
+
+    def pending_slash_count(self) -> int:
+        return int(self.chain.call(self.contract.functions.pendingSlashCount()))
+
     def record_seed(self, who: LocalAccount, epoch: int) -> TxReceipt:
         return self.chain.transact(who, self.contract.functions.recordSeed(epoch))
 

@@ -19,6 +19,17 @@ class Slash:
 
 
 @dataclass
+class FailedSlash:
+    """A slash the core refused (never for lack of gas): kept by the contract as pending
+    slash ``pending_id``, retryable by anyone with ``retrySlash``."""
+
+    operator: str
+    reason: SlashReason
+    error: bytes
+    pending_id: int | None = None
+
+
+@dataclass
 class EpochRecord:
     epoch: int
     open_block: int = 0
@@ -29,6 +40,7 @@ class EpochRecord:
     voided: int = 0
     timeouts: list[str] = field(default_factory=list)
     slashes: list[Slash] = field(default_factory=list)
+    failed_slashes: list[FailedSlash] = field(default_factory=list)
     finalized_block: int | None = None
     skipped: bool = False
     model: str | None = None
@@ -93,6 +105,14 @@ class History:
             rec.timeouts.append(a["aggregator"])
         elif ev.name == "SlashApplied":
             rec.slashes.append(Slash(a["operator"], int(a["wad"]), SlashReason(a["reason"])))
+        elif ev.name == "SlashFailed":
+            reason = SlashReason(a["reason"])
+            rec.failed_slashes.append(FailedSlash(a["operator"], reason, bytes(a["error"])))
+        elif ev.name == "SlashPending":
+            for failed in reversed(rec.failed_slashes):
+                if failed.operator == a["operator"] and failed.pending_id is None:
+                    failed.pending_id = int(a["id"])
+                    break
         elif ev.name == "EpochFinalized":
             rec.finalized_block = ev.block
             rec.model = "0x" + bytes(a["modelDigest"]).hex()
