@@ -231,7 +231,9 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
             )
         )
     acc = [row.accuracy for row in tn.rows() if row.accuracy is not None]
-    goal = 0.8 if cfg.epochs >= 3 else 0.5  # from 10 % (an untrained model)
+    # From 10 % (an untrained model). Skewed (Dirichlet) shards learn more slowly: with
+    # alpha = 0.1, 8 nodes reached 75 % after 5 epochs (88.5 % in a 6-node run), IID 97 %.
+    goal = (0.8 if cfg.alpha is None else 0.6) if cfg.epochs >= 3 else 0.5
     out.append(
         Expectation(
             f"the model learns (final test accuracy >= {goal:.0%})",
