@@ -223,6 +223,7 @@ class RealCore:
             delegation_manager=self.delegation_manager,
             strategy=self.strategy,
             token=self.token,
+            strategy_manager=self.strategy_manager,
         )
 
 
