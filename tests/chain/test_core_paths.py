@@ -62,7 +62,9 @@ def send_with_exact_estimate(d: Devnet, fn: ContractFunction, who: Any) -> TxRec
         }
     )
     signed = who.sign_transaction(tx)
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
     assert receipt["status"] == 1
     assert receipt["gasUsed"] <= tx["gas"]
     return receipt
@@ -141,9 +143,7 @@ def test_a_timeout_slash_applies_under_the_estimated_gas(devnet: Devnet) -> None
     info = d.epochs.epoch(e)
     before = d.stake_of(info.aggregator)
     d.mine_to(info.submit_deadline + 1)
-    receipt = send_with_exact_estimate(
-        d, d.epochs.contract.functions.reportTimeout(e), d.watcher
-    )
+    receipt = send_with_exact_estimate(d, d.epochs.contract.functions.reportTimeout(e), d.watcher)
     applied, failed = slash_events(d, receipt)
     assert failed == []
     assert [(ev.args.operator, ev.args.reason) for ev in applied] == [
@@ -232,7 +232,9 @@ def test_a_deallocation_is_queued_while_the_operator_is_slashable(devnet: Devnet
     stake = d.stake_of(op.address)
     operator_set = (d.deployment.avs.service_manager, OPERATOR_SET_ID)
     params = [(operator_set, [d.core.strategy], [WAD // 2])]
-    receipt = d.chain.transact(op, d.allocation_manager.functions.modifyAllocations(op.address, params))
+    receipt = d.chain.transact(
+        op, d.allocation_manager.functions.modifyAllocations(op.address, params)
+    )
     (update,) = events(d.allocation_manager, receipt, "AllocationUpdated")
     effect = int(receipt["blockNumber"]) + d.deallocation_delay() + 1
     assert (update.args.magnitude, update.args.effectBlock) == (WAD // 2, effect)

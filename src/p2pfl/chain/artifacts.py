@@ -79,7 +79,11 @@ def error_table(
                 continue
             types = [type_str(p) for p in item["inputs"]]
             selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            table[selector] = (f"{label}.{item['name']}", [p["name"] for p in item["inputs"]], types)
+            table[selector] = (
+                f"{label}.{item['name']}",
+                [p["name"] for p in item["inputs"]],
+                types,
+            )
     return table
 
 

@@ -448,7 +448,9 @@ def register_operator(
         params = [(operator_set, [core.strategy], [magnitude])]
         receipt = chain.transact(operator, h.am.functions.modifyAllocations(plan.operator, params))
         allocated = int(receipt["blockNumber"])
-    _, _, effect = chain.call(h.am.functions.getAllocation(plan.operator, operator_set, core.strategy))
+    _, _, effect = chain.call(
+        h.am.functions.getAllocation(plan.operator, operator_set, core.strategy)
+    )
     effect_block = int(effect) or int(chain.w3.eth.block_number)
     wait_for_block(chain, effect_block, mine_blocks, poll, say)
     sig = peer_binding_signature(chain, operator, avs.service_manager, peer_id)

@@ -32,7 +32,6 @@ from p2pfl.hashing import keccak256
 from p2pfl.robust.sketch_krum import parse_rho
 
 
-
 def _load_core(path: Path) -> Core:
     try:
         raw = json.loads(path.read_text())
