@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from bench.common import write_result
 from p2pfl.chain import realcore
@@ -81,8 +81,8 @@ class Run:
         self.ops = ops
         self.watcher = account(dev_key(OPERATORS + 1))
         rng = np.random.default_rng(0)
-        self.updates = {
-            op.address: Update(SPEC, rng.integers(-1024, 1024, size=500).astype(np.int32))
+        self.updates: dict[str, Update] = {
+            str(op.address): Update(SPEC, rng.integers(-1024, 1024, size=500).astype(np.int32))
             for op in ops
         }
         self.em: EpochManager
@@ -130,7 +130,10 @@ class Run:
             raise SystemExit(f"slashes did not apply: {len(applied)} applied, {len(failed)} failed")
 
 
-def measure(kind: str, deploy: Callable[[Chain, LocalAccount], tuple[Core, float]]) -> dict[str, Any]:
+Deploy = Callable[[Chain, LocalAccount], tuple[Core, float]]
+
+
+def measure(kind: str, deploy: Deploy) -> dict[str, Any]:
     with run_anvil(accounts=OPERATORS + 2) as anvil:
         chain = Chain(anvil.url)
         deployer = account(dev_key(0))
@@ -154,8 +157,8 @@ def measure(kind: str, deploy: Callable[[Chain, LocalAccount], tuple[Core, float
         gas["finalize_1_slash"] = int(one["gasUsed"])
         gas["finalize_4_slashes"] = int(run.finalize(4)["gasUsed"])
         trace = chain.w3.provider.make_request(
-            "debug_traceTransaction",
-            [Web3.to_hex(one["transactionHash"]), {"tracer": "callTracer"}],  # type: ignore[list-item]
+            RPCEndpoint("debug_traceTransaction"),
+            [Web3.to_hex(one["transactionHash"]), {"tracer": "callTracer"}],
         )["result"]
         frame = find_call(trace, core.allocation_manager, SLASH_OPERATOR)
         gas["slashOperator_call"] = int(frame["gasUsed"], 16) if frame else 0

@@ -15,7 +15,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from p2pfl.chain.artifacts import build_contracts, load, type_str
-from p2pfl.chain.client import ChainError, events
+from p2pfl.chain.client import ChainError, decode_error, events
 from p2pfl.chain.deploy import OPERATOR_SET_ID, WAD
 from p2pfl.chain.realcore import (
     CONTRACTS,
@@ -186,6 +186,13 @@ def test_the_projects_core_interfaces_are_the_real_cores(ours: str, theirs: str)
     build_contracts()
     missing = _signatures(load(ours).abi) - _signatures(load_core_artifact(theirs, CORE).abi)
     assert not missing, f"{ours} declares what {theirs} lacks: {sorted(missing)}"
+
+
+def test_other_core_errors_are_named_from_the_real_artifacts() -> None:
+    """Errors the project's interfaces do not declare come back named from the artifacts."""
+    paused = bytes(Web3.keccak(text="CurrentlyPaused()")[:4])
+    assert decode_error(paused).endswith(".CurrentlyPaused()")
+    assert decode_error(bytes.fromhex("deadbeef")) == "reverted with unknown error 0xdeadbeef"
 
 
 def _partial_core(tmp_path: Path, without: str) -> Path:
