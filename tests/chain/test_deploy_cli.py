@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,8 @@ def test_an_older_deployment_file_still_reads(tmp_path: Path) -> None:
     """Files written before the StrategyManager was recorded read with it empty; using
     them to register an operator asks for it in one line."""
     addr = "0x" + "ab" * 20
-    old = {
+    core = {k: addr for k in ("allocation_manager", "delegation_manager", "strategy", "token")}
+    old: dict[str, Any] = {
         "rpc": "http://127.0.0.1:8545",
         "chain_id": 31337,
         "core": {
@@ -116,7 +118,7 @@ def test_an_older_deployment_file_still_reads(tmp_path: Path) -> None:
     assert dep.core.allocation_manager == addr
     with pytest.raises(ConfigError, match=r"^the core description has no strategy_manager address"):
         dep.core.check()
-    old["core"] = {**old["core"], "allocaton_manager": addr}  # a typo is refused by name
+    old["core"] = {**core, "allocaton_manager": addr}  # a typo is refused by name
     path.write_text(json.dumps(old))
     with pytest.raises(ConfigError, match=r"unknown keys \['allocaton_manager'\]"):
         Deployment.read(path)
