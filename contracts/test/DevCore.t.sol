@@ -88,7 +88,11 @@ contract DevCoreTest is Devnet, IAllocationManagerEvents {
         allocation.modifyAllocations(op, p);
     }
 
-    function slashParams(address op, uint256 wad) internal pure returns (IAllocationManagerTypes.SlashingParams memory) {
+    function slashParams(address op, uint256 wad)
+        internal
+        pure
+        returns (IAllocationManagerTypes.SlashingParams memory)
+    {
         uint256[] memory wads = new uint256[](1);
         wads[0] = wad;
         return IAllocationManagerTypes.SlashingParams(op, 0, new IStrategy[](0), wads, "test");
@@ -130,7 +134,9 @@ contract DevCoreTest is Devnet, IAllocationManagerEvents {
 
     function deregister(address op) internal {
         vm.prank(op);
-        allocation.deregisterFromOperatorSets(IAllocationManagerTypes.DeregisterParams(op, address(avs), new uint32[](1)));
+        allocation.deregisterFromOperatorSets(
+            IAllocationManagerTypes.DeregisterParams(op, address(avs), new uint32[](1))
+        );
     }
 
     // ------------------------------------------------------------------ allocation delay
@@ -310,9 +316,7 @@ contract DevCoreTest is Devnet, IAllocationManagerEvents {
 
     /// `OperatorSlashed.wadSlashed` is the slashed magnitude over the max magnitude before the
     /// slash; the operator keeps `shares * newMax / prevMax` (rounded up).
-    function testFuzz_wadSlashedIsSlashedMagnitudeOverMaxMagnitude(uint64 allocSeed, uint64 wad1, uint64 wad2)
-        public
-    {
+    function testFuzz_wadSlashedIsSlashedMagnitudeOverMaxMagnitude(uint64 allocSeed, uint64 wad1, uint64 wad2) public {
         uint64 mag = uint64(bound(allocSeed, WAD / 50, WAD));
         uint256 w1 = bound(wad1, 1, WAD);
         uint256 w2 = bound(wad2, 1, WAD);

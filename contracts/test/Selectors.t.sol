@@ -36,17 +36,22 @@ contract SelectorsTest is Test {
             sel("deregisterFromOperatorSets((address,address,uint32[]))")
         );
         assertEq(
-            IAllocationManager.createOperatorSets.selector, sel("createOperatorSets(address,(uint32,address[],address)[])")
+            IAllocationManager.createOperatorSets.selector,
+            sel("createOperatorSets(address,(uint32,address[],address)[])")
         );
         assertEq(
-            IAllocationManager.modifyAllocations.selector, sel("modifyAllocations(address,((address,uint32),address[],uint64[])[])")
+            IAllocationManager.modifyAllocations.selector,
+            sel("modifyAllocations(address,((address,uint32),address[],uint64[])[])")
         );
         assertEq(IAllocationManager.setAVSRegistrar.selector, sel("setAVSRegistrar(address,address)"));
         assertEq(IAllocationManager.updateAVSMetadataURI.selector, sel("updateAVSMetadataURI(address,string)"));
         assertEq(IAllocationManager.getMembers.selector, sel("getMembers((address,uint32))"));
-        assertEq(IAllocationManager.isMemberOfOperatorSet.selector, sel("isMemberOfOperatorSet(address,(address,uint32))"));
         assertEq(
-            IAllocationManager.getAllocatedStake.selector, sel("getAllocatedStake((address,uint32),address[],address[])")
+            IAllocationManager.isMemberOfOperatorSet.selector, sel("isMemberOfOperatorSet(address,(address,uint32))")
+        );
+        assertEq(
+            IAllocationManager.getAllocatedStake.selector,
+            sel("getAllocatedStake((address,uint32),address[],address[])")
         );
     }
 
@@ -67,12 +72,17 @@ contract SelectorsTest is Test {
             IAllocationManagerEvents.AllocationUpdated.selector,
             keccak256("AllocationUpdated(address,(address,uint32),address,uint64,uint32)")
         );
-        assertEq(IAllocationManagerEvents.SlasherUpdated.selector, keccak256("SlasherUpdated((address,uint32),address,uint32)"));
+        assertEq(
+            IAllocationManagerEvents.SlasherUpdated.selector,
+            keccak256("SlasherUpdated((address,uint32),address,uint32)")
+        );
         assertEq(
             IAllocationManagerEvents.OperatorSlashed.selector,
             keccak256("OperatorSlashed(address,(address,uint32),address[],uint256[],string)")
         );
-        assertEq(IAllocationManagerEvents.AllocationDelaySet.selector, keccak256("AllocationDelaySet(address,uint32,uint32)"));
+        assertEq(
+            IAllocationManagerEvents.AllocationDelaySet.selector, keccak256("AllocationDelaySet(address,uint32,uint32)")
+        );
         assertEq(IStrategyManagerEvents.Deposit.selector, keccak256("Deposit(address,address,uint256)"));
         assertEq(
             IDelegationManagerEvents.OperatorSharesSlashed.selector,
@@ -86,7 +96,8 @@ contract SelectorsTest is Test {
         assertEq(IAllocationManagerErrors.ModificationAlreadyPending.selector, sel("ModificationAlreadyPending()"));
         assertEq(IAllocationManagerErrors.UninitializedAllocationDelay.selector, sel("UninitializedAllocationDelay()"));
         assertEq(
-            IAllocationManagerErrors.StrategiesMustBeInAscendingOrder.selector, sel("StrategiesMustBeInAscendingOrder()")
+            IAllocationManagerErrors.StrategiesMustBeInAscendingOrder.selector,
+            sel("StrategiesMustBeInAscendingOrder()")
         );
         assertEq(IAllocationManagerErrors.InvalidWadToSlash.selector, sel("InvalidWadToSlash()"));
         assertEq(IAllocationManagerErrors.AlreadyMemberOfSet.selector, sel("AlreadyMemberOfSet()"));
@@ -97,9 +108,12 @@ contract SelectorsTest is Test {
         DevDelegationManager d = new DevDelegationManager();
         DevAllocationManager a = new DevAllocationManager(d, 5, 5);
         // Calls through the interface selectors reach the devnet implementations.
-        (bool ok,) = address(a).staticcall(
-            abi.encodeWithSelector(IAllocationManager.isMemberOfOperatorSet.selector, address(1), address(2), uint32(0))
-        );
+        (bool ok,) = address(a)
+            .staticcall(
+                abi.encodeWithSelector(
+                    IAllocationManager.isMemberOfOperatorSet.selector, address(1), address(2), uint32(0)
+                )
+            );
         assertTrue(ok);
         (ok,) = address(d).staticcall(abi.encodeWithSelector(IDelegationManager.isOperator.selector, address(1)));
         assertTrue(ok);

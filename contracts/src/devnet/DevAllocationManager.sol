@@ -142,7 +142,15 @@ contract DevAllocationManager is IAllocationManager, IPermissionControllerMixin 
             if (!_exists[key]) revert InvalidOperatorSet();
             bool operatorSlashable = isOperatorSlashable(operator, set);
             for (uint256 j; j < params[i].strategies.length; ++j) {
-                _modify(operator, set, key, params[i].strategies[j], params[i].newMagnitudes[j], allocationDelay, operatorSlashable);
+                _modify(
+                    operator,
+                    set,
+                    key,
+                    params[i].strategies[j],
+                    params[i].newMagnitudes[j],
+                    allocationDelay,
+                    operatorSlashable
+                );
             }
         }
     }
@@ -287,11 +295,11 @@ contract DevAllocationManager is IAllocationManager, IPermissionControllerMixin 
     /// @inheritdoc IAllocationManager
     /// @dev As the core: delegated shares × (current magnitude / max magnitude), each
     /// rounded down; pending allocations do not count yet, queued deallocations still do.
-    function getAllocatedStake(OperatorSet memory operatorSet, address[] memory operators, IStrategy[] memory strategies)
-        external
-        view
-        returns (uint256[][] memory slashableStake)
-    {
+    function getAllocatedStake(
+        OperatorSet memory operatorSet,
+        address[] memory operators,
+        IStrategy[] memory strategies
+    ) external view returns (uint256[][] memory slashableStake) {
         bytes32 key = _key(operatorSet);
         slashableStake = new uint256[][](operators.length);
         for (uint256 i; i < operators.length; ++i) {
@@ -341,10 +349,14 @@ contract DevAllocationManager is IAllocationManager, IPermissionControllerMixin 
     }
 
     /// @dev One strategy of `slashOperator`: returns (slashed magnitude / max magnitude, shares slashed).
-    function _slash(address operator, OperatorSet memory set, bytes32 key, IStrategy strategy, uint256 wad, uint256 slashId)
-        private
-        returns (uint256 wadSlashed, uint256 shares)
-    {
+    function _slash(
+        address operator,
+        OperatorSet memory set,
+        bytes32 key,
+        IStrategy strategy,
+        uint256 wad,
+        uint256 slashId
+    ) private returns (uint256 wadSlashed, uint256 shares) {
         (uint64 encumbered, Allocation memory a) = _updated(operator, key, strategy);
         if (a.currentMagnitude == 0) return (0, 0);
         uint64 slashed = uint64((uint256(a.currentMagnitude) * wad + WAD - 1) / WAD); // rounded up
@@ -380,9 +392,7 @@ contract DevAllocationManager is IAllocationManager, IPermissionControllerMixin 
         (a.pendingDiff, a.effectBlock) = (0, 0);
     }
 
-    function _store(address operator, bytes32 key, IStrategy strategy, uint64 encumbered, Allocation memory a)
-        private
-    {
+    function _store(address operator, bytes32 key, IStrategy strategy, uint64 encumbered, Allocation memory a) private {
         if (_encumbered[operator][strategy] != encumbered) {
             _encumbered[operator][strategy] = encumbered;
             emit EncumberedMagnitudeUpdated(operator, strategy, encumbered);

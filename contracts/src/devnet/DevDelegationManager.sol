@@ -2,7 +2,11 @@
 pragma solidity ^0.8.28;
 
 import {
-    IAllocationManager, IDelegationManager, IStrategy, IStrategyManager, OperatorSet
+    IAllocationManager,
+    IDelegationManager,
+    IStrategy,
+    IStrategyManager,
+    OperatorSet
 } from "../interfaces/IEigenLayer.sol";
 
 /// @notice Devnet stand-in for EigenLayer's DelegationManager: operator registration (which

@@ -72,7 +72,11 @@ contract DevStrategyManager is IStrategyManager {
     }
 
     /// @inheritdoc IStrategyManager
-    function getDeposits(address staker) external view returns (IStrategy[] memory strategies, uint256[] memory shares) {
+    function getDeposits(address staker)
+        external
+        view
+        returns (IStrategy[] memory strategies, uint256[] memory shares)
+    {
         strategies = _stakerStrategies[staker];
         shares = new uint256[](strategies.length);
         for (uint256 i; i < strategies.length; ++i) {

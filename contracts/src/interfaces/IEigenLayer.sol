@@ -193,10 +193,11 @@ interface IAllocationManager is IAllocationManagerErrors, IAllocationManagerEven
 
     function getSlashCount(OperatorSet memory operatorSet) external view returns (uint256);
 
-    function getAllocatedStake(OperatorSet memory operatorSet, address[] memory operators, IStrategy[] memory strategies)
-        external
-        view
-        returns (uint256[][] memory slashableStake);
+    function getAllocatedStake(
+        OperatorSet memory operatorSet,
+        address[] memory operators,
+        IStrategy[] memory strategies
+    ) external view returns (uint256[][] memory slashableStake);
 }
 
 // ------------------------------------------------------------------------- delegation manager
@@ -256,10 +257,7 @@ interface IDelegationManager is IDelegationManagerErrors, IDelegationManagerEven
 
     function operatorShares(address operator, IStrategy strategy) external view returns (uint256);
 
-    function getOperatorShares(address operator, IStrategy[] memory strategies)
-        external
-        view
-        returns (uint256[] memory);
+    function getOperatorShares(address operator, IStrategy[] memory strategies) external view returns (uint256[] memory);
 }
 
 // ------------------------------------------------------------------------- strategy manager
