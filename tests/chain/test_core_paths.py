@@ -26,9 +26,11 @@ from p2pfl.chain.deploy import (
     plan_registration,
     register_operator,
 )
+from p2pfl.chain.events import EventFollower
 from p2pfl.chain.slashing import SlashReason
 from p2pfl.errors import ConfigError
 from p2pfl.learn.codec import ModelSpec, Update
+from p2pfl.protocol.history import History
 from p2pfl.robust.sketch import sketch_many
 from tests.chain.conftest import OPERATORS, PARAMS, Devnet, run_to_result
 
@@ -190,6 +192,11 @@ def test_outside_its_window_the_slash_is_pending_and_a_retry_applies_it(devnet: 
     (refused,) = failed
     assert refused.args.operator == outlier
     assert decode_error(bytes(refused.args.error)) == "AllocationManager.OperatorNotSlashable()"
+    history = History(EventFollower(d.epochs.contract, int(receipt["blockNumber"])))
+    history.refresh()
+    (recorded,) = history.epochs[e].failed_slashes
+    assert (recorded.operator, recorded.reason) == (outlier, SlashReason.FLAGGED)
+    assert recorded.why == "AllocationManager.OperatorNotSlashable()"
     (pending,) = events(d.epochs.contract, receipt, "SlashPending")
     pending_id = int(pending.args.id)
     assert d.epochs.pending_slash_count() == 1
