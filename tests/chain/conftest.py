@@ -1,4 +1,10 @@
-"""A real anvil with the whole devnet deployed once; every test runs on a snapshot."""
+"""A real anvil with the whole deployment made once per core; every test runs on a snapshot.
+
+The session fixture is parametrized over the cores: ``devnet`` (the project's stand-ins)
+and ``real-core`` (EigenLayer's core v1.12 deployed from the artifacts that
+:mod:`p2pfl.chain.realcore` finds; skipped, with the reason, when there are none). The
+AVS, the operators (through :func:`p2pfl.chain.deploy.register_operator`, the one path
+for both) and every test are the same on both."""
 
 from __future__ import annotations
 
@@ -7,17 +13,20 @@ from dataclasses import dataclass
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
 
+from p2pfl.chain import realcore
 from p2pfl.chain.anvil import Anvil, dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, account
-from p2pfl.chain.deploy import WAD, Deployment, deploy_devnet
+from p2pfl.chain.deploy import WAD, Core, Deployment, deploy_devnet
 from p2pfl.chain.epochs import EpochManager, Params
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import Update
 from p2pfl.protocol.aggregate import aggregate, wrong_sketches
 
 OPERATORS = 6
+CORES = ("devnet", "real-core")
 # Automine puts every transaction in its own block: windows must fit the sequential txs.
 PARAMS = Params(
     commit_blocks=20,
@@ -33,6 +42,10 @@ PARAMS = Params(
 
 @dataclass
 class Devnet:
+    """One local chain with a core (``kind``: ``devnet`` or ``real-core``), the AVS and
+    ``OPERATORS`` registered operators of stake 10, 20, ... tokens."""
+
+    kind: str
     anvil: Anvil
     chain: Chain
     deployer: LocalAccount
@@ -41,23 +54,52 @@ class Devnet:
     deployment: Deployment
     epochs: EpochManager
 
+    @property
+    def core(self) -> Core:
+        return self.deployment.core
+
+    @property
+    def allocation_manager(self) -> Contract:
+        """The core's AllocationManager through the project's interface (both cores)."""
+        return self.chain.contract("IAllocationManager", self.core.allocation_manager)
+
+    @property
+    def service_manager(self) -> Contract:
+        return self.chain.contract("P2pflServiceManager", self.deployment.avs.service_manager)
+
+    def stake_of(self, operator: str) -> int:
+        return int(self.chain.call(self.service_manager.functions.stakeOf(operator)))
+
+    def deallocation_delay(self) -> int:
+        return int(self.chain.call(self.allocation_manager.functions.DEALLOCATION_DELAY()))
+
+    def head(self) -> int:
+        return int(self.chain.w3.eth.block_number)
+
     def mine(self, blocks: int) -> None:
         mine(self.chain.w3, blocks)
 
     def mine_to(self, block: int) -> None:
-        now = int(self.chain.w3.eth.block_number)
+        now = self.head()
         if block > now:
             self.mine(block - now)
 
 
-@pytest.fixture(scope="session")
-def devnet_session() -> Iterator[Devnet]:
+@pytest.fixture(scope="session", params=CORES)
+def devnet_session(request: pytest.FixtureRequest) -> Iterator[Devnet]:
+    kind: str = request.param
+    if kind == "real-core" and realcore.core_dir() is None:
+        pytest.skip(
+            f"no EigenLayer core artifacts: set {realcore.ENV} (or provide "
+            "../shared/eigenlayer-core) to run the chain tests against the real core"
+        )
     build_contracts()
     with run_anvil(accounts=OPERATORS + 3) as anvil:
         chain = Chain(anvil.url)
         deployer = account(dev_key(0))
         ops = [account(dev_key(i + 1)) for i in range(OPERATORS)]
         watcher = account(dev_key(OPERATORS + 1))
+        core = realcore.deploy_real_core(chain, deployer).as_core() if kind == "real-core" else None
         stakes = [(op, (i + 1) * 10 * WAD, f"peer-{i}".encode()) for i, op in enumerate(ops)]
         deployment = deploy_devnet(
             chain,
@@ -65,8 +107,10 @@ def devnet_session() -> Iterator[Devnet]:
             stakes,
             verifier=lambda: chain.deploy(deployer, "MockVerifier"),  # test tree only
             params=PARAMS,
+            core=core,
         )
         yield Devnet(
+            kind,
             anvil,
             chain,
             deployer,

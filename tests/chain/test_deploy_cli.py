@@ -8,12 +8,15 @@ import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from p2pfl.chain.anvil import dev_key, run_anvil
 from p2pfl.chain.client import Chain, account
-from p2pfl.chain.deploy import deploy_core
+from p2pfl.chain.deploy import Deployment, deploy_core
+from p2pfl.chain.epochs import Params
+from p2pfl.errors import ConfigError
 
 P2PFL = shutil.which("p2pfl") or str(Path(sys.executable).with_name("p2pfl"))
 
@@ -88,3 +91,34 @@ def test_deploy_devnet_script(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(out.read_text())["operators"]) == 1
+
+
+def test_an_older_deployment_file_still_reads(tmp_path: Path) -> None:
+    """Files written before the StrategyManager was recorded read with it empty; using
+    them to register an operator asks for it in one line."""
+    addr = "0x" + "ab" * 20
+    core = {k: addr for k in ("allocation_manager", "delegation_manager", "strategy", "token")}
+    old: dict[str, Any] = {
+        "rpc": "http://127.0.0.1:8545",
+        "chain_id": 31337,
+        "core": {
+            k: addr for k in ("allocation_manager", "delegation_manager", "strategy", "token")
+        },
+        "avs": {"service_manager": addr, "epoch_manager": addr, "verifier": addr},
+        "params": asdict(Params()),
+        "genesis_model": "0x00",
+        "operators": [],
+        "block": 7,
+        "seconds": 1.0,
+    }
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    dep = Deployment.read(path)
+    assert dep.core.strategy_manager == ""
+    assert dep.core.allocation_manager == addr
+    with pytest.raises(ConfigError, match=r"^the core description has no strategy_manager address"):
+        dep.core.check()
+    old["core"] = {**core, "allocaton_manager": addr}  # a typo is refused by name
+    path.write_text(json.dumps(old))
+    with pytest.raises(ConfigError, match=r"unknown keys \['allocaton_manager'\]"):
+        Deployment.read(path)

@@ -7,9 +7,16 @@ import pytest
 from eth_abi.abi import encode as abi_encode
 
 from p2pfl.chain.client import ChainError
-from p2pfl.chain.deploy import OPERATOR_SET_ID, WAD, peer_binding_signature, register_operator
+from p2pfl.chain.deploy import (
+    OPERATOR_SET_ID,
+    WAD,
+    mint_stake,
+    peer_binding_signature,
+    register_operator,
+)
 from p2pfl.chain.epochs import Status
 from p2pfl.chain.events import EventFollower
+from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import ModelSpec, Update
 from p2pfl.robust.sketch import sketch_many
@@ -28,12 +35,11 @@ def updates(n: int, outliers: tuple[int, ...] = ()) -> list[Update]:
 
 
 def stake_of(d: Devnet, op: str) -> int:
-    sm = d.chain.contract("P2pflServiceManager", d.deployment.avs.service_manager)
-    return int(d.chain.call(sm.functions.stakeOf(op)))
+    return d.stake_of(op)
 
 
 def test_deployment_registered_every_operator(devnet: Devnet) -> None:
-    sm = devnet.chain.contract("P2pflServiceManager", devnet.deployment.avs.service_manager)
+    sm = devnet.service_manager
     ops, stakes = devnet.chain.call(sm.functions.operatorsWithStakes())
     assert list(ops) == [op.address for op in devnet.operators]
     assert list(stakes) == [(i + 1) * 10 * WAD for i in range(OPERATORS)]
@@ -43,28 +49,27 @@ def test_deployment_registered_every_operator(devnet: Devnet) -> None:
 
 def test_forged_peer_binding_is_refused(devnet: Devnet) -> None:
     d = devnet
+    core, avs = d.core, d.deployment.avs
     newcomer, impostor = d.watcher, d.deployer
-    am = d.chain.contract("DevAllocationManager", d.deployment.core.allocation_manager)
     # A signature by someone else for the newcomer's peer id.
-    sig = peer_binding_signature(d.chain, impostor, d.deployment.avs.service_manager, b"peer-x")
-    # An existing operator cannot register twice; the revert comes back decoded.
-    with pytest.raises(ChainError, match=r"DevDelegationManager\.AlreadyOperator\(operator=0x"):
-        register_operator(
-            d.chain, d.deployer, d.deployment.core, d.deployment.avs, d.operators[0], WAD, b"p"
-        )
-    token = d.chain.contract("StakeToken", d.deployment.core.token)
-    dm = d.chain.contract("DevDelegationManager", d.deployment.core.delegation_manager)
-    d.chain.transact(d.deployer, token.functions.mint(newcomer.address, 5 * WAD))
-    d.chain.transact(newcomer, dm.functions.registerAsOperator("0x" + "00" * 20, 0, ""))
-    d.chain.transact(
-        newcomer, token.functions.approve(d.deployment.core.delegation_manager, 5 * WAD)
-    )
-    core = d.deployment.core
-    d.chain.transact(newcomer, dm.functions.depositIntoStrategy(core.strategy, core.token, 5 * WAD))
-    alloc = [((d.deployment.avs.service_manager, OPERATOR_SET_ID), [core.strategy], [WAD])]
+    sig = peer_binding_signature(d.chain, impostor, avs.service_manager, b"peer-x")
+    # An existing operator cannot register twice: refused before sending anything.
+    with pytest.raises(ConfigError, match=r"already registered for the AVS's operator set"):
+        register_operator(d.chain, core, avs, d.operators[0], WAD, b"p")
+    # The newcomer walks the core's path by hand (the same calls on both cores).
+    mint_stake(d.chain, d.deployer, core, newcomer.address, 5 * WAD)
+    token = d.chain.contract("IERC20", core.token)
+    dm = d.chain.contract("IDelegationManager", core.delegation_manager)
+    sm = d.chain.contract("IStrategyManager", core.strategy_manager)
+    am = d.allocation_manager
+    d.chain.transact(newcomer, dm.functions.registerAsOperator("0x" + "00" * 20, 1, ""))
+    d.chain.transact(newcomer, token.functions.approve(core.strategy_manager, 5 * WAD))
+    d.chain.transact(newcomer, sm.functions.depositIntoStrategy(core.strategy, core.token, 5 * WAD))
+    alloc = [((avs.service_manager, OPERATOR_SET_ID), [core.strategy], [WAD])]
     d.chain.transact(newcomer, am.functions.modifyAllocations(newcomer.address, alloc))
+    d.mine(1)
     data = abi_encode(["bytes", "bytes"], [b"peer-x", sig])
-    params = (d.deployment.avs.service_manager, [OPERATOR_SET_ID], data)
+    params = (avs.service_manager, [OPERATOR_SET_ID], data)
     with pytest.raises(ChainError, match=r"P2pflServiceManager\.BadPeerSignature\(operator="):
         d.chain.transact(newcomer, am.functions.registerForOperatorSets(newcomer.address, params))
 

@@ -14,7 +14,8 @@ import pytest
 from web3 import Web3
 from web3.types import TxReceipt
 
-from p2pfl.chain.client import ChainError, events
+from p2pfl.chain.artifacts import build_contracts, load, type_str
+from p2pfl.chain.client import ChainError, decode_error, events
 from p2pfl.chain.deploy import OPERATOR_SET_ID, WAD
 from p2pfl.chain.realcore import (
     CONTRACTS,
@@ -152,6 +153,46 @@ def test_core_reverts_come_back_decoded(real: RealDevnet) -> None:
         stake_and_allocate_real(
             real.chain, real.deployer, real.core, real.avs.service_manager, j.operator, WAD
         )
+
+
+def _signatures(abi: list[dict[str, Any]]) -> set[str]:
+    """Each function, event (with indexed flags) and error as its canonical signature."""
+    out = set()
+    for item in abi:
+        if item.get("type") not in ("function", "event", "error"):
+            continue
+        args = ",".join(
+            type_str(p) + (" indexed" if p.get("indexed") else "") for p in item["inputs"]
+        )
+        returns = ",".join(type_str(p) for p in item.get("outputs", []))
+        out.add(f"{item['type']} {item['name']}({args})" + (f"->({returns})" if returns else ""))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("IAllocationManager", "AllocationManager"),
+        ("IDelegationManager", "DelegationManager"),
+        ("IStrategyManager", "StrategyManager"),
+        ("IStrategy", "StrategyBase"),
+    ],
+)
+def test_the_projects_core_interfaces_are_the_real_cores(ours: str, theirs: str) -> None:
+    """Every function, event and error the project (and its devnet stand-ins) declares
+    for the core exists in the real core's ABI with the same signature, indexed flags
+    and return types: the devnet and the client cannot drift from the core."""
+    assert CORE is not None
+    build_contracts()
+    missing = _signatures(load(ours).abi) - _signatures(load_core_artifact(theirs, CORE).abi)
+    assert not missing, f"{ours} declares what {theirs} lacks: {sorted(missing)}"
+
+
+def test_other_core_errors_are_named_from_the_real_artifacts() -> None:
+    """Errors the project's interfaces do not declare come back named from the artifacts."""
+    paused = bytes(Web3.keccak(text="CurrentlyPaused()")[:4])
+    assert decode_error(paused).endswith(".CurrentlyPaused()")
+    assert decode_error(bytes.fromhex("deadbeef")) == "reverted with unknown error 0xdeadbeef"
 
 
 def _partial_core(tmp_path: Path, without: str) -> Path:

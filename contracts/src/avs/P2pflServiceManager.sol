@@ -62,6 +62,8 @@ contract P2pflServiceManager is IAVSRegistrar, Ownable, EIP712 {
 
     /// @notice Create the AVS's operator set (slashable by this contract) and make this
     /// contract its registrar. Owner only, once.
+    /// @dev The core requires the metadata URI before any set; the slasher-aware
+    /// `createOperatorSets` exists from EigenLayer core v1.9.0 on (the minimum version).
     function initialize(string calldata metadataURI) external onlyOwner {
         allocationManager.updateAVSMetadataURI(address(this), metadataURI);
         allocationManager.setAVSRegistrar(address(this), this);

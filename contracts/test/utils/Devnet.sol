@@ -7,6 +7,7 @@ import {StakeToken} from "../../src/devnet/StakeToken.sol";
 import {DevStrategy} from "../../src/devnet/DevStrategy.sol";
 import {DevDelegationManager} from "../../src/devnet/DevDelegationManager.sol";
 import {DevAllocationManager} from "../../src/devnet/DevAllocationManager.sol";
+import {DevStrategyManager} from "../../src/devnet/DevStrategyManager.sol";
 import {P2pflServiceManager} from "../../src/avs/P2pflServiceManager.sol";
 import {EpochManager} from "../../src/avs/EpochManager.sol";
 import {IAllocationManagerTypes, IStrategy, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
@@ -18,11 +19,17 @@ abstract contract Devnet is Test {
     uint256 internal constant N = 6;
     uint256 internal constant STAKE = 100 ether;
     uint256 internal constant K = 64;
+    /// @dev The devnet's delays (blocks): deregistered operators stay slashable this long.
+    uint32 internal constant DEALLOCATION_DELAY = 5;
+    uint32 internal constant ALLOCATION_CONFIGURATION_DELAY = 5;
+    /// @dev Each operator's own allocation delay.
+    uint32 internal constant ALLOCATION_DELAY = 2;
 
     StakeToken internal token;
     DevStrategy internal strategy;
     DevDelegationManager internal delegation;
     DevAllocationManager internal allocation;
+    DevStrategyManager internal strategyManager;
     P2pflServiceManager internal avs;
     EpochManager internal epochs;
     MockVerifier internal verifier;
@@ -32,10 +39,14 @@ abstract contract Devnet is Test {
 
     function setUp() public virtual {
         token = new StakeToken(address(this));
-        strategy = new DevStrategy(IERC20(address(token)));
         delegation = new DevDelegationManager();
-        allocation = new DevAllocationManager(delegation);
-        delegation.setAllocationManager(address(allocation));
+        allocation = new DevAllocationManager(delegation, DEALLOCATION_DELAY, ALLOCATION_CONFIGURATION_DELAY);
+        strategyManager = new DevStrategyManager(delegation, address(this));
+        delegation.initialize(allocation, strategyManager);
+        strategy = new DevStrategy(address(strategyManager), IERC20(address(token)));
+        IStrategy[] memory whitelist = new IStrategy[](1);
+        whitelist[0] = strategy;
+        strategyManager.addStrategiesToDepositWhitelist(whitelist);
         avs = new P2pflServiceManager(allocation, strategy, 1 ether, address(this));
         avs.initialize("p2pfl devnet");
         verifier = new MockVerifier();
@@ -67,13 +78,14 @@ abstract contract Devnet is Test {
         });
     }
 
-    /// @notice Mint, register as an EigenLayer operator, deposit and allocate all to the AVS.
+    /// @notice Mint, register as an EigenLayer operator, deposit through the strategy
+    /// manager, allocate all to the AVS and wait out the allocation delay (the core's path).
     function stakeAndAllocate(address op, uint256 stake) internal {
         token.mint(op, stake);
         vm.startPrank(op);
-        delegation.registerAsOperator(address(0), 0, "");
-        token.approve(address(delegation), stake);
-        delegation.depositIntoStrategy(strategy, IERC20(address(token)), stake);
+        delegation.registerAsOperator(address(0), ALLOCATION_DELAY, "");
+        token.approve(address(strategyManager), stake);
+        strategyManager.depositIntoStrategy(strategy, IERC20(address(token)), stake);
         IAllocationManagerTypes.AllocateParams[] memory alloc = new IAllocationManagerTypes.AllocateParams[](1);
         IStrategy[] memory strategies = new IStrategy[](1);
         strategies[0] = strategy;
@@ -82,6 +94,7 @@ abstract contract Devnet is Test {
         alloc[0] = IAllocationManagerTypes.AllocateParams(OperatorSet(address(avs), 0), strategies, mags);
         allocation.modifyAllocations(op, alloc);
         vm.stopPrank();
+        vm.roll(vm.getBlockNumber() + ALLOCATION_DELAY); // via-IR may cache block.number
     }
 
     function addOperator(address op, uint256 key, uint256 stake) internal {

@@ -66,16 +66,24 @@ def type_str(param: dict[str, Any]) -> str:
 
 
 @cache
-def error_table(names: tuple[str, ...]) -> dict[bytes, tuple[str, list[str], list[str]]]:
-    """Selector -> (qualified name, argument names, argument types) over the given contracts."""
+def error_table(
+    names: tuple[str, ...], labelled: tuple[tuple[str, str], ...] = ()
+) -> dict[bytes, tuple[str, list[str], list[str]]]:
+    """Selector -> (qualified name, argument names, argument types) over the given
+    contracts, then over ``(artifact, label)`` pairs whose errors are named ``label.Error``
+    and win over the contracts' (an interface's errors under the name of what implements it)."""
     table: dict[bytes, tuple[str, list[str], list[str]]] = {}
-    for name in names:
-        for item in load(name).abi:
+    for artifact, label in [*((n, n) for n in names), *labelled]:
+        for item in load(artifact).abi:
             if item.get("type") != "error":
                 continue
             types = [type_str(p) for p in item["inputs"]]
             selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            table[selector] = (f"{name}.{item['name']}", [p["name"] for p in item["inputs"]], types)
+            table[selector] = (
+                f"{label}.{item['name']}",
+                [p["name"] for p in item["inputs"]],
+                types,
+            )
     return table
 
 
@@ -85,13 +93,18 @@ STANDARD = {
 }
 
 
-def decode_revert(data: bytes, names: tuple[str, ...]) -> str:
+UNKNOWN_ERROR = "reverted with unknown error"
+
+
+def decode_revert(
+    data: bytes, names: tuple[str, ...], labelled: tuple[tuple[str, str], ...] = ()
+) -> str:
     """A readable form of revert data: ``EpochManager.CommitClosed(epoch=1, deadline=12)``."""
     if len(data) < 4:
         return "reverted without a reason"
-    entry = STANDARD.get(data[:4]) or error_table(names).get(data[:4])
+    entry = STANDARD.get(data[:4]) or error_table(names, labelled).get(data[:4])
     if entry is None:
-        return f"reverted with unknown error 0x{data.hex()}"
+        return f"{UNKNOWN_ERROR} 0x{data.hex()}"
     label, arg_names, types = entry
     try:
         values = abi_decode(types, data[4:])

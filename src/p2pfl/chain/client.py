@@ -15,19 +15,47 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from p2pfl.chain.artifacts import decode_revert, load
+from p2pfl.chain.artifacts import UNKNOWN_ERROR, decode_revert, load
 from p2pfl.errors import P2pflError
 
-# Contracts whose custom errors a revert may carry (inheritance brings OpenZeppelin's).
+# This project's contracts whose custom errors a revert may carry (inheritance brings
+# OpenZeppelin's).
 ERROR_SOURCES = (
     "EpochManager",
     "P2pflServiceManager",
-    "DevAllocationManager",
-    "DevDelegationManager",
     "StakeToken",
     "CountSketch",
     "KrumVerifierRouter",
+    "DevAllocationManager",
+    "DevDelegationManager",
+    "DevStrategyManager",
+    "DevStrategy",
 )
+# The EigenLayer core's errors, from the project's copies of its interfaces, named as the
+# core names them: the real core and the devnet stand-ins revert with the same selectors,
+# so a message reads ``AllocationManager.InvalidWadToSlash()`` on either.
+CORE_ERROR_SOURCES = (
+    ("IAllocationManagerErrors", "AllocationManager"),
+    ("IPermissionControllerMixin", "PermissionController"),
+    ("IDelegationManagerErrors", "DelegationManager"),
+    ("IStrategyManagerErrors", "StrategyManager"),
+    ("IStrategyErrors", "StrategyBase"),
+)
+
+
+def decode_error(data: bytes) -> str:
+    """Revert data, readable: this project's errors, the core's (see above), then any other
+    error of the real core when its artifacts are at hand (:mod:`p2pfl.chain.realcore`)."""
+    text = decode_revert(data, ERROR_SOURCES, CORE_ERROR_SOURCES)
+    if not text.startswith(UNKNOWN_ERROR):
+        return text
+    from p2pfl.chain import realcore  # imports this module: imported when first needed
+
+    try:
+        folder = realcore.core_dir()
+        return text if folder is None else realcore.decode_core_revert(data, folder)
+    except P2pflError:  # unreadable artifacts: keep the raw data
+        return text
 
 
 GAS_MARGIN = 1.25
@@ -82,7 +110,7 @@ class Chain:
     def explain(self, exc: ContractLogicError) -> str:
         data = exc.data if isinstance(exc.data, str) else None
         if data and data.startswith("0x"):
-            return decode_revert(bytes(HexBytes(data)), ERROR_SOURCES)
+            return decode_error(bytes(HexBytes(data)))
         return str(exc)
 
     def _send(self, account: LocalAccount, fn: Any, value: int) -> TxReceipt:

@@ -1,5 +1,6 @@
 """The real EigenLayer core (v1.12) on a local chain, from compiled artifacts outside the
-repository, and the real operator path against it.
+repository, and the operator path spelled out with the core's own ABIs (a check of
+:func:`p2pfl.chain.deploy.register_operator`, the path nodes use on either core).
 
 The artifacts (one JSON per contract: ABI, creation bytecode, method identifiers) live in
 ``$P2PFL_EIGENLAYER_CORE`` or ``<project root>/../shared/eigenlayer-core``; they are read
@@ -48,7 +49,7 @@ DEALLOCATION_DELAY = 900
 ALLOCATION_CONFIGURATION_DELAY = 1200
 MIN_WITHDRAWAL_DELAY_BLOCKS = 900
 EIGEN_POD_MANAGER_PAUSED = 30  # the local deploy script's initial paused status
-# An operator's own allocation delay (blocks) for :func:`register_operator_real`.
+# An operator's own allocation delay (blocks) for :func:`stake_and_allocate_real`.
 OPERATOR_ALLOCATION_DELAY = 1
 
 # Every artifact :func:`deploy_real_core` reads, in deploy order.
@@ -223,6 +224,7 @@ class RealCore:
             delegation_manager=self.delegation_manager,
             strategy=self.strategy,
             token=self.token,
+            strategy_manager=self.strategy_manager,
         )
 
 
@@ -502,34 +504,3 @@ def join_operator_set_real(
     params = (service_manager, [operator_set_id], data)
     fn = am.functions.registerForOperatorSets(operator.address, params)
     return _transact(chain, operator, fn, core.artifacts)
-
-
-def register_operator_real(
-    chain: Chain,
-    deployer: LocalAccount,
-    core: RealCore,
-    service_manager: str,
-    operator: LocalAccount,
-    stake: int,
-    peer_id: bytes,
-    operator_set_id: int = 0,
-    *,
-    delay: int = OPERATOR_ALLOCATION_DELAY,
-    mint: bool = True,
-) -> PendingAllocation:
-    """The whole real operator path: :func:`stake_and_allocate_real`, mine until the
-    allocation counts, :func:`join_operator_set_real`. Returns the allocation."""
-    pending = stake_and_allocate_real(
-        chain,
-        deployer,
-        core,
-        service_manager,
-        operator,
-        stake,
-        operator_set_id,
-        delay=delay,
-        mint=mint,
-    )
-    mine_to(chain, pending.effect_block)
-    join_operator_set_real(chain, core, service_manager, operator, peer_id, operator_set_id)
-    return pending

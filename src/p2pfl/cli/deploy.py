@@ -17,26 +17,27 @@ from rich.table import Table
 from p2pfl.chain.anvil import dev_key, run_anvil
 from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, account
-from p2pfl.chain.deploy import WAD, Core, Deployment, deploy_avs, deploy_devnet
+from p2pfl.chain.deploy import (
+    DEVNET_CHAIN_ID,
+    WAD,
+    Core,
+    Deployment,
+    core_from_dict,
+    deploy_avs,
+    deploy_devnet,
+)
 from p2pfl.chain.epochs import Params
 from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
 from p2pfl.robust.sketch_krum import parse_rho
 
-DEVNET_CHAIN_ID = 31337
-
 
 def _load_core(path: Path) -> Core:
     try:
         raw = json.loads(path.read_text())
-        return Core(
-            **{k: raw[k] for k in ("allocation_manager", "delegation_manager", "strategy", "token")}
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"cannot read core addresses from {path}: {exc} (a JSON object with "
-            "allocation_manager, delegation_manager, strategy and token)"
-        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read core addresses from {path}: {exc}") from None
+    return core_from_dict(raw, str(path))
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -55,7 +56,9 @@ def deploy(
     core: Annotated[
         Path | None,
         typer.Option(
-            help="JSON of existing EigenLayer core addresses (default: the devnet stand-ins)."
+            help="JSON of existing EigenLayer core addresses: allocation_manager, "
+            "delegation_manager, strategy_manager, strategy, token (default: the devnet "
+            "stand-ins)."
         ),
     ] = None,
     operators: Annotated[
@@ -216,6 +219,7 @@ def _show(console: Console, d: Deployment, out: Path) -> None:
         ("verifier", d.avs.verifier),
         ("AllocationManager", d.core.allocation_manager),
         ("DelegationManager", d.core.delegation_manager),
+        ("StrategyManager", d.core.strategy_manager or "(not recorded)"),
         ("strategy", d.core.strategy),
         ("stake token", d.core.token),
     ):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from p2pfl.chain.client import decode_error
 from p2pfl.chain.events import Event, EventFollower
 from p2pfl.chain.slashing import SlashReason
 
@@ -27,6 +28,11 @@ class FailedSlash:
     reason: SlashReason
     error: bytes
     pending_id: int | None = None
+
+    @property
+    def why(self) -> str:
+        """The core's refusal, readable: ``AllocationManager.OperatorNotSlashable()``."""
+        return decode_error(self.error)
 
 
 @dataclass
