@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -65,25 +66,30 @@ def type_str(param: dict[str, Any]) -> str:
     return t
 
 
+ErrorEntry = tuple[str, list[str], list[str]]  # qualified name, argument names, types
+
+
+def abi_errors(abi: list[dict[str, Any]], label: str) -> Iterator[tuple[bytes, ErrorEntry]]:
+    """``(selector, entry)`` for every error of an ABI, named ``label.Error``."""
+    for item in abi:
+        if item.get("type") != "error":
+            continue
+        types = [type_str(p) for p in item["inputs"]]
+        selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+        names = [str(p.get("name", "")) for p in item["inputs"]]
+        yield selector, (f"{label}.{item['name']}", names, types)
+
+
 @cache
 def error_table(
     names: tuple[str, ...], labelled: tuple[tuple[str, str], ...] = ()
-) -> dict[bytes, tuple[str, list[str], list[str]]]:
+) -> dict[bytes, ErrorEntry]:
     """Selector -> (qualified name, argument names, argument types) over the given
     contracts, then over ``(artifact, label)`` pairs whose errors are named ``label.Error``
     and win over the contracts' (an interface's errors under the name of what implements it)."""
-    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    table: dict[bytes, ErrorEntry] = {}
     for artifact, label in [*((n, n) for n in names), *labelled]:
-        for item in load(artifact).abi:
-            if item.get("type") != "error":
-                continue
-            types = [type_str(p) for p in item["inputs"]]
-            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            table[selector] = (
-                f"{label}.{item['name']}",
-                [p["name"] for p in item["inputs"]],
-                types,
-            )
+        table.update(abi_errors(load(artifact).abi, label))
     return table
 
 
@@ -100,9 +106,14 @@ def decode_revert(
     data: bytes, names: tuple[str, ...], labelled: tuple[tuple[str, str], ...] = ()
 ) -> str:
     """A readable form of revert data: ``EpochManager.CommitClosed(epoch=1, deadline=12)``."""
+    return format_revert(data, error_table(names, labelled))
+
+
+def format_revert(data: bytes, table: Mapping[bytes, ErrorEntry]) -> str:
+    """Revert data decoded with ``table`` (and the standard ``Error``/``Panic``)."""
     if len(data) < 4:
         return "reverted without a reason"
-    entry = STANDARD.get(data[:4]) or error_table(names, labelled).get(data[:4])
+    entry = STANDARD.get(data[:4]) or table.get(data[:4])
     if entry is None:
         return f"{UNKNOWN_ERROR} 0x{data.hex()}"
     label, arg_names, types = entry

@@ -24,17 +24,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from p2pfl.chain.anvil import mine
-from p2pfl.chain.artifacts import STANDARD, Artifact, type_str
+from p2pfl.chain.artifacts import Artifact, ErrorEntry, abi_errors, format_revert
 from p2pfl.chain.client import Chain, ChainError
 from p2pfl.chain.deploy import WAD, Core, peer_binding_signature
 from p2pfl.chain.toolchain import project_root
@@ -146,38 +144,17 @@ def check_core_dir(folder: Path | None = None) -> Path:
 
 
 @cache
-def _core_errors(folder: Path) -> dict[bytes, tuple[str, list[str], list[str]]]:
-    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+def _core_errors(folder: Path) -> dict[bytes, ErrorEntry]:
+    table: dict[bytes, ErrorEntry] = {}
     for name in CONTRACTS:
-        for item in load_core_artifact(name, folder).abi:
-            if item.get("type") != "error":
-                continue
-            types = [type_str(p) for p in item["inputs"]]
-            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            names = [str(p.get("name") or f"arg{i}") for i, p in enumerate(item["inputs"])]
-            table.setdefault(selector, (f"{name}.{item['name']}", names, types))
+        for selector, entry in abi_errors(load_core_artifact(name, folder).abi, name):
+            table.setdefault(selector, entry)
     return table
 
 
 def decode_core_revert(data: bytes, folder: Path) -> str:
     """Revert data of the core, readable: ``AllocationManager.SameMagnitude()``."""
-    entry = STANDARD.get(data[:4]) or _core_errors(folder).get(data[:4])
-    if entry is None:
-        return f"reverted with unknown error 0x{data.hex()}"
-    label, names, types = entry
-    try:
-        values = abi_decode(types, data[4:])
-    except Exception:
-        return f"{label}(<undecodable 0x{data[4:].hex()}>)"
-    shown = ", ".join(
-        f"{n}={Web3.to_checksum_address(v) if t == 'address' else _hex(v)}"
-        for n, v, t in zip(names, values, types, strict=True)
-    )
-    return f"{label}({shown})"
-
-
-def _hex(value: Any) -> str:
-    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+    return format_revert(data, _core_errors(folder))
 
 
 _UNKNOWN = re.compile(r"reverted with unknown error 0x([0-9a-fA-F]+)")
