@@ -7,6 +7,8 @@ import os
 import pytest
 import trio
 
+from p2pfl.net.peer import Peer
+from p2pfl.net.topics import topic
 from tests.net.conftest import EPOCH, announce_for, open_peers, random_blob
 
 
@@ -54,3 +56,26 @@ async def test_node_that_knows_only_the_bootstrap_reaches_a_late_joiner() -> Non
             anns = await peers[1].board.wait_for("updates", EPOCH, 1)
             assert await peers[1].fetch(next(iter(anns.values()))) == data
         assert peers[3].net.peer_id in peers[1].net.connected_peers()
+
+
+@pytest.mark.trio
+async def test_a_dropped_bootstrap_connection_is_dialed_again() -> None:
+    """The connection to the bootstrap is closed under the peer (as a crash or a
+    connection lost under load would); the peer dials it again, rejoins the mesh and
+    gets the next announcement and its blob."""
+    async with open_peers(2) as peers:
+        await peers[0].net.host.disconnect(peers[1].net.peer_id)
+        with trio.fail_after(15):
+            while peers[0].net.peer_id not in peers[1].net.connected_peers():
+                await trio.sleep(0.05)
+            data, digest = random_blob(100_000)
+            peers[0].blobs.store.put(digest, data)
+            while not peers[0].net.pubsub.router.mesh.get(_topic(peers[0]), ()):
+                await trio.sleep(0.05)
+            await peers[0].board.publish(announce_for(peers[0], os.urandom(32), digest, len(data)))
+            anns = await peers[1].board.wait_for("updates", EPOCH, 1)
+            assert await peers[1].fetch(next(iter(anns.values()))) == data
+
+
+def _topic(peer: Peer) -> str:
+    return topic(peer.board.chain_id, peer.board.avs, EPOCH, "updates")

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_FAST_S = 1.0
 REFRESH_SLOW_S = 15.0
+BOOTSTRAP_WATCH_S = 0.5  # how often a bootstrap connection is checked
 
 
 class Discovery:
@@ -41,24 +42,32 @@ class Discovery:
             nursery.start_soon(self._refresh_loop)
 
     async def _dial_until_connected(self, info: PeerInfo) -> None:
-        """Dial with backoff until connected: a bootstrap peer that starts later than this
-        node (or restarts) is still found. Warns once after ``bootstrap_attempts``."""
+        """Keep a connection to a bootstrap peer: dial with backoff until connected (a
+        bootstrap that starts later than this node is still found; a warning once after
+        ``bootstrap_attempts``), then watch it and dial again whenever it drops (a
+        bootstrap that restarts, or a connection lost under load, is found again)."""
+        while True:
+            await self._dial_with_backoff(info)
+            self._note_connected()
+            await self._refresh()
+            while info.peer_id in self._host.get_connected_peers():
+                await trio.sleep(BOOTSTRAP_WATCH_S)
+            log.info("bootstrap %s disconnected; dialing again", info.peer_id)
+
+    async def _dial_with_backoff(self, info: PeerInfo) -> None:
         delay = 0.2
         attempt = 0
         while True:
             attempt += 1
             try:
                 await self._host.connect(info)
+                return
             except Exception as exc:  # any dial failure: retry with backoff
                 log.info("bootstrap %s: attempt %d failed (%s)", info.peer_id, attempt, exc)
                 if attempt == self._cfg.bootstrap_attempts:
                     log.warning("bootstrap %s unreachable after %d attempts", info.peer_id, attempt)
                 await trio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-                continue
-            self._note_connected()
-            await self._refresh()
-            return
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -6,6 +6,10 @@
 - A frame that arrives while the service is stopping makes ``run_task`` raise "Nursery is
   closed to new arrivals", which also crashes the host's swarm: treated as shutdown.
 - Each Pubsub starts a ``seen_messages`` thread; ``stop_threads`` ends it.
+- A peer that reconnects before the old connection's death has been processed keeps its
+  old outbound stream in ``peers`` ("already has pubsub stream, skipping"): every later
+  message to it is written to a closed connection and lost. ``GuardedPubsub`` replaces
+  an outbound stream whose connection has closed when the new connection arrives.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections import Counter
 
 from google.protobuf.message import DecodeError
 from libp2p.abc import IHost, INetStream
+from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
 from libp2p.pubsub.pubsub import Pubsub
 
@@ -48,6 +53,17 @@ class GuardedPubsub(Pubsub):
             if "closed to new arrivals" not in str(exc):
                 raise
             log.debug("pubsub frame from %s arrived during shutdown", peer_id)
+
+    async def _handle_new_peer(self, peer_id: ID) -> None:
+        old = self.peers.get(peer_id)
+        if old is not None and old.muxed_conn.is_closed:
+            log.info("pubsub stream to %s belongs to a closed connection: replaced", peer_id)
+            del self.peers[peer_id]
+            queue = self.peer_queues.pop(peer_id, None)
+            if queue is not None:
+                queue.close()
+            self.router.remove_peer(peer_id)
+        await super()._handle_new_peer(peer_id)
 
     def stop_threads(self) -> None:
         """Stop the seen-messages sweeper thread (py-libp2p never does)."""
