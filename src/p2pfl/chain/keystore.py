@@ -61,3 +61,17 @@ def load_account(path: Path, password: str) -> LocalAccount:
         raise ConfigError(f"cannot decrypt the keystore {path}: {exc}") from None
     account: LocalAccount = Account.from_key(key)
     return account
+
+
+def keystore_address(path: Path) -> str:
+    """The address a keystore names (its public ``address`` field; no password needed)."""
+    try:
+        blob = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read the keystore {path}: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"{path} is not a JSON keystore") from None
+    raw = blob.get("address") if isinstance(blob, dict) else None
+    if not isinstance(raw, str) or len(raw.removeprefix("0x")) != 40:
+        raise ConfigError(f"{path} has no address field: pass --address")
+    return "0x" + raw.removeprefix("0x")

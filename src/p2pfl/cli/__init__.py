@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-COMMANDS = ("simulate", "deploy", "node", "challenge", "status", "testnet")
+COMMANDS = ("simulate", "deploy", "node", "operator", "challenge", "status", "testnet")
 
 
 def _register(names: tuple[str, ...]) -> None:
@@ -56,5 +56,5 @@ def main() -> None:
     try:
         app()
     except P2pflError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)

@@ -1,0 +1,186 @@
+"""``p2pfl operator`` as an operator runs it, on both cores: register a newcomer from its
+keystore with only the RPC URL and the epoch manager's address (the core is found on
+chain), show its state, deregister; and the refusals, each one line, exit code 2, with
+nothing sent."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from p2pfl.chain import operator as ops
+from p2pfl.chain.deploy import OPERATOR_SET_ID, WAD, mint_stake
+from p2pfl.errors import ConfigError
+from p2pfl.net.identity import load_or_create_identity, peer_id_of
+from tests.chain.conftest import Devnet
+
+P2PFL = shutil.which("p2pfl") or str(Path(sys.executable).with_name("p2pfl"))
+PASSWORD = "operator-test"
+
+
+def keystore(path: Path, key: bytes) -> Path:
+    path.write_text(json.dumps(Account.encrypt(key, PASSWORD, kdf="pbkdf2", iterations=1000)))
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PW": PASSWORD}
+    return subprocess.run(
+        [P2PFL, "operator", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+
+
+def network_args(d: Devnet) -> list[str]:
+    return ["--rpc", d.chain.url, "--epoch-manager", d.deployment.avs.epoch_manager]
+
+
+def test_the_core_is_found_from_the_epoch_manager_alone(devnet: Devnet) -> None:
+    d = devnet
+    found = ops.discover(d.chain, d.deployment.avs.epoch_manager)
+    assert found.core == d.core
+    assert found.avs == d.deployment.avs
+
+
+def test_register_status_deregister_as_an_operator_would(devnet: Devnet, tmp_path: Path) -> None:
+    d = devnet
+    newcomer = d.watcher
+    mint_stake(d.chain, d.deployer, d.core, newcomer.address, 7 * WAD)
+    ks = keystore(tmp_path / "ks.json", newcomer.key)
+    auth = ["--keystore", str(ks), "--password-env", "PW"]
+    node_dir = tmp_path / "node"
+
+    before = run("status", *network_args(d), "--keystore", str(ks))
+    assert before.returncode == 0, before.stderr
+    assert "not an EigenLayer operator" in before.stdout
+
+    joined = run("register", *network_args(d), *auth, "--stake", "7", "--data-dir", str(node_dir))
+    assert joined.returncode == 0, joined.stderr
+    assert "registered" in joined.stdout
+    assert d.stake_of(newcomer.address) == 7 * WAD
+    peer = peer_id_of(load_or_create_identity(node_dir))
+    service = d.service_manager
+    assert bytes(d.chain.call(service.functions.peerIdOf(newcomer.address))) == peer.to_bytes()
+
+    shown = run("status", *network_args(d), "--address", newcomer.address)
+    assert shown.returncode == 0, shown.stderr
+    assert "registered" in shown.stdout
+    assert peer.to_base58() in shown.stdout
+    assert "stake counted by the AVS" in shown.stdout
+
+    again = run("register", *network_args(d), *auth, "--stake", "7", "--data-dir", str(node_dir))
+    assert again.returncode == 2
+    assert "already registered" in again.stderr
+    assert "Traceback" not in again.stderr
+
+    left = run("deregister", *network_args(d), *auth)
+    assert left.returncode == 0, left.stderr
+    assert "slashable until block" in left.stdout
+    am = d.allocation_manager
+    operator_set = (d.deployment.avs.service_manager, OPERATOR_SET_ID)
+    assert not d.chain.call(am.functions.isMemberOfOperatorSet(newcomer.address, operator_set))
+    assert d.chain.call(am.functions.isOperatorSlashable(newcomer.address, operator_set))
+    state = ops.status(ops.discover(d.chain, d.deployment.avs.epoch_manager), newcomer.address)
+    assert state.state == "deregistered, still slashable"
+    assert state.allocation.pending == -WAD  # all of it, queued
+    assert state.allocation.effect_block > state.block
+
+    twice = run("deregister", *network_args(d), *auth)
+    assert twice.returncode == 2
+    assert "not registered" in twice.stderr
+
+
+def test_status_lists_past_slashes(devnet: Devnet) -> None:
+    from tests.chain.test_core_paths import submitted
+
+    d = devnet
+    e, outlier = submitted(d)
+    d.mine(d.epochs.params().challenge_blocks + 1)
+    d.epochs.finalize(d.watcher, e)
+    net = ops.discover(d.chain, d.deployment.avs.epoch_manager)
+    (slash,) = ops.past_slashes(net, outlier)
+    assert (slash.epoch, slash.applied, slash.fraction) == (e, True, 0.5)
+    shown = run("status", *network_args(d), "--address", outlier)
+    assert f"epoch {e}: 50.0% for flagged by Krum" in shown.stdout, shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stake", "lots"], "is not an amount of tokens"),
+        (["--stake", "-1"], "is not an amount of tokens"),
+        (["--stake", "0.5"], "below its minimum stake"),
+        (["--stake", "1000"], "needs 1000000000000000000000 to stake"),
+    ],
+)
+def test_register_refusals_send_nothing(
+    devnet: Devnet, tmp_path: Path, args: list[str], message: str
+) -> None:
+    d = devnet
+    newcomer = d.watcher
+    mint_stake(d.chain, d.deployer, d.core, newcomer.address, 7 * WAD)
+    nonce = d.chain.w3.eth.get_transaction_count(newcomer.address)
+    ks = keystore(tmp_path / "ks.json", newcomer.key)
+    proc = run(
+        "register", *network_args(d), "--keystore", str(ks), "--password-env", "PW",
+        "--data-dir", str(tmp_path / "n"), *args,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert d.chain.w3.eth.get_transaction_count(newcomer.address) == nonce
+
+
+def test_a_chain_without_the_avs_is_one_line(devnet: Devnet, tmp_path: Path) -> None:
+    d = devnet
+    ks = keystore(tmp_path / "ks.json", d.watcher.key)
+    for where, message in [
+        (d.core.token, "is not a p2pfl epoch manager"),
+        ("0x" + "42" * 20, "is the AVS deployed on this chain"),
+        ("nope", "is not an address"),
+    ]:
+        proc = run(
+            "register", "--rpc", d.chain.url, "--epoch-manager", where, "--keystore", str(ks),
+            "--password-env", "PW", "--stake", "1",
+        )  # fmt: skip
+        assert proc.returncode == 2
+        assert message in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_a_deployment_file_for_another_chain_is_refused(devnet: Devnet, tmp_path: Path) -> None:
+    d = devnet
+    path = tmp_path / "dep.json"
+    d.deployment.write(path)
+    raw = json.loads(path.read_text())
+    raw["chain_id"] = 1
+    raw["rpc"] = d.chain.url
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ConfigError, match="describes chain 1, the RPC serves chain 31337"):
+        ops.from_deployment(path)
+    raw["chain_id"] = 31337
+    path.write_text(json.dumps(raw))
+    assert ops.from_deployment(path).core == d.core
+    proc = run("status", "--deployment", str(path), "--address", d.operators[0].address)
+    assert proc.returncode == 0, proc.stderr
+    assert "registered" in proc.stdout
+
+
+def test_tokens_parse_like_a_person_types_them() -> None:
+    assert ops.tokens("32") == 32 * WAD
+    assert ops.tokens("0.5") == WAD // 2
+    assert ops.tokens("1e-18") == 1
+    for bad in ["1e-19", "-2", "nan", "inf", "", "x"]:
+        with pytest.raises(ConfigError):
+            ops.tokens(bad)
