@@ -56,5 +56,6 @@ def main() -> None:
     try:
         app()
     except P2pflError as exc:
+        # soft_wrap: one line whatever the width (a terminal wraps it; a log keeps it whole)
         Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)

@@ -43,6 +43,16 @@ def node(
             help="Cut the shards label-skewed, Dirichlet(ALPHA) per class (default: IID).",
         ),
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="The operator's own training set instead of an MNIST shard: an .npz with "
+            "x (uint8, N x 28 x 28) and y (labels 0..9), or a folder holding one MNIST IDX "
+            "pair (PREFIX-images-idx3-ubyte, PREFIX-labels-idx1-ubyte, optionally .gz). "
+            "Not with --shards or --alpha.",
+        ),
+    ] = None,
     model_seed: options.ModelSeed = 0,
     clip: Annotated[float, typer.Option(min=0.0, help="L2 clip norm of updates.")] = 10.0,
     epochs: options.Epochs = None,
@@ -130,14 +140,25 @@ def node(
         )
     if shard >= shards:
         raise ConfigError(f"--shard {shard} must be below --shards {shards}")
+    from p2pfl.learn.train import TrainConfig
+    from p2pfl.protocol.trainer import TrainerConfig
+
+    trainer = TrainerConfig(
+        shard=shard,
+        shards=shards,
+        samples=samples,
+        alpha=alpha,
+        data=data,
+        clip=clip,
+        train=TrainConfig(),
+    )
+    trainer.check()  # a bad training set is refused before the password is read
     account = load_account(keystore, read_password(env=password_env, file=password_file))
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    from p2pfl.learn.train import TrainConfig
     from p2pfl.protocol.options import NodeOptions
-    from p2pfl.protocol.trainer import TrainerConfig
     from p2pfl.runtime import NodeSettings, run_node
     from p2pfl.testnet.adversary import Adversary
 
@@ -156,14 +177,7 @@ def node(
             open_first=open_first_epoch,
             clip=clip,
         ),
-        trainer=TrainerConfig(
-            shard=shard,
-            shards=shards,
-            samples=samples,
-            alpha=alpha,
-            clip=clip,
-            train=TrainConfig(),
-        ),
+        trainer=trainer,
         adversary=adversary,
     )
     run_trio(emit, lambda: run_node(settings, emit))

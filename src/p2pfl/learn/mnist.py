@@ -113,19 +113,30 @@ def parse_idx_labels(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=8)
 
 
-def _split(folder: Path, prefix: str) -> Split:
-    img_name, lbl_name = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
-    images = parse_idx_images(_read_checked(folder / img_name, FILES[img_name]))
-    labels = parse_idx_labels(_read_checked(folder / lbl_name, FILES[lbl_name]))
-    if images.shape[0] != labels.shape[0]:
-        raise DataError(f"{prefix}: {images.shape[0]} images but {labels.shape[0]} labels")
+def normalise(images: np.ndarray, labels: np.ndarray) -> Split:
+    """A ``Split`` from raw ``uint8`` images ``(N, 28, 28)`` and integer labels ``(N,)``,
+    normalised as MNIST is: the bundled splits and an operator's own data (``--data``)
+    go through this one function."""
     x = torch.from_numpy(images.astype(np.float32) / 255.0)
     x = ((x - MEAN) / STD).unsqueeze(1).contiguous()
     y = torch.from_numpy(labels.astype(np.int64))
     return Split(images=x, labels=y)
 
 
+def read_split(prefix: str, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The raw, checked arrays of one split (``train`` or ``t10k``): ``uint8`` images
+    ``(N, 28, 28)`` and ``uint8`` labels ``(N,)``."""
+    folder = find_data_dir(data_dir)
+    img_name, lbl_name = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+    images = parse_idx_images(_read_checked(folder / img_name, FILES[img_name]))
+    labels = parse_idx_labels(_read_checked(folder / lbl_name, FILES[lbl_name]))
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"{prefix}: {images.shape[0]} images but {labels.shape[0]} labels")
+    return images, labels
+
+
 def load_mnist(data_dir: Path | None = None) -> Mnist:
     """Load and check both splits (60,000 train and 10,000 test images)."""
     folder = find_data_dir(data_dir)
-    return Mnist(train=_split(folder, "train"), test=_split(folder, "t10k"))
+    train, test = read_split("train", folder), read_split("t10k", folder)
+    return Mnist(train=normalise(*train), test=normalise(*test))

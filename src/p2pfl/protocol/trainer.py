@@ -1,12 +1,13 @@
-"""An operator's local work in an epoch: train the global model on its MNIST shard and
-encode the update (DESIGN.md: clip, quantize). A test network may hand the trainer one
-of the simulation's attacks (``p2pfl.testnet.adversary``); it then sends the attack's
-update instead."""
+"""An operator's local work in an epoch: train the global model on its training set (its
+own, ``--data``, or a shard of the bundled MNIST) and encode the update (DESIGN.md: clip,
+quantize). A test network may hand the trainer one of the simulation's attacks
+(``p2pfl.testnet.adversary``); it then sends the attack's update instead."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,8 +15,9 @@ import torch
 from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import Update
-from p2pfl.learn.mnist import Split, load_mnist
-from p2pfl.learn.partition import dirichlet_shards, iid_shards
+from p2pfl.learn.dataset import load_dataset
+from p2pfl.learn.mnist import Split, normalise, read_split
+from p2pfl.learn.partition import shards_of
 from p2pfl.learn.train import TrainConfig, evaluate, train_local
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.robust.attacks import Attack, AttackContext
@@ -24,35 +26,65 @@ from p2pfl.robust.attacks.label_flip import FLIP_MAP
 
 @dataclass(frozen=True)
 class TrainerConfig:
-    shard: int  # this operator's shard index
-    shards: int  # how many shards the training set is cut into
+    """What an operator trains on, and how.
+
+    With ``data`` the operator trains on its own set (``p2pfl.learn.dataset``: an .npz
+    file or an MNIST IDX folder), all of it or its first ``samples``; ``shard``,
+    ``shards`` and ``alpha``, which cut the bundled MNIST, are refused with it. Without
+    ``data`` it trains on shard ``shard`` of ``shards`` of the bundled MNIST training split
+    (IID, or Dirichlet(``alpha``) label-skewed), seeded by ``data_seed``.
+
+    Either way accuracy is measured on the first ``test_samples`` images of the bundled
+    MNIST test split: the network's common yardstick, the same for every operator.
+    """
+
+    shard: int = 0  # this operator's shard index
+    shards: int = 1  # how many shards the training set is cut into
     data_seed: int = 0
-    samples: int | None = None  # cap on the shard's size (faster epochs on small machines)
+    samples: int | None = None  # cap on the training set's size (faster epochs)
     alpha: float | None = None  # Dirichlet label skew of the shards (None: IID shards)
+    data: Path | None = None  # the operator's own training set instead of an MNIST shard
     test_samples: int = 2000
     clip: float = 10.0
     train: TrainConfig = field(default_factory=TrainConfig)
 
-    def check(self) -> None:
+    def check_options(self) -> None:
+        """Refuse settings that cannot go together (without reading any data)."""
+        if self.data is not None and (self.shards > 1 or self.shard or self.alpha is not None):
+            raise ConfigError(
+                "--data is the operator's own training set, used whole: --shard, --shards "
+                "and --alpha cut the bundled MNIST and cannot be combined with it"
+            )
         if not 0 <= self.shard < self.shards:
             raise ConfigError(f"shard {self.shard} is not in 0..{self.shards - 1}")
+
+    def check(self) -> None:
+        """``check_options``, and with ``data`` read and check the file too: a node calls
+        this at start, so a bad training set is refused before anything else happens."""
+        self.check_options()
+        if self.data is not None:
+            load_dataset(self.data)
+
+
+def training_set(cfg: TrainerConfig) -> Split:
+    """The operator's training set: its own ``data``, or its shard of the bundled MNIST."""
+    if cfg.data is not None:
+        return load_dataset(cfg.data).head(cfg.samples).split()
+    images, labels = read_split("train")
+    part = shards_of(labels.astype(np.int64), cfg.shards, cfg.alpha, cfg.data_seed)[cfg.shard]
+    if cfg.samples is not None:
+        part = part[: cfg.samples]
+    return normalise(images[part], labels[part])
 
 
 class Trainer:
     def __init__(self, cfg: TrainerConfig, attack: Attack | None = None) -> None:
-        cfg.check()
+        cfg.check_options()
         self.cfg = cfg
-        data = load_mnist()
-        if cfg.alpha is None:
-            part = iid_shards(len(data.train), cfg.shards, cfg.data_seed)[cfg.shard]
-        else:
-            labels = data.train.labels.numpy()
-            part = dirichlet_shards(labels, cfg.shards, cfg.alpha, cfg.data_seed)[cfg.shard]
-        if cfg.samples is not None:
-            part = part[: cfg.samples]
-        self.shard = Split(data.train.images[part], data.train.labels[part])
-        n_test = min(cfg.test_samples, len(data.test))
-        self.test = Split(data.test.images[:n_test], data.test.labels[:n_test])
+        self.shard = training_set(cfg)
+        test = normalise(*read_split("t10k"))  # the common yardstick, whatever the training set
+        n_test = min(cfg.test_samples, len(test))
+        self.test = Split(test.images[:n_test], test.labels[:n_test])
         self.attack = attack  # a test network's Byzantine operator
 
     def warm_up(self, base: GlobalModel) -> float:
@@ -79,9 +111,10 @@ class Trainer:
         if self.attack is None or self.attack.poisons_labels:
             return Update.from_delta(base.spec, delta, self.cfg.clip)
         own = Update.from_delta(base.spec, delta, self.cfg.clip).to_float()
-        ctx = AttackContext(
-            own=own, known=own[None, :], n=n, f=f, seed=epoch, client=self.cfg.shard
-        )
+        # an attack that does not collude draws its own noise: seeded by the shard index,
+        # or, for an operator on its own data (every one shard 0), by its address
+        client = self.cfg.shard if self.cfg.data is None else int(operator[2:], 16)
+        ctx = AttackContext(own=own, known=own[None, :], n=n, f=f, seed=epoch, client=client)
         return Update.from_delta(base.spec, self.attack.craft(ctx), clip=None)  # unclipped
 
     @torch.no_grad()

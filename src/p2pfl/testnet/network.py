@@ -1,7 +1,7 @@
 """A local testnet: anvil with 1-second blocks, the devnet core, the AVS with a real Krum
 verifier per participant count, N registered operators (encrypted keystores, libp2p
-identities bound on chain), N ``p2pfl node`` processes (some malicious by choice) and a
-``p2pfl challenge watch`` process, all on 127.0.0.1."""
+identities bound on chain, each with its own training file), N ``p2pfl node`` processes
+(some malicious by choice) and a ``p2pfl challenge watch`` process, all on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, Field, model_validator
@@ -31,11 +32,15 @@ from p2pfl.chain.deploy import WAD, Deployment, deploy_devnet
 from p2pfl.chain.epochs import Params
 from p2pfl.errors import ConfigError
 from p2pfl.events import Event, EventError, Listening, parse
+from p2pfl.learn.dataset import save_npz
+from p2pfl.learn.mnist import read_split
+from p2pfl.learn.partition import shards_of
 from p2pfl.net.identity import load_or_create_identity, peer_id_of
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.robust.sketch_krum import parse_rho
 
 Say = Callable[[str], None]
+DATA_SEED = 0  # the seed of the operators' MNIST shards (TrainerConfig.data_seed's default)
 
 
 class TestnetConfig(BaseModel):
@@ -94,6 +99,11 @@ class Operator:
     def multiaddr(self) -> str:
         return f"/ip4/127.0.0.1/tcp/{self.port}/p2p/{self.peer_id}"
 
+    @property
+    def train_file(self) -> Path:
+        """The operator's own training set, which its node reads with ``--data``."""
+        return self.data_dir / "train.npz"
+
 
 @dataclass
 class Devnet:
@@ -125,6 +135,16 @@ def _operator(
     _keystore(acct, password, keystore)
     pid = peer_id_of(load_or_create_identity(folder))
     return Operator(index, acct, folder, keystore, pid.to_base58(), free_port(), attack)
+
+
+def write_training_sets(cfg: TestnetConfig, ops: list[Operator]) -> None:
+    """Give each operator its own training file: its shard of the bundled MNIST training
+    split, IID or Dirichlet(``alpha``), cut as a node cuts its ``--shard`` (same function,
+    same seed). The nodes then train with ``--data``, the path a real operator takes."""
+    images, labels = read_split("train")
+    parts = shards_of(labels.astype(np.int64), cfg.nodes, cfg.alpha, DATA_SEED)
+    for op, part in zip(ops, parts, strict=True):
+        save_npz(op.train_file, images[part], labels[part])
 
 
 def _wad(pct: float) -> int:
@@ -159,6 +179,9 @@ def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
         watcher = _operator(
             cfg.nodes, account(dev_key(cfg.nodes + 1)), out / "watcher", password, None
         )
+        cut = "IID" if cfg.alpha is None else f"Dirichlet({cfg.alpha})"
+        say(f"writing each operator's training set ({cut} MNIST shards, node*/train.npz)")
+        write_training_sets(cfg, ops)
         from libp2p.peer.id import ID
 
         from p2pfl.zk import verifier
@@ -289,10 +312,8 @@ def _network_args(net: Devnet, who: Operator) -> list[str]:
 def node_args(net: Devnet, op: Operator) -> list[str]:
     cfg = net.config
     args = [*p2pfl_command(), "node", *_network_args(net, op)]
-    args += ["--shard", str(op.index), "--shards", str(cfg.nodes), "--samples", str(cfg.samples)]
+    args += ["--data", str(op.train_file), "--samples", str(cfg.samples)]
     args += ["--threads", str(cfg.threads), "--no-open-first-epoch"]
-    if cfg.alpha is not None:
-        args += ["--alpha", str(cfg.alpha)]
     if op.index:
         args += ["--bootstrap", net.operators[0].multiaddr()]
     if op.attack:
