@@ -65,12 +65,12 @@ async def serve_metrics(
             active -= 1
             await trio.aclose_forcefully(stream)
 
-    async with trio.open_nursery() as nursery:
-        try:
-            listeners = await nursery.start(partial(trio.serve_tcp, handle, port, host=host))
-        except OSError as exc:
-            raise ConfigError(f"cannot serve metrics on {host}:{port}: {exc}") from None
-        task_status.started(listeners[0].socket.getsockname()[1])
+    try:
+        listeners = await trio.open_tcp_listeners(port, host=host)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve metrics on {host}:{port}: {exc}") from None
+    task_status.started(listeners[0].socket.getsockname()[1])
+    await trio.serve_listeners(handle, listeners)
 
 
 async def start_metrics(
