@@ -117,6 +117,13 @@ class Ready(Event, kind="ready"):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MetricsServing(Event, kind="metrics"):
+    """The Prometheus metrics and EigenLayer node API server is up at ``url``."""
+
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Stopping(Event, kind="stopping"):
     signal: str
 
@@ -183,6 +190,7 @@ class ElectionMismatch(Event, kind="election-mismatch"):
 class EpochJoined(Event, kind="epoch"):
     epoch: int
     members: int
+    stake: int = 0  # this operator's stake in the epoch's roster (wei; 0: not a member)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from p2pfl.chain.client import Chain
 from p2pfl.chain.epochs import EpochManager
 from p2pfl.errors import ConfigError
 from p2pfl.events import Emit, Listening, Ready
+from p2pfl.metrics import HealthTracker, NodeMetrics, peer_sampler, start_metrics
 from p2pfl.net.config import NetConfig
 from p2pfl.net.gossip_node import report_first_peer
 from p2pfl.net.identity import load_or_create_identity
@@ -43,6 +44,8 @@ class NodeSettings:
     options: NodeOptions
     trainer: TrainerConfig | None  # None: a watcher
     adversary: Adversary = field(default_factory=Adversary)  # testnet only
+    metrics_port: int | None = None  # serve metrics and the AVS node API (0: any port)
+    metrics_host: str = "127.0.0.1"
 
 
 def connect_chain(rpc: str, epoch_manager: str) -> ChainView:
@@ -88,6 +91,11 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
     and only then starts following the epochs."""
     started = time.monotonic()
     memory.limit_arenas()  # before worker threads allocate (see p2pfl.memory)
+    metrics = None
+    if settings.metrics_port is not None:
+        services = ("p2p", "chain", "trainer") if settings.trainer else ("p2p", "chain")
+        metrics = NodeMetrics(HealthTracker(services))
+        emit = metrics.wrap(emit)
     opts = settings.options
     data_dir = opts.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -124,6 +132,12 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
             )
         )
         async with trio.open_nursery() as nursery:
+            if metrics is not None and settings.metrics_port is not None:
+                phase = lambda: holder[0].phase if holder else "starting"  # noqa: E731
+                metrics.sampler = peer_sampler(peer, phase)
+                await start_metrics(
+                    nursery, metrics, settings.metrics_host, settings.metrics_port, emit
+                )
             nursery.start_soon(report_first_peer, peer, started, emit)
             trainer, warmup = None, 0.0
             if settings.trainer is not None:

@@ -108,6 +108,18 @@ def node(
         float | None,
         typer.Option(help="[gossip-only] Announce at this Unix time (to line up test nodes)."),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve Prometheus /metrics and the EigenLayer AVS node API (/eigen/node/...) "
+            "on this port (0: any free port; default: off).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="The address the metrics server binds to.")
+    ] = "127.0.0.1",
     json_events: options.JsonEvents = False,
     verbose: options.Verbose = False,
 ) -> None:
@@ -130,6 +142,8 @@ def node(
                 expect_peers=expect_peers,
                 announce_at=announce_at,
                 emit=emit,
+                metrics_port=metrics_port,
+                metrics_host=metrics_host,
             ),
         )
         return
@@ -179,5 +193,7 @@ def node(
         ),
         trainer=trainer,
         adversary=adversary,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
     run_trio(emit, lambda: run_node(settings, emit))

@@ -180,6 +180,7 @@ class BlobService:
                 await writer.write(bytes([FOUND]) + len(data).to_bytes(8, "big"))
                 await writer.write(data)
                 self.stats["served"] += 1
+                self.stats["served-bytes"] += len(data)
         await stream.close()
 
     # -- fetching ------------------------------------------------------------------
@@ -216,6 +217,7 @@ class BlobService:
                     continue
                 self.store.put(digest, data)
                 self.stats["fetched"] += 1
+                self.stats["fetched-bytes"] += len(data)
                 return data
             if attempt + 1 < rounds:
                 await trio.sleep(0.2 * 2**attempt)

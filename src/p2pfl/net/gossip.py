@@ -66,7 +66,8 @@ class AnnouncementBoard:
     window: EpochWindow
     is_operator: OperatorCheck = any_signer
     max_bytes: int = 1024
-    rejected: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)  # by reason
+    accepted: Counter[str] = field(default_factory=Counter)  # by kind
     equivocations: list[Equivocation] = field(default_factory=list)
     _accepted: dict[tuple[Kind, int], dict[str, _Accepted]] = field(
         default_factory=lambda: defaultdict(dict)
@@ -106,6 +107,7 @@ class AnnouncementBoard:
         try:
             ann = self.check(topic_id, msg)
             self._record(ann, bytes(msg.from_id) + bytes(msg.seqno))
+            self.accepted[ann.kind] += 1
         except AnnouncementError as exc:
             self.rejected[exc.reason] += 1
             log.info("rejected announcement on %s: %s", topic_id, exc)

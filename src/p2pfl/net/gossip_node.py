@@ -52,8 +52,18 @@ async def run_gossip_node(
     expect_peers: int,
     emit: Emit,
     announce_at: float | None = None,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> None:
-    """Run until cancelled (Ctrl-C)."""
+    """Run until cancelled (Ctrl-C); with ``metrics_port``, serve metrics and the AVS
+    node API (see :mod:`p2pfl.metrics`) too."""
+    metrics = None
+    if metrics_port is not None:
+        from p2pfl.metrics import NodeMetrics
+
+        metrics = NodeMetrics()
+        metrics.epoch.set(epoch)
+        emit = metrics.wrap(emit)
     data_dir.mkdir(parents=True, exist_ok=True)
     pair = load_or_create_identity(data_dir)
     key = dev_operator_key(data_dir)
@@ -76,6 +86,11 @@ async def run_gossip_node(
             )
         )
         async with trio.open_nursery() as nursery:
+            if metrics is not None and metrics_port is not None:
+                from p2pfl.metrics import peer_sampler, start_metrics
+
+                metrics.sampler = peer_sampler(peer)
+                await start_metrics(nursery, metrics, metrics_host, metrics_port, emit)
             nursery.start_soon(report_first_peer, peer, started, emit)
             nursery.start_soon(_fetch_all, peer, epoch, emit)
             if announce_bytes:

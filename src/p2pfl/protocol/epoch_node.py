@@ -58,6 +58,18 @@ from p2pfl.protocol.watcher import WatcherRole
 MIN_PARTICIPANTS = 3  # EpochManager.MIN_PARTICIPANTS
 
 
+def phase_of(snap: Snapshot) -> str:
+    """Where the chain's latest epoch is: ``idle`` (none open), ``commit`` (updates are
+    committed), ``aggregate`` (the aggregator's turn), ``challenge`` (a result is posted,
+    its challenge window open), ``finalize`` (the window closed, not yet finalized)."""
+    info = snap.info
+    if info is None or info.status in (Status.NONE, Status.FINALIZED):
+        return "idle"
+    if info.status == Status.OPEN:
+        return "commit" if snap.block <= info.commit_deadline else "aggregate"
+    return "challenge" if snap.block <= info.challenge_deadline else "finalize"
+
+
 class EpochNode:
     def __init__(
         self,
@@ -85,6 +97,7 @@ class EpochNode:
         self.aggregator = AggregatorRole(ctx, trainer, tamper)
         self.watcher = WatcherRole(ctx)
         self._nursery: trio.Nursery | None = None
+        self.phase = "starting"  # of the latest snapshot (see phase_of), for the metrics
         self._floor = 0  # every epoch before this one has been dropped
 
     @property
@@ -123,6 +136,7 @@ class EpochNode:
 
     async def _step(self, snap: Snapshot) -> bool:
         e, info = snap.epoch, snap.info
+        self.phase = phase_of(snap)
         if info is None or info.status == Status.FINALIZED:
             self._drop_before(e + 1)
             if e and self.ctx.opts.stop_after is not None and e >= self.ctx.opts.stop_after:
@@ -143,13 +157,14 @@ class EpochNode:
         ctx = self.ctx
         if e in ctx.book:
             return ctx.book.get(e)
-        ops, _ = await ctx.call(lambda: ctx.view.roster(e))
+        ops, stakes = await ctx.call(lambda: ctx.view.roster(e))
         await ctx.peer.join(e)
         st = ctx.book.open(e, frozenset(ops))
         assert self._nursery is not None
         self._nursery.start_soon(prefetch, ctx, st)
         self._drop_before(e)
-        ctx.emit(EpochJoined(epoch=e, members=len(st.members)))
+        stake = stakes[ops.index(ctx.me)] if ctx.me in ops else 0
+        ctx.emit(EpochJoined(epoch=e, members=len(st.members), stake=int(stake)))
         return st
 
     def _drop_before(self, e: int) -> None:

@@ -320,6 +320,7 @@ def node_args(net: Devnet, op: Operator) -> list[str]:
         args += ["--testnet-attack", op.attack]
     for e in cfg.cheat_epochs:
         args += ["--testnet-cheat-epoch", str(e)]
+    args += ["--metrics-port", str(free_port())]  # its URL: the node's `metrics` event
     return args
 
 

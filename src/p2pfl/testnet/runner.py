@@ -21,6 +21,7 @@ from p2pfl.events import (
     Event,
     Finalized,
     Listening,
+    MetricsServing,
     NormViolation,
     Ready,
     Submitted,
@@ -263,6 +264,9 @@ def run(
         wait_for(Listening, procs, events, timeout=180, seen=tn.events)
         say("every process is listening; waiting until each is ready (data, model, peers)")
         wait_for(Ready, procs, events, timeout=300, seen=tn.events)
+        for name, ev in tn.events:
+            if isinstance(ev, MetricsServing):
+                say(f"{name} metrics: {ev.url} (and /eigen/node/health)")
         from p2pfl.chain.epochs import EpochManager
 
         EpochManager(net.chain, em.address).open_epoch(net.deployer)
