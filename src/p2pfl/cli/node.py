@@ -14,6 +14,7 @@ import typer
 
 from p2pfl.chain.keystore import load_account, read_password
 from p2pfl.cli import options
+from p2pfl.cli.config import effective_toml
 from p2pfl.cli.events import emitter
 from p2pfl.cli.running import run_trio, setup_logging
 from p2pfl.errors import ConfigError
@@ -21,6 +22,9 @@ from p2pfl.net.config import NetConfig
 
 
 def node(
+    ctx: typer.Context,
+    config: options.ConfigFile = None,
+    print_config: options.PrintConfig = False,
     bootstrap: options.Bootstrap = None,
     rpc: options.Rpc = None,
     epoch_manager: options.EpochManagerAddr = None,
@@ -124,6 +128,9 @@ def node(
     verbose: options.Verbose = False,
 ) -> None:
     """Run a node: join the peer-to-peer network and take part in its epochs."""
+    if print_config:
+        typer.echo(effective_toml(ctx.params), nl=False)
+        return
     setup_logging(verbose)
     cfg = NetConfig.build(listen=listen, bootstrap=tuple(bootstrap or ()))
     emit = emitter(json_events)

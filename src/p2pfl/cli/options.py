@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from p2pfl.cli.config import load_config_callback
+
 Bootstrap = Annotated[
     list[str] | None,
     typer.Option(
@@ -41,3 +43,19 @@ JsonEvents = Annotated[
     bool, typer.Option("--json", help="Print one JSON event per line on stdout.")
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        is_eager=True,
+        callback=load_config_callback,
+        help="TOML file of this command's options (keys: option names with underscores, "
+        'e.g. epoch_manager = "0x…"); flags override it. No secrets: use password_env.',
+    ),
+]
+PrintConfig = Annotated[
+    bool,
+    typer.Option(
+        "--print-config", help="Print the effective settings (file, flags, defaults) as TOML."
+    ),
+]
