@@ -184,3 +184,29 @@ def test_tokens_parse_like_a_person_types_them() -> None:
     for bad in ["1e-19", "-2", "nan", "inf", "", "x"]:
         with pytest.raises(ConfigError):
             ops.tokens(bad)
+
+
+def test_on_a_live_chain_registration_waits_for_blocks_instead_of_mining(devnet: Devnet) -> None:
+    """What a live chain does instead of the devnet's mining: poll until the block."""
+    import threading
+
+    from p2pfl.chain.deploy import wait_for_block
+
+    d = devnet
+    target = d.head() + 3
+    said: list[str] = []
+    stop = threading.Event()
+
+    def producer() -> None:  # the chain's own block production
+        while not stop.wait(0.1):
+            d.mine(1)
+
+    thread = threading.Thread(target=producer)
+    thread.start()
+    try:
+        wait_for_block(d.chain, target, mine_blocks=False, poll=0.05, say=said.append)
+    finally:
+        stop.set()
+        thread.join()
+    assert d.head() >= target
+    assert said == [f"waiting 3 blocks, until block {target}, for the allocation to count"]
