@@ -31,6 +31,7 @@ from p2pfl.protocol.options import NodeOptions
 from p2pfl.protocol.threads import blocking
 from p2pfl.protocol.trainer import Trainer, TrainerConfig
 from p2pfl.testnet.adversary import Adversary
+from p2pfl.zk import toolchain
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,11 @@ async def _check_start(settings: NodeSettings, view: ChainView, pair: KeyPair) -
     opts, me = settings.options, settings.account.address
     settings.adversary.check(view.chain.chain_id)
     if settings.trainer is not None:
+        # An operator may be elected aggregator in any epoch: without the prover it would
+        # miss the deadline and be slashed. Refuse to start instead.
+        toolchain.node()
+        toolchain.driver()
+        toolchain.crs_dir()
         bound = await blocking(lambda: view.peer_id(me))
         if not bound:
             raise ConfigError(f"{me} is not a registered operator of {view.service_manager}")

@@ -210,3 +210,94 @@ def test_on_a_live_chain_registration_waits_for_blocks_instead_of_mining(devnet:
         thread.join()
     assert d.head() >= target
     assert said == [f"waiting 3 blocks, until block {target}, for the allocation to count"]
+
+
+def _registered_newcomer(d: Devnet, tmp_path: Path) -> tuple[Path, list[str]]:
+    newcomer = d.watcher
+    mint_stake(d.chain, d.deployer, d.core, newcomer.address, 7 * WAD)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    ks = keystore(tmp_path / "ks.json", newcomer.key)
+    auth = ["--keystore", str(ks), "--password-env", "PW"]
+    joined = run("register", *network_args(d), *auth, "--stake", "7", "--data-dir", str(tmp_path))
+    assert joined.returncode == 0, joined.stderr
+    return ks, auth
+
+
+def test_deregister_finishes_on_a_second_run_when_a_change_was_pending(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    d = devnet
+    _, auth = _registered_newcomer(d, tmp_path)
+    me = d.watcher.address
+    operator_set = (d.deployment.avs.service_manager, OPERATOR_SET_ID)
+    half = [(operator_set, [d.core.strategy], [WAD // 2])]
+    d.chain.transact(d.watcher, d.allocation_manager.functions.modifyAllocations(me, half))
+    net = ops.discover(d.chain, d.deployment.avs.epoch_manager)
+    pending_until = ops.status(net, me).allocation.effect_block
+
+    first = run("deregister", *network_args(d), *auth)
+    assert first.returncode == 2
+    assert f"pending until block {pending_until}" in first.stderr
+    assert ops.status(net, me).state == "deregistered, still slashable"  # it did leave
+    early = run("deregister", *network_args(d), *auth)
+    assert early.returncode == 2
+    assert "run this again after it" in early.stderr
+    d.mine_to(pending_until)
+    second = run("deregister", *network_args(d), *auth)
+    assert second.returncode == 0, second.stderr
+    # the slashable window after leaving has passed by now: released at once
+    assert "stake released (no longer slashable)" in second.stdout
+    after = ops.status(net, me)
+    assert (after.allocation.current, after.allocation.pending, after.slashable) == (0, 0, False)
+    third = run("deregister", *network_args(d), *auth)
+    assert third.returncode == 2
+    assert "is not registered for the AVS (not registered)" in third.stderr
+
+
+def test_set_peer_id_binds_a_new_identity(devnet: Devnet, tmp_path: Path) -> None:
+    d = devnet
+    _, auth = _registered_newcomer(d, tmp_path / "old")
+    moved = tmp_path / "new-machine"
+    done = run("set-peer-id", *network_args(d), *auth, "--data-dir", str(moved))
+    assert done.returncode == 0, done.stderr
+    peer = peer_id_of(load_or_create_identity(moved))
+    service = d.service_manager
+    assert bytes(d.chain.call(service.functions.peerIdOf(d.watcher.address))) == peer.to_bytes()
+    again = run("set-peer-id", *network_args(d), *auth, "--data-dir", str(moved))
+    assert again.returncode == 2
+    assert "already has this peer id bound" in again.stderr
+    stranger = keystore(tmp_path / "stranger.json", bytes(range(1, 33)))
+    refused = run(
+        "set-peer-id", *network_args(d), "--keystore", str(stranger), "--password-env", "PW",
+        "--data-dir", str(moved),
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "is not registered for the AVS" in refused.stderr
+
+
+def test_status_of_a_keystore_without_an_address_field(devnet: Devnet, tmp_path: Path) -> None:
+    d = devnet
+    ks = keystore(tmp_path / "cast.json", d.operators[0].key)
+    raw = json.loads(ks.read_text())
+    del raw["address"]  # as `cast wallet new` writes them
+    ks.write_text(json.dumps(raw))
+    bare = run("status", *network_args(d), "--keystore", str(ks))
+    assert bare.returncode == 2
+    assert "pass --address, or the password" in bare.stderr
+    shown = run("status", *network_args(d), "--keystore", str(ks), "--password-env", "PW")
+    assert shown.returncode == 0, shown.stderr
+    assert d.operators[0].address in shown.stdout
+
+
+def test_registration_without_eth_for_gas_sends_nothing(devnet: Devnet, tmp_path: Path) -> None:
+    d = devnet
+    poor = Account.create()
+    mint_stake(d.chain, d.deployer, d.core, poor.address, 7 * WAD)
+    ks = keystore(tmp_path / "poor.json", bytes(poor.key))
+    proc = run(
+        "register", *network_args(d), "--keystore", str(ks), "--password-env", "PW",
+        "--stake", "7", "--data-dir", str(tmp_path / "n"),
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "holds no ETH" in proc.stderr
+    assert d.chain.w3.eth.get_transaction_count(poor.address) == 0

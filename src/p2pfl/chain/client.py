@@ -11,7 +11,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
@@ -124,11 +124,16 @@ class Chain:
             tx = fn.build_transaction(params)  # estimates gas: reverts surface here
         except ContractLogicError as exc:
             raise ChainError(self.explain(exc)) from None
+        except Web3RPCError as exc:  # the node refused it: no ETH for gas, a bad nonce, ...
+            raise ChainError(f"{account.address}: {_rpc_message(exc)}") from None
         # Gas depends on block data (the election walks the stakes from a blockhash that
         # differs between estimate and execution): leave a margin, within the tx cap.
         tx["gas"] = min(int(tx["gas"] * GAS_MARGIN) + 20_000, TX_GAS_CAP)
         signed = account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Web3RPCError as exc:
+            raise ChainError(f"{account.address}: {_rpc_message(exc)}") from None
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt["status"] != 1:
             raise ChainError(f"transaction 0x{tx_hash.hex()} reverted: {self._replay(tx, receipt)}")
@@ -152,3 +157,11 @@ def account(key: str) -> LocalAccount:
 def events(contract: Contract, receipt: TxReceipt, name: str) -> Sequence[Any]:
     """Decoded events ``name`` emitted by ``contract`` in ``receipt``."""
     return list(getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD))
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    """The JSON-RPC error's message ("Insufficient funds for gas * price + value")."""
+    data = exc.rpc_response.get("error") if isinstance(exc.rpc_response, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])
+    return str(exc)

@@ -304,6 +304,8 @@ def plan_registration(
     h = _handles(chain, core, avs)
     op = Web3.to_checksum_address(operator)
     operator_set = (avs.service_manager, OPERATOR_SET_ID)
+    if not chain.w3.eth.get_balance(op):
+        raise ConfigError(f"{op} holds no ETH to pay for the registration's transactions")
     if not chain.call(h.sm.functions.strategyIsWhitelistedForDeposit(core.strategy)):
         raise ConfigError(
             f"strategy {core.strategy} is not whitelisted for deposits in the StrategyManager "

@@ -73,5 +73,7 @@ def keystore_address(path: Path) -> str:
         raise ConfigError(f"{path} is not a JSON keystore") from None
     raw = blob.get("address") if isinstance(blob, dict) else None
     if not isinstance(raw, str) or len(raw.removeprefix("0x")) != 40:
-        raise ConfigError(f"{path} has no address field: pass --address")
+        raise ConfigError(
+            f"{path} has no address field: pass --address, or the password to decrypt it"
+        )
     return "0x" + raw.removeprefix("0x")

@@ -196,28 +196,40 @@ def _allocation(
 @dataclass(frozen=True)
 class Deregistered:
     operator: str
-    block: int  # block of the deregistration
-    slashable_until: int  # last block the operator can still be slashed for this AVS
-    deallocation_effect_block: int  # when the stake is free again (0: not deallocated)
+    block: int | None  # block of the deregistration (None: it left in an earlier run)
+    slashable_until: int | None  # last block it can still be slashed for leaving then
+    deallocated: bool  # the allocation's release was sent
+    deallocation_effect_block: int  # when the stake is free again (0: at once)
 
 
 def deregister(net: Network, operator: LocalAccount, *, deallocate: bool = True) -> Deregistered:
     """Leave the AVS's operator set (``deregisterFromOperatorSets``) and, with
     ``deallocate``, queue the release of the magnitude allocated to it
     (``modifyAllocations`` to 0). The operator stays slashable for DEALLOCATION_DELAY
-    blocks after either, as on the real core. Not a member: :class:`ConfigError`, nothing
-    sent."""
+    blocks after either, as on the real core. Run again it finishes what is left (an
+    allocation that could not be released while a change was pending). Nothing to do:
+    :class:`ConfigError`, nothing sent."""
     chain, core, avs = net.chain, net.core, net.avs
     now = status(net, operator.address)
-    if not now.member:
+    left = now.allocation.current + now.allocation.pending
+    release = deallocate and left > 0
+    if not now.member and not release:
         raise ConfigError(f"{now.operator} is not registered for the AVS ({now.state})")
+    if release and now.allocation.effect_block and not now.member:
+        raise ConfigError(
+            f"{now.operator} left the AVS; its allocation change is pending until block "
+            f"{now.allocation.effect_block}: run this again after it to release the stake"
+        )
     am = chain.contract("IAllocationManager", core.allocation_manager)
     operator_set = (avs.service_manager, OPERATOR_SET_ID)
-    params = (now.operator, avs.service_manager, [OPERATOR_SET_ID])
-    receipt = chain.transact(operator, am.functions.deregisterFromOperatorSets(params))
-    block = int(receipt["blockNumber"])
+    block: int | None = None
+    if now.member:
+        params = (now.operator, avs.service_manager, [OPERATOR_SET_ID])
+        receipt = chain.transact(operator, am.functions.deregisterFromOperatorSets(params))
+        block = int(receipt["blockNumber"])
+    until = block + now.deallocation_delay if block is not None else None
     effect = 0
-    if deallocate and now.allocation.current + now.allocation.pending > 0:
+    if release:
         if now.allocation.effect_block:
             raise ConfigError(
                 f"deregistered in block {block}; an allocation change is still pending until "
@@ -227,7 +239,24 @@ def deregister(net: Network, operator: LocalAccount, *, deallocate: bool = True)
         change = [(operator_set, [core.strategy], [0])]
         chain.transact(operator, am.functions.modifyAllocations(now.operator, change))
         _, _, effect = _allocation(chain, am, now.operator, operator_set, core.strategy)
-    return Deregistered(now.operator, block, block + now.deallocation_delay, effect)
+    return Deregistered(now.operator, block, until, release, effect)
+
+
+def update_peer_id(net: Network, operator: LocalAccount, peer_id: bytes) -> int:
+    """Bind a new libp2p peer id to a registered operator (``updatePeerId`` with the
+    operator's EIP-712 signature), e.g. after the node's identity key was lost or
+    rotated; returns the block. Not registered or already bound: :class:`ConfigError`."""
+    from p2pfl.chain.deploy import peer_binding_signature
+
+    service = net.chain.contract("P2pflServiceManager", net.avs.service_manager)
+    bound = bytes(net.chain.call(service.functions.peerIdOf(operator.address)))
+    if not bound:
+        raise ConfigError(f"{operator.address} is not registered for the AVS: register first")
+    if bound == peer_id:
+        raise ConfigError(f"{operator.address} already has this peer id bound")
+    sig = peer_binding_signature(net.chain, operator, net.avs.service_manager, peer_id)
+    receipt = net.chain.transact(operator, service.functions.updatePeerId(peer_id, sig))
+    return int(receipt["blockNumber"])
 
 
 def tokens(amount: str) -> int:

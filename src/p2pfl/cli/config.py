@@ -96,8 +96,9 @@ def _kind_mismatch(raw: Any, checked: Any) -> str | None:
 
 
 def _relative_to(folder: Path, value: Any) -> Any:
-    if isinstance(value, Path) and not value.expanduser().is_absolute():
-        return folder / value
+    if isinstance(value, Path):
+        value = value.expanduser()
+        return value if value.is_absolute() else folder / value
     return value
 
 

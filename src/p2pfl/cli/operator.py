@@ -115,15 +115,15 @@ def status(
     deployment: DeploymentFile = None,
     address: Address = None,
     keystore: options.Keystore = None,
+    password_env: options.PasswordEnv = None,
+    password_file: options.PasswordFile = None,
 ) -> None:
     """Show an operator's registration, stake, allocation, slashable window and past
-    slashes (reads only; no password needed: the keystore's address is public)."""
+    slashes (reads only). The address comes from --address or the keystore's public
+    address field; a keystore without one (cast wallet) is decrypted with the password."""
     from p2pfl.chain import operator as ops
-    from p2pfl.chain.keystore import keystore_address
 
-    who = address or (keystore_address(keystore) if keystore is not None else None)
-    if who is None:
-        raise ConfigError("status needs --address ADDR or --keystore FILE")
+    who = address or _keystore_address(keystore, password_env, password_file)
     net = _network(rpc, epoch_manager, deployment)
     s = ops.status(net, who)
     slashes = ops.past_slashes(net, s.operator)
@@ -150,6 +150,21 @@ def status(
         console.print(f"[bold]{key:>25}[/]  {value}")
     for sl in slashes:
         console.print(f"{'':>27}epoch {sl.epoch}: {sl.fraction:.1%} for {sl.reason}")
+
+
+def _keystore_address(
+    keystore: Path | None, password_env: str | None, password_file: Path | None
+) -> str:
+    from p2pfl.chain.keystore import keystore_address
+
+    if keystore is None:
+        raise ConfigError("status needs --address ADDR or --keystore FILE")
+    try:
+        return keystore_address(keystore)
+    except ConfigError:
+        if password_env is None and password_file is None:
+            raise
+    return load_account(keystore, read_password(env=password_env, file=password_file)).address
 
 
 def _peer(raw: bytes) -> str:
@@ -185,12 +200,40 @@ def deregister(
     account = load_account(keystore, read_password(env=password_env, file=password_file))
     done = ops.deregister(net, account, deallocate=not keep_allocation)
     console = Console(highlight=False, soft_wrap=True)
-    console.print(
-        f"[green]deregistered[/] {done.operator} in block {done.block}; slashable until block "
-        f"{done.slashable_until}"
-        + (
-            f"; stake released at block {done.deallocation_effect_block}"
-            if done.deallocation_effect_block
-            else ""
+    parts = []
+    if done.block is not None:
+        parts.append(
+            f"[green]deregistered[/] {done.operator} in block {done.block}; slashable until "
+            f"block {done.slashable_until}"
         )
+    if done.deallocated and done.deallocation_effect_block:
+        parts.append(f"stake released at block {done.deallocation_effect_block}")
+    elif done.deallocated:
+        parts.append("stake released (no longer slashable)")
+    console.print("; ".join(parts))
+
+
+@app.command("set-peer-id")
+def set_peer_id(
+    rpc: options.Rpc = None,
+    epoch_manager: options.EpochManagerAddr = None,
+    deployment: DeploymentFile = None,
+    keystore: options.Keystore = None,
+    password_env: options.PasswordEnv = None,
+    password_file: options.PasswordFile = None,
+    data_dir: options.DataDir = Path("~/.p2pfl"),
+) -> None:
+    """Bind this node's libp2p peer id (from --data-dir) to the registered operator,
+    e.g. after moving the node to a new machine with a new identity key."""
+    from p2pfl.chain import operator as ops
+    from p2pfl.net.identity import load_or_create_identity, peer_id_of
+
+    if keystore is None:
+        raise ConfigError("set-peer-id needs --keystore FILE")
+    net = _network(rpc, epoch_manager, deployment)
+    account = load_account(keystore, read_password(env=password_env, file=password_file))
+    peer = peer_id_of(load_or_create_identity(data_dir.expanduser()))
+    block = ops.update_peer_id(net, account, peer.to_bytes())
+    Console(highlight=False, soft_wrap=True).print(
+        f"[green]bound[/] {peer.to_base58()} to {account.address} in block {block}"
     )

@@ -264,9 +264,9 @@ def run(
         wait_for(Listening, procs, events, timeout=180, seen=tn.events)
         say("every process is listening; waiting until each is ready (data, model, peers)")
         wait_for(Ready, procs, events, timeout=300, seen=tn.events)
-        for name, ev in tn.events:
-            if isinstance(ev, MetricsServing):
-                say(f"{name} metrics: {ev.url} (and /eigen/node/health)")
+        serving = [(name, ev) for name, ev in tn.events if isinstance(ev, MetricsServing)]
+        for name, ev in sorted(serving, key=lambda pair: _node_order(pair[0])):
+            say(f"{name} metrics: {ev.url} (and /eigen/node/health)")
         from p2pfl.chain.epochs import EpochManager
 
         EpochManager(net.chain, em.address).open_epoch(net.deployer)
@@ -333,3 +333,9 @@ def report(
     }
     write_json(path, payload)
     return payload
+
+
+def _node_order(name: str) -> tuple[int, str]:
+    """node0, node1, ..., node10 in number order; other names (the watcher) after."""
+    digits = name.removeprefix("node")
+    return (int(digits), "") if digits.isdigit() else (1 << 30, name)
