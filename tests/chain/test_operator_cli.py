@@ -21,6 +21,9 @@ from p2pfl.errors import ConfigError
 from p2pfl.net.identity import load_or_create_identity, peer_id_of
 from tests.chain.conftest import Devnet
 
+# Refusals and CLI plumbing do not depend on the core: they run on the devnet only; the
+# paths through the core (register, status, deregister, slashes) run on both cores.
+DEVNET_ONLY = pytest.mark.parametrize("devnet_session", ["devnet"], indirect=True)
 P2PFL = shutil.which("p2pfl") or str(Path(sys.executable).with_name("p2pfl"))
 PASSWORD = "operator-test"
 
@@ -115,6 +118,7 @@ def test_status_lists_past_slashes(devnet: Devnet) -> None:
     assert f"epoch {e}: 50.0% for flagged by Krum" in shown.stdout, shown.stdout
 
 
+@DEVNET_ONLY
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -142,6 +146,7 @@ def test_register_refusals_send_nothing(
     assert d.chain.w3.eth.get_transaction_count(newcomer.address) == nonce
 
 
+@DEVNET_ONLY
 def test_a_chain_without_the_avs_is_one_line(devnet: Devnet, tmp_path: Path) -> None:
     d = devnet
     ks = keystore(tmp_path / "ks.json", d.watcher.key)
@@ -159,6 +164,7 @@ def test_a_chain_without_the_avs_is_one_line(devnet: Devnet, tmp_path: Path) -> 
         assert "Traceback" not in proc.stderr
 
 
+@DEVNET_ONLY
 def test_a_deployment_file_for_another_chain_is_refused(devnet: Devnet, tmp_path: Path) -> None:
     d = devnet
     path = tmp_path / "dep.json"
@@ -186,6 +192,7 @@ def test_tokens_parse_like_a_person_types_them() -> None:
             ops.tokens(bad)
 
 
+@DEVNET_ONLY
 def test_on_a_live_chain_registration_waits_for_blocks_instead_of_mining(devnet: Devnet) -> None:
     """What a live chain does instead of the devnet's mining: poll until the block."""
     import threading
@@ -254,6 +261,7 @@ def test_deregister_finishes_on_a_second_run_when_a_change_was_pending(
     assert "is not registered for the AVS (not registered)" in third.stderr
 
 
+@DEVNET_ONLY
 def test_set_peer_id_binds_a_new_identity(devnet: Devnet, tmp_path: Path) -> None:
     d = devnet
     _, auth = _registered_newcomer(d, tmp_path / "old")
@@ -275,6 +283,7 @@ def test_set_peer_id_binds_a_new_identity(devnet: Devnet, tmp_path: Path) -> Non
     assert "is not registered for the AVS" in refused.stderr
 
 
+@DEVNET_ONLY
 def test_status_of_a_keystore_without_an_address_field(devnet: Devnet, tmp_path: Path) -> None:
     d = devnet
     ks = keystore(tmp_path / "cast.json", d.operators[0].key)
@@ -289,6 +298,7 @@ def test_status_of_a_keystore_without_an_address_field(devnet: Devnet, tmp_path:
     assert d.operators[0].address in shown.stdout
 
 
+@DEVNET_ONLY
 def test_registration_without_eth_for_gas_sends_nothing(devnet: Devnet, tmp_path: Path) -> None:
     d = devnet
     poor = Account.create()
