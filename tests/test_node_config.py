@@ -44,6 +44,19 @@ def test_the_file_sets_options_and_flags_override_it(tmp_path: Path) -> None:
     assert got["clip"] == "4.0"
     assert got["no_challenge"] == "true"
     assert "config" not in got
+    assert got["data_dir"] == f'"{Path.home() / ".p2pfl"}"'  # ~ expanded
+
+
+def test_keys_are_the_long_option_names(tmp_path: Path) -> None:
+    cfg = tmp_path / "node.toml"
+    cfg.write_text('json = true\nkeystore = "~/ks.json"\n')
+    got = printed(cfg)
+    assert got["json"] == "true"
+    assert got["keystore"] == f'"{Path.home() / "ks.json"}"'
+    cfg.write_text("json_events = true\n")
+    proc = node("--config", str(cfg))
+    assert proc.returncode == 2
+    assert "unknown key 'json_events'" in proc.stderr
     assert "print_config" not in got
 
 

@@ -37,15 +37,25 @@ def read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
 
 
-def _option_name(param: Any) -> str:
+def file_key(param: Any) -> str:
+    """The key of an option in a config file: its first long name with underscores
+    (``--json`` is ``json``, ``--epoch-manager`` is ``epoch_manager``)."""
     longs = [o for o in param.opts if o.startswith("--")]
-    return longs[0] if longs else str(param.name)
+    return longs[0][2:].replace("-", "_") if longs else str(param.name)
+
+
+def _file_params(ctx: typer.Context) -> dict[str, Any]:
+    return {
+        file_key(p): p
+        for p in ctx.command.params
+        if p.name and p.name not in NOT_IN_FILES and getattr(p, "opts", None)
+    }
 
 
 def config_values(ctx: typer.Context, path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
     """``raw`` checked against the command's options: each value converted by its
     option's type (ranges included), paths made relative to the file's folder."""
-    params = {p.name: p for p in ctx.command.params if p.name and p.name not in NOT_IN_FILES}
+    params = _file_params(ctx)
     out: dict[str, Any] = {}
     for key, value in raw.items():
         if key in SECRET_KEYS:
@@ -76,7 +86,7 @@ def config_values(ctx: typer.Context, path: Path, raw: Mapping[str, Any]) -> dic
             wrong = _kind_mismatch(r, c)
             if wrong:
                 raise ConfigError(f"{path}: {key} = {r!r}: must be {wrong}")
-        out[key] = _relative_to(path.parent, checked)
+        out[str(param.name)] = _relative_to(path.parent, checked)
     return out
 
 
@@ -112,12 +122,13 @@ def load_config_callback(ctx: typer.Context, value: Path | None) -> Path | None:
     return value
 
 
-def effective_toml(params: Mapping[str, Any]) -> str:
-    """The settings as a TOML document that ``--config`` reads back (unset options are
-    left out; so are the config options themselves)."""
+def effective_toml(ctx: typer.Context) -> str:
+    """The command's settings as a TOML document that ``--config`` reads back (unset
+    options are left out; so are the config options themselves)."""
     lines = []
-    for key, value in params.items():
-        if key in NOT_IN_FILES or value is None or value == [] or value == ():
+    for key, param in _file_params(ctx).items():
+        value = ctx.params.get(str(param.name))
+        if value is None or value == [] or value == ():
             continue
         lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
@@ -130,4 +141,6 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Path):
+        value = value.expanduser()
     return json.dumps(str(value))  # a TOML basic string: JSON's escapes are TOML's

@@ -129,7 +129,7 @@ def node(
 ) -> None:
     """Run a node: join the peer-to-peer network and take part in its epochs."""
     if print_config:
-        typer.echo(effective_toml(ctx.params), nl=False)
+        typer.echo(effective_toml(ctx), nl=False)
         return
     setup_logging(verbose)
     cfg = NetConfig.build(listen=listen, bootstrap=tuple(bootstrap or ()))
