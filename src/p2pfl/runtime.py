@@ -28,6 +28,7 @@ from p2pfl.protocol.chainview import ChainView
 from p2pfl.protocol.epoch_node import EpochNode
 from p2pfl.protocol.model import GlobalModel, blob_digest
 from p2pfl.protocol.options import NodeOptions
+from p2pfl.protocol.state import StateFile, unrevealed
 from p2pfl.protocol.threads import blocking
 from p2pfl.protocol.trainer import Trainer, TrainerConfig
 from p2pfl.testnet.adversary import Adversary
@@ -119,6 +120,8 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
         latest = holder[0].book.latest if holder else 0
         return (max(latest - 1, 1), max(latest, 1) + 1)
 
+    # commit-reveal across restarts: updates not revealed yet are held from the start
+    held = unrevealed(StateFile(data_dir, me, view.epochs.address).state)
     async with open_peer(
         settings.net,
         pair,
@@ -128,6 +131,7 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
         is_operator=is_member,
         digest_fn=partial(blob_digest, genesis.spec),
         blob_dir=data_dir / "blobs",
+        held=frozenset(held),
     ) as peer:
         emit(
             Listening(

@@ -11,7 +11,7 @@ import trio
 from libp2p.abc import INetStream
 
 from p2pfl.learn.codec import ModelSpec, Update
-from p2pfl.net.blob import FOUND, PROTOCOL
+from p2pfl.net.blob import FOUND, HELD, PROTOCOL, HeldError
 from p2pfl.net.errors import BlobUnavailableError
 from p2pfl.net.stream import read_exactly
 from tests.net.conftest import open_peers, random_blob
@@ -122,3 +122,30 @@ def test_evicted_blobs_leave_memory_and_come_back_from_disk(tmp_path: Path) -> N
     memory_only.put(a, b"alpha")
     assert memory_only.evict(keep=set()) == 0  # no disk copy: nothing may leave
     assert memory_only.get(a) == b"alpha"
+
+
+@pytest.mark.trio
+async def test_a_held_blob_is_refused_until_released_and_a_fetch_waits_for_it() -> None:
+    """Commit-reveal on the wire: a blob the server holds back is answered ``held``
+    (status 4), never its bytes, by whoever asks and however; once released, the
+    waiting fetch gets it."""
+    async with open_peers(2) as (fetcher, owner):
+        data, digest = random_blob(200_000)
+        owner.blobs.held.add(digest)
+        owner.blobs.store.put(digest, data)
+        stream = await fetcher.net.host.new_stream(owner.net.peer_id, [PROTOCOL])
+        await stream.write(bytes([1]) + digest)
+        assert await read_exactly(stream, 1, idle_timeout=5) == bytes([HELD])
+        with pytest.raises(HeldError, match="not revealed"):
+            await fetcher.blobs._fetch_from(owner.net.peer_id, digest, len(data))
+        assert owner.blobs.stats["serve-held"] == 2
+
+        async def reveal_later() -> None:
+            await trio.sleep(1.0)
+            owner.blobs.held.discard(digest)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(reveal_later)
+            got = await fetcher.blobs.fetch(digest, [owner.net.peer_id], size=len(data))
+        assert got == data
+        assert owner.blobs.stats["serve-held"] >= 3

@@ -453,6 +453,8 @@ class Swarm:
         self.chain_id = chain_id
         self.avs = avs
         self.stores: dict[ID, BlobStore] = {}
+        self.held: dict[ID, set[bytes]] = {}  # each peer's blobs not served yet
+        self.held_requests: list[tuple[ID, bytes]] = []  # (asked peer, digest) refused
         self.boards: dict[ID, FakeBoard] = {}
         self.online: set[ID] = set()
 
@@ -465,6 +467,7 @@ class Swarm:
         self.online.add(pid)
         net = FakeNet(self, pid)
         blobs = FakeBlobService(self, pid, store)
+        self.held[pid] = blobs.held
         return Peer(cast(Network, net), cast(AnnouncementBoard, board), cast(BlobService, blobs))
 
 
@@ -489,6 +492,7 @@ class FakeBoard:
         self.chain_id = swarm.chain_id
         self.avs = swarm.avs
         self.published: list[Announcement] = []
+        self.published_at: list[int] = []  # the block of each publication
         self.left: list[int] = []
         self._joined: set[int] = set()
         self._accepted: dict[tuple[Kind, int], dict[str, Announcement]] = {}
@@ -527,6 +531,7 @@ class FakeBoard:
         if ann.operator in self._accepted.get((ann.kind, ann.epoch), {}):
             raise AnnouncementError("already-announced", f"{ann.operator} epoch {ann.epoch}")
         self.published.append(ann)
+        self.published_at.append(block_now())
         for pid, board in self.swarm.boards.items():
             if pid in self.swarm.online:
                 board.deliver(ann)
@@ -557,6 +562,7 @@ class FakeBlobService:
         self.store = store
         self.fetched: list[bytes] = []
         self.fail_announced = 0
+        self.held: set[bytes] = set()  # as BlobService.held: refused to others
 
     async def fetch(
         self, digest: bytes, providers: list[ID], *, size: int | None = None, rounds: int = 3
@@ -570,6 +576,9 @@ class FakeBlobService:
             raise OSError("fetch: connection reset by peer")
         for p in providers:
             if p == self.pid or p not in self.swarm.online or p not in self.swarm.stores:
+                continue
+            if digest in self.swarm.held.get(p, set()):
+                self.swarm.held_requests.append((p, digest))
                 continue
             data = self.swarm.stores[p].get(digest)
             if data is not None:

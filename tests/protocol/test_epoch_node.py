@@ -11,6 +11,7 @@ chain call and computation takes no mock time and each run is repeatable."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -49,12 +50,13 @@ from p2pfl.events import (
 )
 from p2pfl.learn.codec import Update, norm_bound_sq
 from p2pfl.net.blob import BlobStore
+from p2pfl.net.errors import BlobUnavailableError
 from p2pfl.net.peer import Peer
 from p2pfl.protocol.epoch_node import EpochNode
 from p2pfl.protocol.epochbook import EpochState
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.protocol.options import NodeOptions, Tamper
-from p2pfl.protocol.state import STATE_FILE, StateFile
+from p2pfl.protocol.state import STATE_FILE, StateFile, unrevealed
 from p2pfl.testnet.adversary import Adversary
 from p2pfl.zk.inputs import public_inputs
 from p2pfl.zk.prover import Proof
@@ -169,6 +171,8 @@ class Node:
 def make_node(net: Network, i: int, tamper: Tamper | None = None, **options: Any) -> Node:
     data_dir = net.tmp / f"node{i}"
     peer = net.swarm.peer(net.pids[i], data_dir / "blobs")
+    if (data_dir / STATE_FILE).exists():  # as the runtime does on a restart
+        peer.blobs.held |= unrevealed(StateFile(data_dir, net.ops[i], EPOCH_MANAGER).state)
     view = FakeView(net.chain)
     trainer = FakeTrainer()
     opts = NodeOptions(data_dir=data_dir, **options)
@@ -223,7 +227,21 @@ async def test_operator_saves_its_digest_before_committing_once_and_announcing_o
         at_commit.append((saved.get(str(epoch), {}).get("update_digest"), stored, digest.hex()))
 
     net.chain.on_commit = on_commit
-    await run_for([n], 9.0)  # the commit deadline is block 10: nothing else happens
+    other = make_node(net, 2)  # only asks for the blob, as a last mover would
+    stolen: list[bytes] = []
+
+    async def last_mover() -> None:
+        while not net.chain.record(1).commitments:
+            await trio.sleep(0.5)
+        digest = net.chain.record(1).commitments[n.me]  # public once committed
+        with contextlib.suppress(BlobUnavailableError):
+            stolen.append(await other.peer.blobs.fetch(digest, [n.peer.net.peer_id]))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(last_mover)
+        await run_for([n], 12.0)  # the commit deadline is block 10
+    assert stolen == []  # commit-reveal: refused while the commit phase was open
+    assert [p for p, _ in net.swarm.held_requests] == [n.peer.net.peer_id]
 
     (trained,) = n.of(Trained)
     digest = bytes.fromhex(trained.digest[2:])
@@ -237,7 +255,9 @@ async def test_operator_saves_its_digest_before_committing_once_and_announcing_o
     assert (ann.kind, ann.epoch, ann.operator, ann.digest) == ("updates", 1, n.me, trained.digest)
     assert ann.signer() == n.me
     assert ann.size == len(n.peer.blobs.store.get(digest) or b"")
-    assert [type(e) for e in n.events] == [EpochJoined, Trained, Committed]
+    assert n.board.published_at[0] > 10  # revealed once the commit phase closed
+    assert digest not in n.peer.blobs.held
+    assert [type(e) for e in n.events][:3] == [EpochJoined, Trained, Committed]
     assert_no_faults([n])
 
 
@@ -371,7 +391,8 @@ async def test_a_restarted_node_resends_its_saved_digest_and_does_not_train_agai
     net.chain.open_epoch(net.accounts[0])
     _, saved = _crashed_before(net, 2)
     n = make_node(net, 2)
-    await run_for([n], 9.0)
+    assert saved in n.peer.blobs.held  # held from the start: not revealed before the crash
+    await run_for([n], 12.0)
 
     assert n.trainer.calls == []
     assert not n.of(Trained)
@@ -379,6 +400,7 @@ async def test_a_restarted_node_resends_its_saved_digest_and_does_not_train_agai
     assert net.chain.record(1).commitments == {n.me: saved}
     (ann,) = n.board.published
     assert ann.digest == "0x" + saved.hex()
+    assert n.board.published_at[0] > 10
     assert_no_faults([n])
 
 
@@ -391,7 +413,8 @@ async def test_a_node_restarted_after_its_commit_only_announces(
     _, saved = _crashed_before(net, 2)
     net.chain.commit_update(net.accounts[2], 1, saved)  # mined before the crash
     n = make_node(net, 2)
-    await run_for([n], 9.0)
+    assert saved in n.peer.blobs.held
+    await run_for([n], 12.0)
 
     assert n.trainer.calls == []
     assert not n.of(Trained)

@@ -1,8 +1,9 @@
 """``/p2pfl/blob/1``: content-addressed blob exchange over libp2p streams.
 
 Request: one version byte (1) and the 32-byte digest. Response: a status byte
-(0 found, 1 not found, 2 busy, 3 bad request) and, when found, the size as a big-endian
-uint64 followed by exactly that many bytes. The fetcher checks the size against its limit
+(0 found, 1 not found, 2 busy, 3 bad request, 4 held: the blob exists but is not revealed
+yet, an update whose epoch's commit phase is still open) and, when found, the size as a
+big-endian uint64 followed by exactly that many bytes. The fetcher checks the size against its limit
 and the announced size before reading, reads with an idle and a total timeout, checks
 the digest, and on any failure tries the next peer that announced the same digest.
 What a digest means is the caller's: the update digest of DESIGN.md is keccak256 of the
@@ -16,7 +17,7 @@ import os
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
 import trio
@@ -33,8 +34,19 @@ log = logging.getLogger(__name__)
 
 PROTOCOL = TProtocol("/p2pfl/blob/1")
 VERSION = 1
-FOUND, NOT_FOUND, BUSY, BAD_REQUEST = 0, 1, 2, 3
-_STATUS = {NOT_FOUND: "not found", BUSY: "busy", BAD_REQUEST: "bad request"}
+FOUND, NOT_FOUND, BUSY, BAD_REQUEST, HELD = 0, 1, 2, 3, 4
+_STATUS = {
+    NOT_FOUND: "not found",
+    BUSY: "busy",
+    BAD_REQUEST: "bad request",
+    HELD: "held: not revealed before the epoch's commit phase closes",
+}
+HELD_WAIT_S = 10.0  # how long a fetch keeps asking a peer that holds the blob back
+
+
+class HeldError(NetError):
+    """The peer has the blob but does not serve it yet (commit-reveal)."""
+
 
 DigestFn = Callable[[bytes], bytes]
 """Maps blob bytes to their digest; raising means the bytes are malformed."""
@@ -123,8 +135,13 @@ class BlobService:
         *,
         digest_fn: DigestFn = keccak256,
         connect: Callable[[ID], Awaitable[None]] | None = None,
+        held: Iterable[bytes] = (),
     ) -> None:
         self.host = host
+        # Blobs in the store that are not served yet: this node's update of an epoch
+        # whose commit phase is open (commit-reveal). Given at construction, so a
+        # restarted node never serves one before it knows the phase.
+        self.held: set[bytes] = set(held)
         self.store = store
         self.cfg = cfg
         self.digest_fn = digest_fn
@@ -171,6 +188,9 @@ class BlobService:
         elif busy:
             self.stats["serve-busy"] += 1
             await writer.write(bytes([BUSY]))
+        elif request[1:] in self.held:
+            self.stats["serve-held"] += 1
+            await writer.write(bytes([HELD]))
         else:
             data = self.store.get(request[1:])
             if data is None:
@@ -204,12 +224,19 @@ class BlobService:
             )
         failures: list[str] = []
         peers = [p for p in providers if p != self.host.get_id()]
-        for attempt in range(rounds):
+        held_until = trio.current_time() + HELD_WAIT_S
+        attempt = 0
+        while attempt < rounds:
             random.shuffle(peers)
+            held = False
             for peer in peers:
                 try:
                     async with self._fetch_slots[peer]:
                         data = await self._fetch_from(peer, digest, size)
+                except HeldError as exc:
+                    held = True
+                    failures.append(f"{peer}: {exc}")
+                    continue
                 except NetError as exc:
                     self.stats["fetch-failed"] += 1
                     failures.append(f"{peer}: {exc}")
@@ -219,8 +246,13 @@ class BlobService:
                 self.stats["fetched"] += 1
                 self.stats["fetched-bytes"] += len(data)
                 return data
-            if attempt + 1 < rounds:
-                await trio.sleep(0.2 * 2**attempt)
+            if held and trio.current_time() < held_until:
+                # its owner reveals it once the commit phase closes: ask again soon
+                await trio.sleep(0.25)
+                continue
+            attempt += 1
+            if attempt < rounds:
+                await trio.sleep(0.2 * 2 ** (attempt - 1))
         raise BlobUnavailableError(
             f"blob {digest.hex()} unavailable: " + ("; ".join(failures[-4:]) or "no providers")
         )
@@ -238,6 +270,8 @@ class BlobService:
             try:
                 await SerialWriter(stream).write(bytes([VERSION]) + digest)
                 status = (await read_exactly(stream, 1, idle_timeout=cfg.idle_timeout_s))[0]
+                if status == HELD:
+                    raise HeldError(_STATUS[HELD])
                 if status != FOUND:
                     raise NetError(_STATUS.get(status, f"unknown status {status}"))
                 length = int.from_bytes(

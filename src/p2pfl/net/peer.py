@@ -70,6 +70,7 @@ async def open_peer(
     is_operator: OperatorCheck = any_signer,
     digest_fn: DigestFn = keccak256,
     blob_dir: Path | None = None,
+    held: frozenset[bytes] = frozenset(),
 ) -> AsyncIterator[Peer]:
     async with open_network(cfg, pair) as net:
         board = AnnouncementBoard(
@@ -86,6 +87,7 @@ async def open_peer(
             cfg.blob,
             digest_fn=digest_fn,
             connect=net.discovery.connect,
+            held=held,
         )
         yield Peer(net, board, blobs)
         with trio.CancelScope(shield=True):

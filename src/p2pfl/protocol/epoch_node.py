@@ -216,8 +216,8 @@ class EpochNode:
         if self.operator is not None and ctx.me in st.members:
             if ctx.me not in snap.committed and snap.block < info.commit_deadline:
                 await self.operator.before_commit_deadline(st, info)
-            elif ctx.me in snap.committed:
-                await self.operator.announce(st)
+            elif ctx.me in snap.committed and snap.block > info.commit_deadline:
+                await self.operator.reveal(st)  # commit-reveal: not before the phase closed
         if snap.block <= info.commit_deadline:
             return
         if len(snap.committed) < MIN_PARTICIPANTS:

@@ -1,8 +1,9 @@
 """The operator's part of an epoch: train an update from the epoch's base model, store
 it, record its digest (before the commit transaction: a restart re-sends this very
-digest and never trains twice), commit it on chain, announce and serve it. Every node
-also fetches every announced update of its epochs, so an update stays available when
-its owner goes down."""
+digest and never trains twice), commit it on chain, and once the epoch's commit phase
+has closed, announce and serve it (commit-reveal: until then the blob server answers
+"held", so nobody can tune an update to the others'). Every node also fetches every
+announced update of its epochs, so an update stays available when its owner goes down."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class OperatorRole:
             me, trainer = ctx.me, self.trainer
             started = time.perf_counter()
             update = await blocking(lambda: trainer.update(base, me, e, n, f))
+            ctx.peer.blobs.held.add(update.digest)  # before it is servable at all
             ctx.blobs.store.put(update.digest, update.to_safetensors())
             prog.update_digest = update.digest.hex()
             ctx.state.save()  # before the commit: a restart re-sends this very digest
@@ -65,16 +67,22 @@ class OperatorRole:
                 gas=int(receipt["gasUsed"]),
             )
         )
-        await self.announce(st)
 
-    async def announce(self, st: EpochState) -> None:
-        """Announce this node's committed update of the epoch (once)."""
-        digest = self.ctx.state.of(st.epoch).update_digest
-        if digest is None or "updates" in st.announced:
+    async def reveal(self, st: EpochState) -> None:
+        """Serve and announce this node's committed update of the epoch (once); called
+        only after the epoch's commit phase has closed."""
+        ctx = self.ctx
+        prog = ctx.state.of(st.epoch)
+        if prog.update_digest is None or "updates" in st.announced:
             return
-        data = self.ctx.blobs.store.get(bytes.fromhex(digest))
+        digest = bytes.fromhex(prog.update_digest)
+        if not prog.revealed:
+            prog.revealed = True
+            ctx.state.save()
+        ctx.peer.blobs.held.discard(digest)
+        data = ctx.blobs.store.get(digest)
         if data is not None:
-            await self.ctx.announce("updates", st.epoch, bytes.fromhex(digest), len(data))
+            await ctx.announce("updates", st.epoch, digest, len(data))
 
 
 async def prefetch(ctx: NodeContext, st: EpochState) -> None:

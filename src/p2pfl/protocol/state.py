@@ -22,6 +22,7 @@ STATE_FILE = "node-state.json"
 
 class EpochProgress(BaseModel):
     update_digest: str | None = None  # the update this node built (hex), stored as a blob
+    revealed: bool = False  # the update is served: the epoch's commit phase has closed
     submitted_attempts: list[int] = Field(default_factory=list)  # as aggregator
 
 
@@ -32,6 +33,15 @@ class NodeState(BaseModel):
 
     def of(self, epoch: int) -> EpochProgress:
         return self.epochs.setdefault(epoch, EpochProgress())
+
+
+def unrevealed(state: NodeState) -> set[bytes]:
+    """This node's updates that must not be served yet (commit-reveal)."""
+    return {
+        bytes.fromhex(p.update_digest)
+        for p in state.epochs.values()
+        if p.update_digest is not None and not p.revealed
+    }
 
 
 class StateFile:
