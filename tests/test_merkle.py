@@ -250,3 +250,11 @@ def test_partial_sketch_of_a_single_chunk_vector() -> None:
     plan = sketch_plan(keccak256(b"seed2"), 100, 16)
     chunk = merkle.chunk_bytes(q, 0)  # D = 1: 2 leaves
     assert np.array_equal(merkle.partial_sketch(chunk, 0, plan), count_sketch(q, plan))
+
+
+def test_fast_and_portable_hashing_agree() -> None:
+    data = random_q(64 * 37, 10).tobytes()
+    assert merkle._keccak_blocks(data, 256) == merkle._blocks_portable(data, 256)
+    assert merkle._keccak_blocks(data, 64) == merkle._blocks_portable(data, 64)
+    with pytest.raises(ValueError, match="blocks of"):
+        merkle._keccak_blocks(data[:-1], 64)

@@ -103,6 +103,8 @@ def leaves(q: NDArray[np.int32]) -> list[bytes]:
 
 
 def _blocks_portable(data: bytes, size: int) -> list[Hash]:
+    if len(data) % size:
+        raise ValueError(f"{len(data)} bytes are not blocks of {size}")
     view = memoryview(data)
     return [keccak256(view[i : i + size]) for i in range(0, len(data), size)]
 
@@ -123,7 +125,10 @@ def _blocks_raw() -> Callable[[bytes, int], list[Hash]] | None:
             raise RuntimeError("keccak_init failed")
         st = state[0]
         out = ffi.new("uint8_t[32]")
-        base = ffi.cast("const uint8_t *", ffi.from_buffer(data))
+        if len(data) % size:
+            raise ValueError(f"{len(data)} bytes are not blocks of {size}")
+        buffer = ffi.from_buffer(data)  # held: keeps the bytes pinned while hashing
+        base = ffi.cast("const uint8_t *", buffer)
         hashes = []
         try:
             for i in range(0, len(data), size):
