@@ -4,10 +4,9 @@
 
 One random 46,730-entry int32 update (the CNN's d: 731 leaves, D = 10). Each figure is
 the median of 20 calls, the calls of the compared functions interleaved so that load on
-the machine hits them alike: ``merkle.root`` (the fast path through pycryptodome's C
-functions), the same root through ``p2pfl.hashing.keccak256`` per hash (the portable
-fallback), the flat ``keccak256`` over the same bytes (v1's digest), a leaf proof and a
-chunk proof (each rebuilds the tree). Goal (issue 14): root under 30 ms.
+the machine hits them alike: ``merkle.root`` (one ``p2pfl.hashing.keccak256`` per hash),
+the flat ``keccak256`` over the same bytes (v1's digest), a leaf proof and a chunk proof
+(each rebuilds the tree). Goal (issue 14): root under 30 ms.
 """
 
 from __future__ import annotations
@@ -31,23 +30,12 @@ def main() -> None:
     rng = np.random.default_rng(14)
     q = rng.integers(-(2**31) + 1, 2**31, size=D_CNN, dtype=np.int64).astype(np.int32)
     raw = q.astype("<i4").tobytes()
-    fast = merkle._keccak_blocks
-
-    def portable_root() -> bytes:
-        merkle._keccak_blocks = merkle._blocks_portable
-        try:
-            return merkle.root(q)
-        finally:
-            merkle._keccak_blocks = fast
-
     calls: dict[str, Callable[[], Any]] = {
         "root_ms": lambda: merkle.root(q),
-        "root_portable_ms": portable_root,
         "flat_keccak_ms": lambda: keccak256(raw),
         "leaf_proof_ms": lambda: merkle.leaf_proof(q, 730),
         "chunk_proof_ms": lambda: merkle.chunk_proof(q, 2),
     }
-    assert portable_root() == merkle.root(q)
     times: dict[str, list[float]] = {k: [] for k in calls}
     for _ in range(RUNS):
         for name, fn in calls.items():
@@ -61,12 +49,10 @@ def main() -> None:
         "leaves": merkle.leaf_count(D_CNN),
         "depth": merkle.depth(D_CNN),
         "keccak_calls": len(merkle.tree(q)[0]) + sum(len(lv) for lv in merkle.tree(q)[1:]),
-        "fast_path": fast is not merkle._blocks_portable,
         "runs": RUNS,
         "median": med,
         "best": best,
         "root_to_flat_ratio": round(med["root_ms"] / med["flat_keccak_ms"], 1),
-        "portable_to_fast_ratio": round(med["root_portable_ms"] / med["root_ms"], 1),
         "goal_root_under_30_ms": med["root_ms"] < 30,
     }
     path = write_result("merkle", result)
