@@ -184,7 +184,7 @@ def _json_line(proc: subprocess.Popen[str]) -> Any:
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:
-        raise RuntimeError(f"{proc.args} printed nothing (exit {proc.wait()})")
+        raise RuntimeError(f"{proc.args!r} printed nothing (exit {proc.wait()})")
     return json.loads(line)
 
 
@@ -249,12 +249,12 @@ THROUGHPUT_CASES = ((5_000_000, 5), (50_000_000, 3))
 def main() -> None:
     if "--throughput" in sys.argv[1:]:
         path = RESULTS / "net.json"
-        result = json.loads(path.read_text()) if path.exists() else {}
-        result.pop("machine", None)
-        result["throughput"] = process_throughput(THROUGHPUT_CASES)
-        result["throughput_mode"] = "two processes"
-        path = write_result("net", result)
-        print(json.dumps(result["throughput"], indent=2))
+        previous: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        previous.pop("machine", None)
+        previous["throughput"] = process_throughput(THROUGHPUT_CASES)
+        previous["throughput_mode"] = "two processes"
+        path = write_result("net", previous)
+        print(json.dumps(previous["throughput"], indent=2))
         print(f"wrote {path}")
         return
     runs = [trio.run(dissemination) for _ in range(3)]

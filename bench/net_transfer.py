@@ -42,7 +42,10 @@ def _blob_config() -> BlobConfig:
 
 
 async def _until_stdin_closes() -> None:
-    await trio.to_thread.run_sync(sys.stdin.read, abandon_on_cancel=True)
+    stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
+    while await stdin.receive_some(4096):
+        pass
+    await stdin.aclose()
 
 
 async def serve_blob(sizes: list[int]) -> None:

@@ -142,6 +142,8 @@ class FastSecureSession(SecureSession):
     def _seal(self, pieces: Sequence[bytes | memoryview]) -> bytes:
         out: list[bytes] = []
         encrypt = self._encrypt
+        if any(len(piece) > MAX_PLAINTEXT for piece in pieces):  # before any nonce is spent
+            raise ValueError(f"a frame over {MAX_PLAINTEXT} bytes does not fit one Noise message")
         for piece in pieces:
             sealed = encrypt(None, piece)
             out.append(len(sealed).to_bytes(2, "big"))
