@@ -54,15 +54,9 @@ def test_js_peer_fetches_an_announced_blob_from_a_gossip_node(tmp_path: Path) ->
         listening = parse(node.stdout.readline())
         assert isinstance(listening, Listening)
         assert NODE is not None
+        updates = topic(CHAIN_ID, DEV_AVS, EPOCH, "updates")
         js = subprocess.run(
-            [
-                NODE,
-                str(PEER),
-                "fetch-announced",
-                listening.addrs[0],
-                topic(CHAIN_ID, DEV_AVS, EPOCH, "updates"),
-                "60",
-            ],  # fmt: skip
+            [NODE, str(PEER), "fetch-announced", listening.addrs[0], updates, "60"],
             capture_output=True,
             text=True,
             timeout=90,
