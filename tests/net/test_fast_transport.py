@@ -354,3 +354,52 @@ async def test_concurrent_large_writes_do_not_interleave_on_fast_yamux(serial: b
     data = received[0]
     parts = sorted(data[i * block : (i + 1) * block] for i in range(3))
     assert parts == [bytes([x]) * block for x in b"ABC"]
+
+
+@pytest.mark.trio
+async def test_large_transfers_both_ways_at_once_while_streams_open() -> None:
+    """Both peers send several MB to each other at once (more than the socket buffers
+    hold) while new streams are opened: the incoming loops must keep reading (their
+    ACKs go out from their own task), or both directions stop with full buffers."""
+    size = 12_000_000
+    async with two_hosts(True, True) as (a, b):
+        services: dict[IHost, BlobService] = {}
+        wanted: dict[IHost, list[tuple[bytes, bytes]]] = {}
+        for host in (a, b):
+            store = BlobStore()
+            wanted[host] = []
+            for _ in range(2):
+                data = os.urandom(size)
+                store.put(keccak256(data), data)
+                wanted[host].append((keccak256(data), data))
+            cfg = BlobConfig(fetch_per_peer=8, serve_per_peer=8)
+            services[host] = BlobService(host, store, cfg)
+        results: list[bool] = []
+
+        async def fetch(me: IHost, them: IHost, digest: bytes, data: bytes) -> None:
+            got = await services[me].fetch(digest, [them.get_id()], size=len(data), rounds=1)
+            results.append(got == data)
+
+        async def echo(stream: INetStream) -> None:
+            await stream.write(await read_exactly(stream, 1000, idle_timeout=10))
+            await stream.close()
+
+        async def small(me: IHost, them: IHost) -> None:
+            for _ in range(20):
+                stream = await me.new_stream(them.get_id(), [SINK])
+                ping = os.urandom(1000)
+                await stream.write(ping)
+                assert await read_exactly(stream, 1000, idle_timeout=10) == ping
+                await stream.close()
+                results.append(True)
+
+        a.set_stream_handler(SINK, echo)
+        b.set_stream_handler(SINK, echo)
+
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                for me, them in ((a, b), (b, a)):
+                    for digest, data in wanted[them]:
+                        nursery.start_soon(fetch, me, them, digest, data)
+                    nursery.start_soon(small, me, them)
+    assert results == [True] * 44

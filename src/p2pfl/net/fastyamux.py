@@ -14,7 +14,9 @@ receiver: ~1 ms of CPU per 64 KiB frame, most of it outside the cipher):
   least half the target window can be granted), not on every read.
 - The incoming loop handles plain DATA and WINDOW_UPDATE frames without locks, timeout
   scopes, environment lookups or eager debug formatting; frames with flags (SYN, ACK,
-  FIN, RST), PING and GO_AWAY follow py-libp2p's semantics.
+  FIN, RST), PING and GO_AWAY follow py-libp2p's semantics, except that the loop never
+  waits to write: its replies (ACK, RST, PING) go out from their own task, so two peers
+  sending to each other at once cannot both stop with full socket buffers.
 - A peer exceeding the receive window is a protocol error (GO_AWAY, connection closed),
   as in go-yamux and js-libp2p; py-libp2p logged it and buffered the data anyway.
 
@@ -207,6 +209,22 @@ class FastYamux(Yamux):
         async with self._write_lock:
             await self.secured_conn.write(data)
 
+    def _send_soon(self, frame: bytes) -> None:
+        """Send a control frame (ACK, RST, PING reply) from the incoming loop without
+        waiting for it: that loop must never block on the write lock. A writer holding
+        the lock may be blocked in a send until the peer reads, and the peer's loop may
+        be blocked the same way: both directions would stop (seen with 8 nodes fetching
+        from each other at once)."""
+        if self._nursery is None:
+            raise MuxedStreamError("yamux connection not started")
+        self._nursery.start_soon(self._write_control, frame)
+
+    async def _write_control(self, frame: bytes) -> None:
+        try:
+            await self._write_frame(frame)
+        except Exception as exc:  # the connection is going away; its loop will see it
+            log.debug("yamux control frame to %s not sent: %r", self.peer_id, exc)
+
     async def _write_frames(self, frames: list[bytes]) -> None:
         conn = self.secured_conn
         async with self._write_lock:
@@ -318,7 +336,7 @@ class FastYamux(Yamux):
                         await self._flagged(typ, flags, sid, length, b"")
                 elif typ == TYPE_PING:
                     if flags & FLAG_SYN:
-                        await self._write_frame(_pack(0, TYPE_PING, FLAG_ACK, 0, length))
+                        self._send_soon(_pack(0, TYPE_PING, FLAG_ACK, 0, length))
                     elif flags & FLAG_ACK:
                         rtt = trio.current_time() - self._ping_sent_time
                         self._rtt = rtt if self._rtt == 0.0 else (self._rtt + rtt) / 2
@@ -351,7 +369,7 @@ class FastYamux(Yamux):
         deliver: FastYamuxStream | None = None
         if flags & FLAG_SYN:
             if sid in streams:
-                await self._write_frame(_pack(0, TYPE_WINDOW_UPDATE, FLAG_RST, sid, 0))
+                self._send_soon(_pack(0, TYPE_WINDOW_UPDATE, FLAG_RST, sid, 0))
                 return
             async with self.streams_lock:
                 deliver = FastYamuxStream(sid, self, False)
@@ -386,7 +404,7 @@ class FastYamux(Yamux):
             self._finalize_stream_locked(stream, fully_closed=True)
         if deliver is not None:
             if not flags & FLAG_RST:
-                await self._write_frame(_pack(0, TYPE_WINDOW_UPDATE, FLAG_ACK, sid, 0))
+                self._send_soon(_pack(0, TYPE_WINDOW_UPDATE, FLAG_ACK, sid, 0))
             await self.new_stream_send_channel.send(deliver)
 
 
