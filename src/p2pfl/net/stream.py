@@ -35,16 +35,18 @@ async def read_exactly(
 ) -> bytes:
     """Exactly ``n`` bytes; NetError when the peer closes early or sends nothing for
     ``idle_timeout`` seconds (a stalled peer must not hold a fetch forever)."""
-    buf = bytearray()
-    while len(buf) < n:
+    parts: list[bytes] = []  # joined once at the end: appending to one buffer reallocates
+    got = 0
+    while got < n:
         with trio.move_on_after(idle_timeout) as scope:
             try:
-                part = await stream.read(min(chunk, n - len(buf)))
+                part = await stream.read(min(chunk, n - got))
             except StreamEOF:
                 part = b""
         if scope.cancelled_caught:
-            raise NetError(f"peer stalled after {len(buf)} of {n} bytes")
+            raise NetError(f"peer stalled after {got} of {n} bytes")
         if not part:
-            raise NetError(f"stream ended after {len(buf)} of {n} bytes")
-        buf += part
-    return bytes(buf)
+            raise NetError(f"stream ended after {got} of {n} bytes")
+        parts.append(part)
+        got += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
