@@ -96,9 +96,25 @@ def run_testnet(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default runs/testnet-<time>).")
     ] = None,
+    netns: Annotated[
+        bool,
+        typer.Option(
+            "--netns",
+            help="Run each node and the watcher in its own network namespace with its own "
+            "address on a bridge (p2pflbr0, 10.77.0.0/24; needs root and iproute2).",
+        ),
+    ] = False,
+    link: Annotated[
+        str | None,
+        typer.Option(
+            help="With --netns, shape each node's link: 'loss 2%', 'rate 20mbit' or both "
+            "(loss needs nftables; no delay: the kernel has no netem).",
+        ),
+    ] = None,
 ) -> None:
     """Start a local testnet and run it for a few epochs."""
     from p2pfl.robust.attacks import ATTACKS
+    from p2pfl.testnet.netns import check_tools
     from p2pfl.testnet.network import TestnetConfig, start_devnet
     from p2pfl.testnet.plots import plot_accuracy, plot_scores
     from p2pfl.testnet.runner import judge, report, run
@@ -123,17 +139,22 @@ def run_testnet(
             flag_slash_pct=flag_slash,
             flag_rho=rho,
             alpha=alpha if partition == "dirichlet" else None,
+            netns=netns,
+            link=link,
         )
     except ValidationError as exc:
         raise ConfigError(
             "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         ) from None
+    if cfg.netns:
+        check_tools(cfg.link_spec)  # root, ip, tc, nft: one line now, not after the build
     folder = out or Path("runs") / time.strftime("testnet-%Y%m%d-%H%M%S")
     # A log file or CI gets a table wide enough to read, not 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     console.print(
         f"[bold]p2pfl testnet[/]: {cfg.nodes} nodes, {cfg.malicious} malicious ({cfg.attack}), "
         f"cheating epochs {cfg.cheat_epochs}, {cfg.epochs} epochs -> {folder}"
+        + (f", network namespaces ({cfg.link or 'links not shaped'})" if cfg.netns else "")
     )
     try:
         with (
