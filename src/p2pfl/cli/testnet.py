@@ -5,6 +5,7 @@ PNG plots at the end; exit code 1 when what the testnet set out to show did not 
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -156,6 +157,11 @@ def run_testnet(
         f"cheating epochs {cfg.cheat_epochs}, {cfg.epochs} epochs -> {folder}"
         + (f", network namespaces ({cfg.link or 'links not shaped'})" if cfg.netns else "")
     )
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM as Ctrl-C: nodes, anvil (and namespaces) cleaned up
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         with (
             start_devnet(cfg, folder, say=console.print) as net,
@@ -163,7 +169,8 @@ def run_testnet(
         ):
             tn = run(net, say=console.print, on_tick=lambda t: live.update(_table(t)))
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: nodes and anvil stopped; logs in " + str(folder))
+        gone = "nodes, anvil and namespaces" if cfg.netns else "nodes and anvil"
+        console.print(f"[yellow]interrupted[/]: {gone} stopped; logs in {folder}")
         raise typer.Exit(130) from None
     expectations = judge(tn, cfg)
     payload = report(tn, cfg, expectations, folder / "report.json")
