@@ -45,7 +45,17 @@ def test_a_partitioned_node_rejoins(tmp_path: Path) -> None:
     reconnected once epoch 1 is finalized without it: it takes part in epoch 2."""
     if shutil.which("nft") is None:
         pytest.skip("partitions need nftables (`nft`)")
-    cfg = TestnetConfig(nodes=4, malicious=0, cheat_epochs=[], epochs=2, samples=500, netns=True)
+    # A healed node notices the chain again after its retry backoff (up to 10 s): a commit
+    # window of 30 blocks leaves it time to train and commit.
+    cfg = TestnetConfig(
+        nodes=4,
+        malicious=0,
+        cheat_epochs=[],
+        epochs=2,
+        samples=500,
+        commit_blocks=30,
+        netns=True,
+    )
     cut: list[str] = []
 
     def on_tick(tn: Testnet) -> None:
