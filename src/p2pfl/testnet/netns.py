@@ -63,12 +63,12 @@ def parse_link(text: str) -> LinkSpec:
         if key in ("delay", "latency", "jitter", "duplicate", "reorder", "corrupt"):
             raise ConfigError(
                 f"--link {key!r} is not supported: this kernel has no netem qdisc "
-                "(only 'loss N%' and 'rate N[k|m|g]bit' are)"
+                "(only 'loss N%' and 'rate N{bit,kbit,mbit,gbit}' are)"
             )
         if key not in ("loss", "rate"):
             raise ConfigError(
                 f"unknown word {words[i]!r} in --link {text!r}; expected 'loss N%' and/or "
-                "'rate N[k|m|g]bit'"
+                "'rate N{bit,kbit,mbit,gbit}'"
             )
         if key in got:
             raise ConfigError(f"--link gives {key!r} twice: {text!r}")
