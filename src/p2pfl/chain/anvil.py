@@ -1,4 +1,5 @@
-"""A local anvil chain as a context manager: free port on 127.0.0.1, ready when it answers."""
+"""A local anvil chain as a context manager: a free port on 127.0.0.1 (or ``host``), ready
+when it answers."""
 
 from __future__ import annotations
 
@@ -54,12 +55,14 @@ def run_anvil(
     chain_id: int = 31337,
     log: Path | None = None,
     timeout: float = 15.0,
+    host: str = "127.0.0.1",
 ) -> Iterator[Anvil]:
-    """Start anvil, wait until it answers JSON-RPC, stop it (and only it) on exit."""
+    """Start anvil on ``host`` (an address of this machine: the testnet's bridge with
+    ``--netns``), wait until it answers JSON-RPC, stop it (and only it) on exit."""
     port = port or free_port()
     args = [
         str(binary("anvil")),
-        "--host", "127.0.0.1",
+        "--host", host,
         "--port", str(port),
         "--accounts", str(accounts),
         "--chain-id", str(chain_id),
@@ -69,7 +72,7 @@ def run_anvil(
         args += ["--block-time", str(block_time)]
     out = log.open("ab") if log else subprocess.DEVNULL
     proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     try:
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}))
         deadline = time.monotonic() + timeout

@@ -1,7 +1,8 @@
 """A local testnet: anvil with 1-second blocks, the devnet core, the AVS with a real Krum
 verifier per participant count, N registered operators (encrypted keystores, libp2p
 identities bound on chain, each with its own training file), N ``p2pfl node`` processes
-(some malicious by choice) and a ``p2pfl challenge watch`` process, all on 127.0.0.1."""
+(some malicious by choice) and a ``p2pfl challenge watch`` process, all on 127.0.0.1, or
+with ``netns`` each in its own network namespace and address (``p2pfl.testnet.netns``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from p2pfl.learn.partition import shards_of
 from p2pfl.net.identity import load_or_create_identity, peer_id_of
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.robust.sketch_krum import parse_rho
+from p2pfl.testnet.netns import LinkSpec, Netns, network, parse_link
 
 Say = Callable[[str], None]
 DATA_SEED = 0  # the seed of the operators' MNIST shards (TrainerConfig.data_seed's default)
@@ -64,13 +66,22 @@ class TestnetConfig(BaseModel):
     flag_rho: str = "3"  # flagged iff score > rho * T
     aggregator_slash_pct: float = Field(10.0, ge=0, le=100)
     timeout_slash_pct: float = Field(1.0, ge=0, le=100)
+    netns: bool = False  # each process in its own network namespace (root only)
+    link: str | None = None  # with netns: how each link is shaped, "loss 2% rate 20mbit"
 
     @model_validator(mode="after")
     def _check(self) -> TestnetConfig:
         if self.malicious >= self.nodes:
             raise ValueError("malicious must be fewer than nodes")
         _ = self.rho  # raises on a bad rho
+        if self.link is not None and not self.netns:
+            raise ValueError("--link shapes the namespaces' links: it needs --netns")
+        _ = self.link_spec  # raises on a bad spec
         return self
+
+    @property
+    def link_spec(self) -> LinkSpec | None:
+        return None if self.link is None else parse_link(self.link)
 
     @property
     def rho(self) -> Fraction:
@@ -91,13 +102,19 @@ class Operator:
     peer_id: str
     port: int
     attack: str | None
+    host: str = "127.0.0.1"  # the IP address it listens on (its namespace's, with netns)
 
     @property
     def address(self) -> str:
         return self.account.address
 
+    @property
+    def label(self) -> str:
+        """node0, node1, ...; the watcher is the one past the last node."""
+        return f"node{self.index}"
+
     def multiaddr(self) -> str:
-        return f"/ip4/127.0.0.1/tcp/{self.port}/p2p/{self.peer_id}"
+        return f"/ip4/{self.host}/tcp/{self.port}/p2p/{self.peer_id}"
 
     @property
     def train_file(self) -> Path:
@@ -116,6 +133,13 @@ class Devnet:
     operators: list[Operator]
     watcher: Operator
     password_file: Path
+    netns: Netns | None = None  # with cfg.netns: the processes' namespaces
+
+    def exec_prefix(self, who: Operator) -> list[str]:
+        """What runs ``who``'s process in its namespace (nothing without netns)."""
+        if self.netns is None:
+            return []
+        return self.netns.exec_prefix("watcher" if who is self.watcher else who.label)
 
 
 def _keystore(acct: LocalAccount, password: str, path: Path) -> None:
@@ -128,13 +152,18 @@ def _keystore(acct: LocalAccount, password: str, path: Path) -> None:
 
 
 def _operator(
-    index: int, acct: LocalAccount, folder: Path, password: str, attack: str | None
+    index: int,
+    acct: LocalAccount,
+    folder: Path,
+    password: str,
+    attack: str | None,
+    host: str = "127.0.0.1",
 ) -> Operator:
     folder.mkdir(parents=True, exist_ok=True)
     keystore = folder / "keystore.json"
     _keystore(acct, password, keystore)
     pid = peer_id_of(load_or_create_identity(folder))
-    return Operator(index, acct, folder, keystore, pid.to_base58(), free_port(), attack)
+    return Operator(index, acct, folder, keystore, pid.to_base58(), free_port(), attack, host)
 
 
 def write_training_sets(cfg: TestnetConfig, ops: list[Operator]) -> None:
@@ -153,8 +182,21 @@ def _wad(pct: float) -> int:
 
 @contextmanager
 def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
-    """anvil + contracts + registered operators; anvil stops on exit."""
+    """anvil + contracts + registered operators; anvil stops on exit. With ``cfg.netns``
+    the namespaces come first (anvil listens on their bridge) and go last."""
     out.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        ns: Netns | None = None
+        if cfg.netns:
+            labels = [f"node{i}" for i in range(cfg.nodes)] + ["watcher"]
+            ns = stack.enter_context(network(labels, cfg.link_spec))
+            shaped = f", each link shaped: {cfg.link}" if cfg.link else ""
+            say(f"network namespaces on bridge {ns.bridge} ({ns.gateway}/24){shaped}")
+        yield stack.enter_context(_devnet(cfg, out, say, ns))
+
+
+@contextmanager
+def _devnet(cfg: TestnetConfig, out: Path, say: Say, ns: Netns | None) -> Iterator[Devnet]:
     password = secrets.token_urlsafe(16)
     password_file = out / "password.txt"
     fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -162,7 +204,8 @@ def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
         f.write(password + "\n")
     say("building contracts")
     build_contracts()
-    with run_anvil(accounts=cfg.nodes + 2, log=out / "anvil.log") as anvil:
+    host = "127.0.0.1" if ns is None else ns.gateway
+    with run_anvil(accounts=cfg.nodes + 2, log=out / "anvil.log", host=host) as anvil:
         chain = Chain(anvil.url)
         deployer = account(dev_key(0))
         bad = set(cfg.malicious_indices)
@@ -173,11 +216,17 @@ def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
                 out / f"node{i}",
                 password,
                 cfg.attack if i in bad else None,
+                host if ns is None else ns.address(f"node{i}"),
             )
             for i in range(cfg.nodes)
         ]
         watcher = _operator(
-            cfg.nodes, account(dev_key(cfg.nodes + 1)), out / "watcher", password, None
+            cfg.nodes,
+            account(dev_key(cfg.nodes + 1)),
+            out / "watcher",
+            password,
+            None,
+            host if ns is None else ns.address("watcher"),
         )
         cut = "IID" if cfg.alpha is None else f"Dirichlet({cfg.alpha})"
         say(f"writing each operator's training set ({cut} MNIST shards, node*/train.npz)")
@@ -217,7 +266,9 @@ def start_devnet(cfg: TestnetConfig, out: Path, say: Say) -> Iterator[Devnet]:
         # interval mining, as a real chain does: block deadlines become wall-clock time.
         chain.w3.provider.make_request("evm_setIntervalMining", [cfg.block_time])  # type: ignore[arg-type]
         say(f"deployed in {deployment.seconds:.0f} s: epoch manager {deployment.avs.epoch_manager}")
-        yield Devnet(cfg, out, anvil.url, chain, deployer, deployment, ops, watcher, password_file)
+        yield Devnet(
+            cfg, out, anvil.url, chain, deployer, deployment, ops, watcher, password_file, ns
+        )
 
 
 # ---------------------------------------------------------------------- processes
@@ -303,7 +354,7 @@ def _network_args(net: Devnet, who: Operator) -> list[str]:
         "--keystore", str(who.keystore),
         "--password-file", str(net.password_file),
         "--data-dir", str(who.data_dir),
-        "--listen", f"/ip4/127.0.0.1/tcp/{who.port}",
+        "--listen", f"/ip4/{who.host}/tcp/{who.port}",
         "--model-seed", str(net.config.model_seed),
         "--epochs", str(net.config.epochs),
     ]  # fmt: skip
@@ -311,7 +362,7 @@ def _network_args(net: Devnet, who: Operator) -> list[str]:
 
 def node_args(net: Devnet, op: Operator) -> list[str]:
     cfg = net.config
-    args = [*p2pfl_command(), "node", *_network_args(net, op)]
+    args = [*net.exec_prefix(op), *p2pfl_command(), "node", *_network_args(net, op)]
     args += ["--data", str(op.train_file), "--samples", str(cfg.samples)]
     args += ["--threads", str(cfg.threads), "--no-open-first-epoch"]
     if op.index:
@@ -321,11 +372,14 @@ def node_args(net: Devnet, op: Operator) -> list[str]:
     for e in cfg.cheat_epochs:
         args += ["--testnet-cheat-epoch", str(e)]
     args += ["--metrics-port", str(free_port())]  # its URL: the node's `metrics` event
+    if op.host != "127.0.0.1":
+        args += ["--metrics-host", op.host]
     return args
 
 
 def watcher_args(net: Devnet) -> list[str]:
-    args = [*p2pfl_command(), "challenge", "watch", *_network_args(net, net.watcher)]
+    prefix = net.exec_prefix(net.watcher)
+    args = [*prefix, *p2pfl_command(), "challenge", "watch", *_network_args(net, net.watcher)]
     return [*args, "--bootstrap", net.operators[0].multiaddr()]
 
 
