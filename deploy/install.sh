@@ -26,11 +26,24 @@ if ! compgen -G "/usr/include/gmp.h" >/dev/null && ! compgen -G "/usr/include/*/
   fi
 fi
 
+# p2pfl testnet --netns: iproute2 (ip, tc) and nftables (nft: --link loss, partitions).
+# Optional: without them only --netns is refused; nothing else needs them.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+  && ! { command -v ip && command -v tc && command -v nft; } >/dev/null; then
+  echo "==> iproute2, nftables (for p2pfl testnet --netns; optional)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 nftables >/dev/null 2>&1 || {
+    apt-get update -qq >/dev/null 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 nftables >/dev/null 2>&1
+  } || echo "warning: could not install iproute2/nftables; p2pfl testnet --netns will not run" >&2
+fi
+
 echo "==> python virtualenv (.venv)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 
 echo "==> npm toolchain (node_modules)"
 npm ci --no-audit --no-fund --loglevel=error
+# the js-libp2p peer of the interoperability test (tests/net/test_js_interop.py)
+npm ci --prefix interop/js --no-audit --no-fund --loglevel=error
 
 echo "==> installed: $(.venv/bin/p2pfl --version), torch $(.venv/bin/python -c 'import torch; print(torch.__version__)')"
