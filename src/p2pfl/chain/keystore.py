@@ -42,15 +42,19 @@ def read_password(*, env: str | None = None, file: Path | None = None) -> str:
     return getpass.getpass("keystore password: ")
 
 
-def load_account(path: Path, password: str) -> LocalAccount:
-    """Decrypt the keystore at ``path``: clear errors for a missing file, a file that is
-    not a keystore, and a wrong password."""
+def _read_json(path: Path) -> object:
     try:
-        blob = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except OSError as exc:
         raise ConfigError(f"cannot read the keystore {path}: {exc.strerror}") from None
     except ValueError:
         raise ConfigError(f"{path} is not a JSON keystore") from None
+
+
+def load_account(path: Path, password: str) -> LocalAccount:
+    """Decrypt the keystore at ``path``: clear errors for a missing file, a file that is
+    not a keystore, and a wrong password."""
+    blob = _read_json(path)
     if not isinstance(blob, dict) or "crypto" not in {k.lower() for k in blob}:
         raise ConfigError(f"{path} is not an Ethereum keystore (no 'crypto' section)")
     try:
@@ -65,12 +69,7 @@ def load_account(path: Path, password: str) -> LocalAccount:
 
 def keystore_address(path: Path) -> str:
     """The address a keystore names (its public ``address`` field; no password needed)."""
-    try:
-        blob = json.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read the keystore {path}: {exc.strerror}") from None
-    except ValueError:
-        raise ConfigError(f"{path} is not a JSON keystore") from None
+    blob = _read_json(path)
     raw = blob.get("address") if isinstance(blob, dict) else None
     if not isinstance(raw, str) or len(raw.removeprefix("0x")) != 40:
         raise ConfigError(
