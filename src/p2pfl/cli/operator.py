@@ -43,6 +43,11 @@ def _network(rpc: str | None, epoch_manager: str | None, deployment: Path | None
     return ops.discover(ops.connect(rpc), epoch_manager)
 
 
+def _console() -> Console:
+    """Rich output that never wraps a line (a log or a pipe keeps each whole)."""
+    return Console(highlight=False, soft_wrap=True)
+
+
 def _wad(value: int) -> str:
     return f"{value / 10**18:g}"
 
@@ -86,7 +91,7 @@ def register(
     net = _network(rpc, epoch_manager, deployment)
     account = load_account(keystore, read_password(env=password_env, file=password_file))
     peer = peer_id_of(load_or_create_identity(data_dir.expanduser()))
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     console.print(
         f"registering {account.address} with peer id {peer.to_base58()} "
         f"on chain {net.chain.chain_id} (service manager {net.avs.service_manager})"
@@ -127,7 +132,7 @@ def status(
     net = _network(rpc, epoch_manager, deployment)
     s = ops.status(net, who)
     slashes = ops.past_slashes(net, s.operator)
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     a = s.allocation
     pending = f" ({a.pending:+} magnitude at block {a.effect_block})" if a.effect_block else ""
     rows = [
@@ -199,7 +204,7 @@ def deregister(
     net = _network(rpc, epoch_manager, deployment)
     account = load_account(keystore, read_password(env=password_env, file=password_file))
     done = ops.deregister(net, account, deallocate=not keep_allocation)
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     parts = []
     if done.block is not None:
         parts.append(
@@ -234,6 +239,4 @@ def set_peer_id(
     account = load_account(keystore, read_password(env=password_env, file=password_file))
     peer = peer_id_of(load_or_create_identity(data_dir.expanduser()))
     block = ops.update_peer_id(net, account, peer.to_bytes())
-    Console(highlight=False, soft_wrap=True).print(
-        f"[green]bound[/] {peer.to_base58()} to {account.address} in block {block}"
-    )
+    _console().print(f"[green]bound[/] {peer.to_base58()} to {account.address} in block {block}")

@@ -4,7 +4,7 @@ time. Each instance owns its registry (never the process-global one)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -173,31 +173,21 @@ class _LiveCollector(Collector):
         nbytes.add_metric(["in"], s.blob_stats.get("fetched-bytes", 0))
         nbytes.add_metric(["out"], s.blob_stats.get("served-bytes", 0))
         yield nbytes
-        transfers = CounterMetricFamily(
-            f"{NS}_blob_transfers",
+        yield _counts(
+            "blob_transfers",
             "Blob transfers by outcome (fetched, fetch-failed, served, serve-busy, ...)",
-            labels=["outcome"],
+            "outcome",
+            {k: n for k, n in s.blob_stats.items() if not k.endswith("-bytes")},
         )
-        for outcome, n in sorted(s.blob_stats.items()):
-            if not outcome.endswith("-bytes"):
-                transfers.add_metric([outcome], n)
-        yield transfers
-        accepted = CounterMetricFamily(
-            f"{NS}_gossip_accepted",
-            "Gossip announcements accepted, by kind",
-            labels=["kind"],
+        yield _counts(
+            "gossip_accepted", "Gossip announcements accepted, by kind", "kind", s.gossip_accepted
         )
-        for kind, n in sorted(s.gossip_accepted.items()):
-            accepted.add_metric([kind], n)
-        yield accepted
-        rejected = CounterMetricFamily(
-            f"{NS}_gossip_rejected",
+        yield _counts(
+            "gossip_rejected",
             "Gossip announcements rejected, by reason",
-            labels=["reason"],
+            "reason",
+            s.gossip_rejected,
         )
-        for reason, n in sorted(s.gossip_rejected.items()):
-            rejected.add_metric([reason], n)
-        yield rejected
         if s.phase is not None:
             phase = GaugeMetricFamily(
                 f"{NS}_phase", "The latest epoch's phase (1 for the current one)", labels=["phase"]
@@ -218,3 +208,11 @@ class _LiveCollector(Collector):
         )
         score.add_metric([AVS_NAME], _SCORE[health])
         yield score
+
+
+def _counts(name: str, doc: str, label: str, counts: Mapping[str, int]) -> CounterMetricFamily:
+    """A counter family with one sample per key of ``counts``, in key order."""
+    family = CounterMetricFamily(f"{NS}_{name}", doc, labels=[label])
+    for key, n in sorted(counts.items()):
+        family.add_metric([key], n)
+    return family
