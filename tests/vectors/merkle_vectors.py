@@ -11,7 +11,9 @@ the case's seed and overrides:
 
 ``vector_keccak`` (keccak256 of the d·4 little-endian bytes, no padding) lets a consumer
 check its regeneration. Proven leaves carry their bytes; chunks carry the keccak256 of
-their bytes (padding included) and their subtree root.
+their bytes (padding included), their subtree root, and what the chunk challenges compute
+from them: the partial CountSketch (``k = 64``, the case's ``sketch_seed``) of the chunk's
+entries below ``d`` and their sum of squares (a decimal string: it can pass 2^64).
 """
 
 from __future__ import annotations
@@ -23,15 +25,20 @@ from numpy.typing import NDArray
 
 from p2pfl import merkle
 from p2pfl.hashing import keccak256
-from p2pfl.learn.codec import INT32_MAX
-from p2pfl.robust.sketch import hash_words
+from p2pfl.learn.codec import INT32_MAX, squared_norm
+from p2pfl.robust.sketch import hash_words, sketch_plan
 
 EXTREMES = (-INT32_MAX, INT32_MAX, 0, -1)
+SKETCH_K = 64
 DIMS = (1, 64, 65, 4096, 16_384, 16_385, 46_730)
 
 
 def seed_of(d: int) -> bytes:
     return keccak256(f"p2pfl/test-vectors/merkle-{d}".encode())
+
+
+def sketch_seed_of(d: int) -> bytes:
+    return keccak256(f"p2pfl/test-vectors/merkle-sketch-{d}".encode())
 
 
 def override_positions(d: int) -> list[int]:
@@ -63,6 +70,7 @@ def case(d: int) -> dict[str, Any]:
     root = merkle.root(q)
     indices = sorted({0, n // 2, n - 1, n, (1 << D) - 1} & set(range(1 << D)))
     chunks = sorted({0, merkle.chunk_count(d) - 1, ((n - 1) >> h)})
+    plan = sketch_plan(sketch_seed_of(d), d, SKETCH_K)
     return {
         "name": f"d{d}",
         "d": d,
@@ -70,6 +78,7 @@ def case(d: int) -> dict[str, Any]:
         "leaves": n,
         "chunk_height": h,
         "seed": hexs(seed),
+        "sketch_seed": hexs(sketch_seed_of(d)),
         "overrides": overrides,
         "vector_keccak": hexs(keccak256(q.astype("<i4").tobytes())),
         "root": hexs(root),
@@ -89,6 +98,12 @@ def case(d: int) -> dict[str, Any]:
                 "bytes_keccak": hexs(keccak256(merkle.chunk_bytes(q, c))),
                 "subtree_root": hexs(merkle.subtree_root(merkle.chunk_bytes(q, c))),
                 "proof": [hexs(x) for x in merkle.chunk_proof(q, c)],
+                "partial_sketch": [
+                    int(x) for x in merkle.partial_sketch(merkle.chunk_bytes(q, c), c, plan)
+                ],
+                "sum_squares": str(
+                    squared_norm(merkle.chunk_entries(merkle.chunk_bytes(q, c), d, c))
+                ),
             }
             for c in chunks
         ],
