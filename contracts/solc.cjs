@@ -45,23 +45,29 @@ function compileHere(input) {
   return solc.compile(input, { import: findImports });
 }
 
-// The import graph, from one parse-only pass of solc (it resolves remappings itself).
+// The import graph, read from the sources' import directives (solc itself cannot hold all
+// the sources at once, which is the point): relative paths resolved against the importing
+// file, others through the remappings. An import that names no source in the input is left
+// to the child's import callback, which reads it from disk.
 function importGraph(parsed) {
-  const probe = {
-    language: parsed.language,
-    sources: parsed.sources,
-    settings: {
-      remappings: parsed.settings.remappings || [],
-      stopAfter: "parsing",
-      outputSelection: { "*": { "": ["ast"] } },
-    },
-  };
-  const out = JSON.parse(compileHere(JSON.stringify(probe)));
+  const remappings = (parsed.settings.remappings || [])
+    .map((r) => r.split("="))
+    .filter((r) => r.length === 2)
+    .sort((a, b) => b[0].length - a[0].length);
+  const directive = /\bimport\s+(?:[^;"']*?\bfrom\s+)?["']([^"']+)["']/g;
   const graph = new Map();
-  for (const [file, s] of Object.entries(out.sources || {})) {
+  for (const [file, s] of Object.entries(parsed.sources)) {
+    const code = (s.content || "").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/[^\n]*/g, "");
     const deps = [];
-    for (const node of (s.ast && s.ast.nodes) || []) {
-      if (node.nodeType === "ImportDirective") deps.push(node.absolutePath);
+    for (const m of code.matchAll(directive)) {
+      let target = m[1];
+      if (target.startsWith("./") || target.startsWith("../")) {
+        target = path.posix.normalize(path.posix.join(path.posix.dirname(file), target));
+      } else {
+        const r = remappings.find(([from]) => target.startsWith(from));
+        if (r) target = r[1] + target.slice(r[0].length);
+      }
+      deps.push(target);
     }
     graph.set(file, deps);
   }
@@ -80,27 +86,37 @@ function closure(graph, roots) {
   return seen;
 }
 
-// Greedy groups of selected files whose sources together stay under the budget.
+// Groups of selected files, one child each: the project's files split evenly over the
+// parallel jobs (libraries ride with the first group), a group split further while the
+// sources its files import together pass the budget.
 function groups(parsed, graph) {
   const size = (files) => {
     let n = 0;
     for (const f of files) n += (parsed.sources[f] && parsed.sources[f].content.length) || 0;
     return n;
   };
+  const selected = Object.keys(parsed.settings.outputSelection).sort();
+  const libs = selected.filter((f) => f.includes("node_modules/"));
+  const own = selected.filter((f) => !f.includes("node_modules/"));
+  const per = Math.max(1, Math.ceil(own.length / PARALLEL));
   const out = [];
   let files = [];
   let union = new Set();
-  for (const f of Object.keys(parsed.settings.outputSelection).sort()) {
-    const mine = closure(graph, [f]);
-    const next = new Set([...union, ...mine]);
-    if (files.length && size(next) > BUDGET) {
-      out.push({ files, sources: union });
-      files = [];
-      union = mine;
+  const flush = () => {
+    if (files.length) out.push({ files, sources: union });
+    files = [];
+    union = new Set();
+  };
+  for (const f of [...libs, ...own]) {
+    const next = new Set([...union, ...closure(graph, [f])]);
+    const ownHere = files.filter((x) => !x.includes("node_modules/")).length;
+    if (files.length && (size(next) > BUDGET || (!f.includes("node_modules/") && ownHere >= per))) {
+      flush();
+      union = closure(graph, [f]);
     } else union = next;
     files.push(f);
   }
-  if (files.length) out.push({ files, sources: union });
+  flush();
   return out;
 }
 
@@ -147,6 +163,10 @@ async function compileSplit(parsed, graph) {
       const sources = {};
       for (const f of [...parts[i].sources].sort()) sources[f] = parsed.sources[f];
       const input = { ...parsed, sources, settings: { ...parsed.settings, outputSelection: sel } };
+      if (process.env.P2PFL_SOLC_DEBUG) {
+        const own = parts[i].files.filter((f) => !f.includes("node_modules/"));
+        process.stderr.write(`solc.cjs: child ${i}: ${parts[i].sources.size} sources, output for ${own.join(" ")}\n`);
+      }
       results[i] = await runChild(JSON.stringify(input));
     }
   };
