@@ -254,7 +254,7 @@ class EpochNode:
             nxt = self._aggregator_at(st, info.attempt + 1)
             if self.duties.ready("timeout", e, info.attempt, nxt):
                 await ctx.tx("timeout", lambda: ctx.em.report_timeout(ctx.account, e))
-                ctx.emit(TimeoutReported(epoch=e, aggregator=info.aggregator))
+                ctx.emit(TimeoutReported(epoch=e, aggregator=drawn or NO_AGGREGATOR))
 
     async def _submitted_phase(self, st: EpochState, snap: Snapshot, info: EpochInfo) -> None:
         ctx, e = self.ctx, st.epoch
@@ -281,6 +281,7 @@ class EpochNode:
     # ------------------------------------------------------------------ chores
     async def _open_next(self, e: int, info: EpochInfo | None) -> None:
         ctx = self.ctx
+        designated: str | None
         if info is None:
             if not ctx.opts.open_first:
                 return
