@@ -97,7 +97,8 @@ class Run:
         e, _ = em.open_epoch(self.deployer)
         for op in self.ops:
             em.commit_update(op, e, self.updates[op.address].digest)
-        em.record_seed(self.deployer, e)  # every operator committed: the phase closed
+        mine(self.chain.w3, 1)  # every operator committed: the phase closed in the head
+        em.record_seed(self.deployer, e)
         info = em.epoch(e)  # the aggregator is drawn
         seed = info.seed
         names = contract_order(list(self.updates))

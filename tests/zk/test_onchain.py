@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from p2pfl.chain.anvil import dev_key, run_anvil
+from p2pfl.chain.anvil import dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, ChainError, account
 from p2pfl.chain.deploy import WAD, deploy_devnet
@@ -50,7 +50,8 @@ def test_real_proof_through_submit_result() -> None:
         by_op: dict[str, Update] = {op.address: u for op, u in zip(ops, ups, strict=True)}
         for op in ops:
             em.commit_update(op, e, by_op[op.address].digest)
-        em.record_seed(deployer, e)  # every operator committed: the phase closed early
+        mine(chain.w3, 1)  # every operator committed: the phase closed early, in the head
+        em.record_seed(deployer, e)
         info = em.epoch(e)
         seed = info.seed
         f = em.byzantine_bound(N)

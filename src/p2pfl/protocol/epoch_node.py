@@ -247,7 +247,10 @@ class EpochNode:
             return
         drawn = self._aggregator_at(st, info.attempt)
         if drawn == ctx.me and info.attempt not in ctx.state.of(e).submitted_attempts:
-            if snap.block <= info.submit_deadline:
+            # From the block after the close: a transaction's gas is estimated at the head's
+            # number, where recordSeed (inside submitResult) still sees the phase open.
+            # The updates are prefetched meanwhile.
+            if info.close_block < snap.block <= info.submit_deadline:
                 await self.aggregator.aggregate(e, info, snap)
             return
         if snap.block > info.submit_deadline:
