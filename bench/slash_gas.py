@@ -97,10 +97,10 @@ class Run:
         e, _ = em.open_epoch(self.deployer)
         for op in self.ops:
             em.commit_update(op, e, self.updates[op.address].digest)
-        info = em.epoch(e)
-        mine_to(self.chain, info.commit_deadline + 1)
+        mine(self.chain.w3, 1)  # every operator committed: the phase closed in the head
         em.record_seed(self.deployer, e)
-        seed = em.epoch(e).seed
+        info = em.epoch(e)  # the aggregator is drawn
+        seed = info.seed
         names = contract_order(list(self.updates))
         rows = sketch_many([self.updates[a].q for a in names], seed, PARAMS.sketch_dim).tolist()
         if lie:

@@ -37,7 +37,7 @@ contract EpochManagerTest is Devnet {
     /// Honest sketches of the committed updates, in ascending operator order.
     function honestResult(uint256 e) internal returns (Result memory r) {
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
-        vm.roll(ep.commitDeadline + 1);
+        if (vm.getBlockNumber() <= ep.closeBlock) vm.roll(ep.closeBlock + 1);
         r.seed = epochs.recordSeed(e);
         r.operators = sorted(epochs.committed(e));
         uint256 n = r.operators.length;
@@ -128,31 +128,194 @@ contract EpochManagerTest is Devnet {
 
     // ------------------------------------------------------------- open and elect
 
-    function test_openEpochSnapshotsTheSetAndElectsByStake() public {
+    function test_openEpochSnapshotsTheSetAndElectsFromTheSeed() public {
         uint256 e = epochs.openEpoch();
         assertEq(e, 1);
         (address[] memory roster, uint256[] memory stakes) = epochs.roster(e);
         assertEq(roster.length, N);
         assertEq(stakes[N - 1], STAKE * N);
+        // nobody is elected before the seed exists
+        assertEq(epochs.getEpoch(e).aggregator, address(0));
+        assertEq(epochs.aggregatorAt(e, 0), address(0));
+        commitAll(e, N);
+        vm.roll(epochs.getEpoch(e).closeBlock + 1);
+        bytes32 seed = epochs.recordSeed(e);
         address agg = epochs.getEpoch(e).aggregator;
         assertTrue(epochs.inRoster(e, agg));
         assertEq(agg, epochs.aggregatorAt(e, 0));
-        assertTrue(epochs.aggregatorAt(e, 1) != agg);
+        assertEq(agg, roster[epochs.drawIndex(seed, 0, stakes)]);
+        assertEq(epochs.aggregatorAt(e, 1), roster[epochs.drawIndex(seed, 1, stakes)]);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.PreviousEpochNotFinalized.selector, 1));
         epochs.openEpoch();
     }
 
-    function test_electionFollowsStake() public {
-        // Over many epochs, the operator with 6x the stake of the smallest wins far more often.
-        uint256[N] memory wins;
-        for (uint256 e = 1; e <= 60; ++e) {
-            epochs.openEpoch();
-            wins[indexOf(epochs.getEpoch(e).aggregator)] += 1;
-            // explicit heights: under via-IR, `block.number` in a test body may be read once
-            vm.roll(epochs.getEpoch(e).commitDeadline + 1);
-            epochs.finalize(e); // nobody committed: skipped
+    /// Over many seeds, each operator is drawn about in proportion to its stake (1 : 2 : … : 6).
+    function test_drawFollowsStake() public view {
+        uint256[] memory stakes = new uint256[](N);
+        uint256 total;
+        for (uint256 i; i < N; ++i) {
+            stakes[i] = STAKE * (i + 1);
+            total += stakes[i];
         }
-        assertGt(wins[N - 1], wins[0]);
+        uint256 draws = 4200;
+        uint256[N] memory wins;
+        for (uint256 j; j < draws; ++j) {
+            wins[epochs.drawIndex(keccak256(abi.encode(j)), uint32(j % 7), stakes)] += 1;
+        }
+        for (uint256 i; i < N; ++i) {
+            uint256 expected = draws * stakes[i] / total; // 200, 400, …, 1200
+            assertApproxEqRel(wins[i], expected, 0.2e18);
+        }
+    }
+
+    /// The draw lands on an operator with stake, in range, whose cumulative-stake interval
+    /// holds r = keccak256(seed ‖ "aggregator" ‖ attempt) mod total.
+    function testFuzz_drawIsInRangeAndInItsStakeInterval(bytes32 seed, uint32 attempt, uint64[5] memory raw) public {
+        uint256[] memory stakes = new uint256[](5);
+        uint256 total;
+        for (uint256 i; i < 5; ++i) {
+            stakes[i] = uint256(raw[i]) * 1 gwei; // zeros included: never drawn
+            total += stakes[i];
+        }
+        if (total == 0) {
+            vm.expectRevert(IEpochManager.NoOperators.selector);
+            epochs.drawIndex(seed, attempt, stakes);
+            return;
+        }
+        uint256 idx = epochs.drawIndex(seed, attempt, stakes);
+        assertLt(idx, 5);
+        assertGt(stakes[idx], 0);
+        uint256 r = uint256(keccak256(abi.encodePacked(seed, "aggregator", attempt))) % total;
+        uint256 below;
+        for (uint256 i; i < idx; ++i) below += stakes[i];
+        assertGe(r, below);
+        assertLt(r, below + stakes[idx]);
+    }
+
+    /// The draws Python computes (tests/vectors/election.json, written by
+    /// tests/vectors/election_vectors.py) are the contract's, bit for bit.
+    function test_drawMatchesThePythonVectors() public view {
+        string memory json = vm.readFile("../tests/vectors/election.json");
+        uint256 count = vm.parseJsonUint(json, ".count");
+        assertGt(count, 0);
+        for (uint256 c; c < count; ++c) {
+            string memory at = string.concat(".cases[", vm.toString(c), "]");
+            bytes32 seed = vm.parseJsonBytes32(json, string.concat(at, ".seed"));
+            uint256 attempt = vm.parseJsonUint(json, string.concat(at, ".attempt"));
+            uint256[] memory stakes = vm.parseJsonUintArray(json, string.concat(at, ".stakes"));
+            uint256 index = vm.parseJsonUint(json, string.concat(at, ".index"));
+            assertEq(epochs.drawIndex(seed, uint32(attempt), stakes), index, at);
+        }
+    }
+
+    /// The election needs a roster with stake.
+    function test_drawOfAnEmptyRosterReverts() public {
+        vm.expectRevert(IEpochManager.NoOperators.selector);
+        epochs.drawIndex(bytes32(uint256(1)), 0, new uint256[](0));
+    }
+
+    // ------------------------------------------------------------- close
+
+    function test_lastCommitClosesThePhaseEarly() public {
+        uint256 e = epochs.openEpoch();
+        EpochManager.Epoch memory ep = epochs.getEpoch(e);
+        assertEq(ep.closeBlock, ep.commitDeadline);
+        commitAll(e, N - 1);
+        assertEq(epochs.getEpoch(e).closeBlock, ep.commitDeadline); // still open
+        // the seed and the election wait for the close
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitStillOpen.selector, e, ep.commitDeadline));
+        epochs.recordSeed(e);
+        assertEq(epochs.aggregatorAt(e, 0), address(0));
+        uint256 b = ep.openBlock + 3;
+        vm.roll(b);
+        vm.expectEmit(true, false, false, true, address(epochs));
+        emit IEpochManager.CommitPhaseClosed(e, uint64(b), uint64(b + 10));
+        vm.prank(ops[N - 1]);
+        epochs.commitUpdate(e, keccak256(fakeUpdate(N - 1, D)));
+        ep = epochs.getEpoch(e);
+        assertEq(ep.closeBlock, b);
+        assertEq(ep.submitDeadline, b + 10); // closeBlock + submitBlocks
+        assertLt(ep.closeBlock, ep.commitDeadline);
+        // blockhash(closeBlock) is not known inside the close block
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitStillOpen.selector, e, uint64(b)));
+        epochs.recordSeed(e);
+        vm.roll(b + 1);
+        vm.expectEmit(true, false, false, false, address(epochs));
+        emit IEpochManager.SeedRecorded(e, blockhash(b), address(0));
+        assertEq(epochs.recordSeed(e), blockhash(b));
+        assertEq(epochs.getEpoch(e).aggregator, epochs.aggregatorAt(e, 0));
+        assertTrue(epochs.aggregatorAt(e, 0) != address(0));
+    }
+
+    function testFuzz_lastCommitterClosesThePhase(uint8 count, uint64 gaps) public {
+        uint256 n = 1 + uint256(count) % N;
+        uint256 e = epochs.openEpoch();
+        EpochManager.Epoch memory ep = epochs.getEpoch(e);
+        uint256 b = ep.openBlock;
+        for (uint256 i; i < n; ++i) {
+            b += (gaps >> (8 * i)) & 1; // commits in the same block or the next
+            vm.roll(b);
+            vm.prank(ops[i]);
+            epochs.commitUpdate(e, keccak256(abi.encode(i)));
+        }
+        ep = epochs.getEpoch(e);
+        if (n == N) {
+            assertEq(ep.closeBlock, b);
+            assertEq(ep.submitDeadline, b + 10);
+        } else {
+            assertEq(ep.closeBlock, ep.commitDeadline);
+            assertEq(ep.submitDeadline, ep.commitDeadline + 10);
+        }
+        // nobody commits after the close
+        vm.roll(uint256(ep.closeBlock) + 1);
+        address late = ops[n % N];
+        vm.prank(late);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitClosed.selector, e, ep.closeBlock));
+        epochs.commitUpdate(e, keccak256("late"));
+    }
+
+    function test_commitAfterCloseReverts() public {
+        // closed early: a repeated commit, a stranger's, reverts CommitClosed first
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N);
+        uint64 closed = epochs.getEpoch(e).closeBlock;
+        vm.roll(closed + 1);
+        vm.prank(ops[0]);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitClosed.selector, e, closed));
+        epochs.commitUpdate(e, keccak256("again"));
+        vm.prank(makeAddr("stranger"));
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitClosed.selector, e, closed));
+        epochs.commitUpdate(e, keccak256("u"));
+    }
+
+    function test_commitByANonMemberReverts() public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N - 1);
+        address stranger = makeAddr("stranger");
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.NotInRoster.selector, e, stranger));
+        epochs.commitUpdate(e, keccak256("u"));
+        // an operator registered after the open is not in the snapshot either
+        (address late, uint256 lateKey) = makeAddrAndKey("late operator");
+        addOperator(late, lateKey, STAKE);
+        vm.prank(late);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.NotInRoster.selector, e, late));
+        epochs.commitUpdate(e, keccak256("u"));
+        assertEq(epochs.getEpoch(e).closeBlock, epochs.getEpoch(e).commitDeadline); // not closed
+    }
+
+    function test_noSubmissionBeforeTheClose() public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N - 1);
+        uint64 deadline = epochs.getEpoch(e).commitDeadline;
+        address[] memory none = new address[](0);
+        for (uint256 i; i < N; ++i) {
+            vm.prank(ops[i]);
+            vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitStillOpen.selector, e, deadline));
+            epochs.submitResult(e, bytes32(0), none, new int256[](0), 0, 0, "");
+        }
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitStillOpen.selector, e, deadline));
+        epochs.finalize(e);
     }
 
     // ------------------------------------------------------------- commit
@@ -175,9 +338,7 @@ contract EpochManagerTest is Devnet {
         epochs.commitUpdate(e, bytes32(0));
         vm.roll(epochs.getEpoch(e).commitDeadline + 1);
         vm.prank(ops[1]);
-        vm.expectRevert(
-            abi.encodeWithSelector(IEpochManager.CommitClosed.selector, e, epochs.getEpoch(e).commitDeadline)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitClosed.selector, e, epochs.getEpoch(e).closeBlock));
         epochs.commitUpdate(e, keccak256("u"));
     }
 
@@ -198,7 +359,9 @@ contract EpochManagerTest is Devnet {
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
         assertEq(uint8(ep.status), uint8(IEpochManager.Status.Submitted));
         assertEq(ep.seed, r.seed);
-        assertEq(ep.seed, blockhash(ep.commitDeadline));
+        assertEq(ep.seed, blockhash(ep.closeBlock));
+        assertLt(ep.closeBlock, ep.commitDeadline); // every member committed: closed early
+        assertEq(ep.submitDeadline, ep.closeBlock + 10);
         assertEq(epochs.resultOperators(e), r.operators);
     }
 
@@ -336,7 +499,7 @@ contract EpochManagerTest is Devnet {
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
         assertEq(uint8(ep.status), uint8(IEpochManager.Status.Open));
         assertEq(ep.attempt, 1);
-        assertTrue(ep.aggregator != agg);
+        assertEq(ep.aggregator, epochs.aggregatorAt(e, 1)); // an independent draw
         assertEq(avs.stakeOf(agg), 0); // aggregatorSlashWad = 100 %
         assertLt(avs.stakeOf(agg), aggStake);
         assertEq(epochs.owed(watcher), 3 ether); // bond + reward
@@ -412,9 +575,14 @@ contract EpochManagerTest is Devnet {
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.SubmitStillOpen.selector, e, ep.submitDeadline));
         epochs.reportTimeout(e);
         vm.roll(ep.submitDeadline + 1);
-        uint256 before = avs.stakeOf(ep.aggregator);
+        // the silent aggregator is the seed's draw (reportTimeout records the seed)
+        (address[] memory roster, uint256[] memory stakes) = epochs.roster(e);
+        address absent = roster[epochs.drawIndex(blockhash(ep.closeBlock), 0, stakes)];
+        uint256 before = avs.stakeOf(absent);
+        vm.expectEmit(true, true, false, true, address(epochs));
+        emit IEpochManager.AggregatorTimedOut(e, absent);
         epochs.reportTimeout(e);
-        assertEq(avs.stakeOf(ep.aggregator), before - before / 10); // 10 % penalty
+        assertEq(avs.stakeOf(absent), before - before / 10); // 10 % penalty
         EpochManager.Epoch memory next = epochs.getEpoch(e);
         assertEq(next.attempt, 1);
         assertEq(next.aggregator, epochs.aggregatorAt(e, 1));
@@ -459,9 +627,12 @@ contract EpochManagerTest is Devnet {
         uint256 e = epochs.openEpoch();
         commitAll(e, N);
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
-        vm.roll(uint256(ep.commitDeadline) + 300); // blockhash(commitDeadline) is gone
+        vm.roll(uint256(ep.closeBlock) + 300); // blockhash(closeBlock) is gone
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.SeedUnavailable.selector, e));
         epochs.recordSeed(e);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.SeedUnavailable.selector, e));
+        epochs.reportTimeout(e); // nobody was ever drawn: nobody to slash
+        assertEq(epochs.aggregatorAt(e, 0), address(0));
         epochs.finalize(e);
         assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Finalized));
         assertEq(epochs.latestModel(), keccak256("genesis"));
@@ -474,7 +645,70 @@ contract EpochManagerTest is Devnet {
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
         vm.roll(ep.submitDeadline + 1);
         epochs.reportTimeout(e);
-        assertEq(epochs.getEpoch(e).seed, blockhash(ep.commitDeadline));
+        assertEq(epochs.getEpoch(e).seed, blockhash(ep.closeBlock));
+    }
+
+    // ------------------------------------------------------------- bounded rotations
+
+    /// maxAttempts = 3 (Devnet): the third timeout skips the epoch instead of rotating.
+    function test_timeoutsPastMaxAttemptsSkipTheEpoch() public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N);
+        for (uint32 a; a < 3; ++a) {
+            EpochManager.Epoch memory ep = epochs.getEpoch(e);
+            assertEq(ep.attempt, a);
+            vm.roll(ep.submitDeadline + 1);
+            if (a == 2) {
+                vm.expectEmit(true, false, false, true, address(epochs));
+                emit IEpochManager.AttemptsExhausted(e, 3);
+                vm.expectEmit(true, false, false, true, address(epochs));
+                emit IEpochManager.EpochSkipped(e, N);
+            }
+            address absent = epochs.aggregatorAt(e, a);
+            uint256 before = avs.stakeOf(absent);
+            epochs.reportTimeout(e);
+            assertEq(avs.stakeOf(absent), before - before / 10); // slashed as before
+        }
+        EpochManager.Epoch memory done = epochs.getEpoch(e);
+        assertEq(uint8(done.status), uint8(IEpochManager.Status.Finalized));
+        assertEq(done.attempt, 2);
+        vm.expectRevert(abi.encodeWithSelector(IEpochManager.WrongStatus.selector, e, IEpochManager.Status.Finalized));
+        epochs.reportTimeout(e);
+        assertEq(epochs.latestModel(), keccak256("genesis"));
+        assertEq(epochs.openEpoch(), e + 1); // the network moves on
+    }
+
+    function test_upheldChallengeOnTheLastAttemptSkipsTheEpoch() public {
+        uint256 e = epochs.openEpoch();
+        commitAll(e, N);
+        for (uint256 a; a < 2; ++a) {
+            vm.roll(epochs.getEpoch(e).submitDeadline + 1);
+            epochs.reportTimeout(e);
+        }
+        assertEq(epochs.getEpoch(e).attempt, 2);
+        Result memory r = honestResult(e);
+        r.sketches[5] += 1;
+        submit(e, r);
+        address agg = epochs.getEpoch(e).aggregator;
+        address watcher = makeAddr("watcher");
+        vm.deal(watcher, 1 ether);
+        vm.prank(watcher);
+        vm.expectEmit(true, false, false, true, address(epochs));
+        emit IEpochManager.AttemptsExhausted(e, 3);
+        bool upheld = epochs.challengeSketch{value: 1 ether}(e, 0, fakeUpdate(indexOf(r.operators[0]), D), row(r, 0));
+        assertTrue(upheld);
+        assertEq(uint8(epochs.getEpoch(e).status), uint8(IEpochManager.Status.Finalized));
+        assertEq(avs.stakeOf(agg), 0); // aggregatorSlashWad = 100 %, as before
+        assertEq(epochs.owed(watcher), 3 ether);
+        assertEq(epochs.latestModel(), keccak256("genesis"));
+        assertEq(epochs.openEpoch(), e + 1);
+    }
+
+    function test_maxAttemptsOfZeroIsRefused() public {
+        EpochManager.Params memory p = defaultParams();
+        p.maxAttempts = 0;
+        vm.expectRevert(IEpochManager.BadParams.selector);
+        new EpochManager(avs, verifier, p, bytes32(0), address(this));
     }
 
     // ------------------------------------------------------------- slash reasons
@@ -553,6 +787,8 @@ contract EpochManagerTest is Devnet {
     function test_slashReasonMissedDeadline() public {
         uint256 e = epochs.openEpoch();
         commitAll(e, N);
+        vm.roll(epochs.getEpoch(e).closeBlock + 1);
+        epochs.recordSeed(e); // draws the aggregator
         EpochManager.Epoch memory ep = epochs.getEpoch(e);
         vm.roll(ep.submitDeadline + 1);
         vm.expectEmit(true, true, false, true, address(epochs));

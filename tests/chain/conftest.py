@@ -141,11 +141,13 @@ def run_to_result(
     by_op: dict[str, Update] = {op.address: u for op, u in zip(d.operators, ups, strict=True)}
     for op in d.operators:
         em.commit_update(op, e, by_op[op.address].digest)
-    info = em.epoch(e)
-    d.mine_to(info.commit_deadline + 1)
+    assert em.epoch(e).close_block == d.head()  # the last commit closed the phase
+    # anvil estimates gas at the head's number: recordSeed needs a block past the close
+    d.mine(1)
     em.record_seed(d.deployer, e)
-    seed = em.epoch(e).seed
-    assert seed == bytes(d.chain.w3.eth.get_block(info.commit_deadline)["hash"])
+    info = em.epoch(e)  # the aggregator is drawn
+    seed = info.seed
+    assert seed == bytes(d.chain.w3.eth.get_block(info.close_block)["hash"])
     agg = aggregate(by_op, seed, em.byzantine_bound(len(by_op)))
     operators, sketches = agg.operators, agg.sketches
     if lie_about is not None:

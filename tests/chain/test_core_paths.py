@@ -142,6 +142,8 @@ def test_a_timeout_slash_applies_under_the_estimated_gas(devnet: Devnet) -> None
     e, _ = d.epochs.open_epoch(d.deployer)
     for op, u in zip(d.operators, updates(OPERATORS), strict=True):
         d.epochs.commit_update(op, e, u.digest)
+    d.mine(1)  # past the close block (anvil estimates gas at the head's number)
+    d.epochs.record_seed(d.deployer, e)  # draws the aggregator
     info = d.epochs.epoch(e)
     before = d.stake_of(info.aggregator)
     d.mine_to(info.submit_deadline + 1)

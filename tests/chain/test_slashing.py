@@ -117,6 +117,8 @@ def test_history_decodes_missed_deadline(devnet: Devnet) -> None:
     e, _ = d.epochs.open_epoch(d.deployer)
     for op, u in zip(d.operators, updates(OPERATORS, outlier=2), strict=True):
         d.epochs.commit_update(op, e, u.digest)
+    d.mine(1)  # past the close block (anvil estimates gas at the head's number)
+    d.epochs.record_seed(d.deployer, e)  # draws the aggregator
     info = d.epochs.epoch(e)
     d.mine_to(info.submit_deadline + 1)
     d.epochs.report_timeout(d.deployer, e)

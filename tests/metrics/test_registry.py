@@ -164,10 +164,10 @@ INFO = EpochInfo(
     attempt=0,
     open_block=10,
     commit_deadline=20,
+    close_block=20,
     submit_deadline=40,
     challenge_deadline=50,
     aggregator="0xa",
-    randomness=b"",
     seed=b"",
     base_model=b"",
     model_digest=b"",
@@ -192,3 +192,12 @@ def test_phase_of_a_snapshot(status: Status, block: int, phase: str) -> None:
     assert phase_of(snap) == phase
     assert phase in PHASES
     assert phase_of(Snapshot(block=1, epoch=0, info=None, committed=[])) == "idle"
+
+
+def test_phase_of_an_epoch_whose_commit_phase_closed_early() -> None:
+    info = replace(INFO, close_block=14)  # every member committed in block 14
+    members = ["0x1", "0x2", "0x3"]
+    assert phase_of(Snapshot(block=15, epoch=1, info=info, committed=members)) == "aggregate"
+    assert phase_of(Snapshot(block=14, epoch=1, info=info, committed=members), 3) == "aggregate"
+    early = replace(INFO, close_block=20)
+    assert phase_of(Snapshot(block=14, epoch=1, info=early, committed=members[:2]), 3) == "commit"

@@ -24,7 +24,7 @@ from libp2p.peer.id import ID
 from requests.exceptions import ConnectionError as RpcDown
 
 from p2pfl.chain.client import Chain, ChainError
-from p2pfl.chain.epochs import EpochInfo, EpochManager, Params, Status
+from p2pfl.chain.epochs import NO_AGGREGATOR, EpochInfo, EpochManager, Params, Status
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import Update
 from p2pfl.net.announce import Announcement
@@ -52,14 +52,10 @@ def block_now() -> int:
     return int(trio.current_time() / BLOCK_S)
 
 
-def randomness_of(epoch: int) -> bytes:
-    """The fake's ``blockhash(openBlock - 1)``: fixed per epoch, so a test can tell in
-    advance who is elected."""
-    return keccak256(b"randomness" + epoch.to_bytes(32, "big"))
-
-
-def blockhash(block: int) -> bytes:
-    return keccak256(b"block" + block.to_bytes(32, "big"))
+def seed_of(epoch: int) -> bytes:
+    """The fake's ``blockhash(closeBlock)``: fixed per epoch (whatever block the phase
+    closes in), so a test can tell in advance who is drawn."""
+    return keccak256(b"seed" + epoch.to_bytes(32, "big"))
 
 
 def receipt(gas: int = 50_000) -> dict[str, int]:
@@ -84,11 +80,11 @@ class EpochRecord:
     attempt: int
     open_block: int
     commit_deadline: int
+    close_block: int
     submit_deadline: int
     roster: list[str]
     stakes: list[int]
     aggregator: str
-    randomness: bytes
     base_model: bytes
     challenge_deadline: int = 0
     seed: bytes = ZERO
@@ -99,16 +95,22 @@ class EpochRecord:
     result_operators: list[str] = field(default_factory=list)
     sketches: list[list[int]] = field(default_factory=list)
 
+    def closed(self) -> bool:
+        """The commit phase is over. A fake transaction lands in the current block; on a
+        chain, one sent after the last commit lands in a later block than that commit,
+        so ``blockhash(closeBlock)`` is readable: the fake lets it read the seed then."""
+        return block_now() > self.close_block or len(self.commitments) == len(self.roster)
+
     def info(self) -> EpochInfo:
         return EpochInfo(
             status=self.status,
             attempt=self.attempt,
             open_block=self.open_block,
             commit_deadline=self.commit_deadline,
+            close_block=self.close_block,
             submit_deadline=self.submit_deadline,
             challenge_deadline=self.challenge_deadline,
             aggregator=self.aggregator,
-            randomness=self.randomness,
             seed=self.seed,
             base_model=self.base_model,
             model_digest=self.model_digest,
@@ -174,8 +176,8 @@ class FakeChain:
         self.fault("epoch")
         rec = self.epochs.get(epoch)
         if rec is None:
-            return EpochInfo(Status.NONE, 0, 0, 0, 0, 0, "0x" + "00" * 20, ZERO, ZERO, ZERO,
-                             ZERO, 0, 0, 0)  # fmt: skip
+            return EpochInfo(Status.NONE, 0, 0, 0, 0, 0, 0, NO_AGGREGATOR, ZERO, ZERO, ZERO,
+                             0, 0, 0)  # fmt: skip
         return rec.info()
 
     def roster(self, epoch: int) -> tuple[list[str], list[int]]:
@@ -201,11 +203,18 @@ class FakeChain:
         return self.latest
 
     def aggregator_at(self, epoch: int, attempt: int) -> str:
+        """As the contract: the draw of ``attempt``, or nobody before the seed is recorded."""
+        if self.epochs[epoch].seed == ZERO:
+            return NO_AGGREGATOR
+        return self.drawn(epoch, attempt)
+
+    def drawn(self, epoch: int, attempt: int) -> str:
+        """Who the seed draws for ``attempt`` (a test may know it in advance)."""
         rigged = self.rigged.get((epoch, attempt))
         if rigged is not None:
             return rigged
         rec = self.epochs[epoch]
-        return elect(rec.randomness, epoch, rec.roster, rec.stakes, attempt)
+        return elect(seed_of(epoch), rec.roster, rec.stakes, attempt)
 
     def record(self, epoch: int) -> EpochRecord:
         return self.epochs[epoch]
@@ -235,16 +244,15 @@ class FakeChain:
             attempt=0,
             open_block=b,
             commit_deadline=b + self.p.commit_blocks,
+            close_block=b + self.p.commit_blocks,
             submit_deadline=b + self.p.commit_blocks + self.p.submit_blocks,
             roster=roster,
             stakes=[self.stakes[op] for op in roster],
-            aggregator="",
-            randomness=randomness_of(e),
+            aggregator=NO_AGGREGATOR,
             base_model=self.latest,
         )
         self.epochs[e] = rec
         self.current = e
-        rec.aggregator = self.aggregator_at(e, 0)
         self.txs.append(("open_epoch", me, e))
         return e, receipt()
 
@@ -252,7 +260,8 @@ class FakeChain:
         self.fault("commit_update")
         me = who.address
         rec = self._open("commit_update", me, epoch)
-        if block_now() > rec.commit_deadline:
+        b = block_now()
+        if b > rec.close_block:
             raise self._revert("commit_update", me, f"CommitClosed({epoch})")
         if me not in rec.roster:
             raise self._revert("commit_update", me, f"NotInRoster({epoch}, {me})")
@@ -263,12 +272,19 @@ class FakeChain:
         if self.on_commit is not None:
             self.on_commit(me, epoch, digest)
         rec.commitments[me] = digest
+        if len(rec.commitments) == len(rec.roster):  # the last member closes the phase
+            rec.close_block = b
+            rec.submit_deadline = b + self.p.submit_blocks
         self.txs.append(("commit_update", me, epoch))
         return receipt()
 
-    def _record_seed(self, rec: EpochRecord) -> bytes:
+    def _record_seed(self, method: str, who: str, epoch: int) -> bytes:
+        rec = self.epochs[epoch]
         if rec.seed == ZERO:
-            rec.seed = blockhash(rec.commit_deadline)
+            if not rec.closed():
+                raise self._revert(method, who, f"CommitStillOpen({epoch})")
+            rec.seed = seed_of(epoch)
+            rec.aggregator = self.drawn(epoch, rec.attempt)
         return rec.seed
 
     def submit_result(
@@ -286,12 +302,11 @@ class FakeChain:
         me = who.address
         rec = self._open("submit_result", me, epoch)
         b = block_now()
+        seed = self._record_seed("submit_result", me, epoch)
         if me != rec.aggregator:
             raise self._revert("submit_result", me, f"NotAggregator({epoch}, {me})")
         if b > rec.submit_deadline:
             raise self._revert("submit_result", me, f"SubmitClosed({epoch})")
-        if b <= rec.commit_deadline:
-            raise self._revert("submit_result", me, f"CommitStillOpen({epoch})")
         if len(operators) < MIN_PARTICIPANTS:
             raise self._revert("submit_result", me, f"TooFewParticipants({epoch})")
         if operators != sorted(rec.commitments, key=lambda a: int(a, 16)):
@@ -300,7 +315,6 @@ class FakeChain:
             raise self._revert("submit_result", me, "BadSketchLength()")
         if not proof:
             raise self._revert("submit_result", me, f"InvalidProof({epoch})")
-        seed = self._record_seed(rec)
         rec.status = Status.SUBMITTED
         rec.model_digest = model_digest
         rec.result_operators = list(operators)
@@ -352,6 +366,9 @@ class FakeChain:
         return upheld, receipt(2_000_000)
 
     def _rotate(self, epoch: int, rec: EpochRecord) -> None:
+        if rec.attempt + 1 >= self.p.max_attempts:  # attempts exhausted: skipped
+            rec.status = Status.FINALIZED
+            return
         rec.attempt += 1
         rec.aggregator = self.aggregator_at(epoch, rec.attempt)
         rec.submit_deadline = block_now() + self.p.submit_blocks
@@ -364,7 +381,7 @@ class FakeChain:
             raise self._revert("report_timeout", me, f"SubmitStillOpen({epoch})")
         if len(rec.commitments) < MIN_PARTICIPANTS:
             raise self._revert("report_timeout", me, f"TooFewParticipants({epoch})")
-        self._record_seed(rec)
+        self._record_seed("report_timeout", me, epoch)
         self.timeouts.append((epoch, rec.aggregator))
         self._rotate(epoch, rec)
         self.txs.append(("report_timeout", me, epoch))
@@ -376,7 +393,7 @@ class FakeChain:
         rec = self.epochs[epoch]
         b = block_now()
         if rec.status == Status.OPEN:
-            if b <= rec.commit_deadline:
+            if b <= rec.close_block:
                 raise self._revert("finalize", me, f"CommitStillOpen({epoch})")
             if len(rec.commitments) >= MIN_PARTICIPANTS:
                 raise self._revert("finalize", me, f"WrongStatus({epoch}, OPEN)")
@@ -435,7 +452,13 @@ class FakeView(ChainView):
         return self.fake.stakes.get(operator, 0)
 
     def seed(self, info: EpochInfo) -> bytes:
-        return info.seed if info.seed != ZERO else blockhash(info.commit_deadline)
+        """The fake's ``blockhash(closeBlock)``; asking before the close is a bug."""
+        if info.seed != ZERO:
+            return info.seed
+        epoch = next(e for e, r in self.fake.epochs.items() if r.open_block == info.open_block)
+        if not self.fake.epochs[epoch].closed():
+            raise AssertionError(f"the seed of epoch {epoch} was read before its close")
+        return seed_of(epoch)
 
     def result(self, epoch: int, from_block: int) -> PostedResult | None:
         self.fake.fault("result")

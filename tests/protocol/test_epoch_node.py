@@ -31,7 +31,7 @@ import p2pfl.protocol.blobs
 import p2pfl.protocol.context
 import p2pfl.protocol.operator
 import p2pfl.protocol.watcher
-from p2pfl.chain.epochs import Params, Status
+from p2pfl.chain.epochs import NO_AGGREGATOR, Params, Status
 from p2pfl.events import (
     ChainUnreachable,
     Challenged,
@@ -66,9 +66,11 @@ from tests.protocol.fakes import (
     FakeTrainer,
     FakeView,
     Swarm,
+    block_now,
     fake_update,
     operator_account,
     peer_id_of,
+    seed_of,
 )
 
 GENESIS = GlobalModel.genesis(0)
@@ -127,8 +129,8 @@ class Network:
         return self.ops.index(operator)
 
     def aggregator(self, epoch: int = 1, attempt: int = 0) -> int:
-        """The index of the operator the chain elects."""
-        return self.index(self.chain.aggregator_at(epoch, attempt))
+        """The index of the operator the seed draws (known to the test in advance)."""
+        return self.index(self.chain.drawn(epoch, attempt))
 
 
 def network(tmp: Path, n: int, params: Params | None = None) -> Network:
@@ -366,6 +368,51 @@ async def test_a_silent_aggregator_is_reported_and_its_successor_finishes_the_ep
     assert all(n.events[-1] == Done(epoch=1) for n in nodes)
 
 
+@pytest.mark.trio
+async def test_a_timeout_on_the_last_attempt_skips_the_epoch(
+    autojump_clock: MockClock, tmp_path: Path
+) -> None:
+    net = network(tmp_path, 4, Params(max_attempts=1))
+    net.chain.open_epoch(net.accounts[0])
+    absent = net.aggregator(1, 0)
+    nodes = [make_node(net, i, stop_after=1) for i in range(4) if i != absent]
+    await run_all(nodes)
+
+    assert net.chain.timeouts == [(1, net.ops[absent])]
+    rec = net.chain.record(1)
+    assert (rec.status, rec.attempt) == (Status.FINALIZED, 0)  # skipped, not rotated
+    assert not net.chain.results
+    assert not everyone(nodes, Submitted)
+    assert net.chain.latest == GENESIS.digest
+    assert all(n.events[-1] == Done(epoch=1) for n in nodes)
+
+
+@pytest.mark.trio
+async def test_the_last_commit_closes_the_phase_and_updates_are_revealed_then(
+    autojump_clock: MockClock, tmp_path: Path, proofs: Proofs
+) -> None:
+    net = network(tmp_path, 4)
+    net.chain.open_epoch(net.accounts[0])
+    commits: list[int] = []
+    net.chain.on_commit = lambda sender, epoch, digest: commits.append(block_now())
+    nodes = [make_node(net, i, stop_after=1) for i in range(4)]
+    await run_all(nodes)
+
+    rec = net.chain.record(1)
+    assert rec.close_block == max(commits) < rec.commit_deadline  # closed early
+    assert rec.submit_deadline == rec.close_block + net.chain.p.submit_blocks
+    revealed = [b for n in nodes for a, b in zip(n.board.published, n.board.published_at,
+                                                 strict=True) if a.kind == "updates"]  # fmt: skip
+    assert len(revealed) == 4
+    assert min(revealed) >= rec.close_block  # commit-reveal: nothing before the close
+    (posted,) = net.chain.results
+    assert posted.block < rec.commit_deadline  # nobody waited out the commit window
+    assert posted.seed == seed_of(1)
+    assert rec.aggregator == net.chain.drawn(1, 0) == posted.aggregator
+    assert not everyone(nodes, ElectionMismatch)
+    assert_no_faults(nodes)
+
+
 # ---------------------------------------------------------------------------- restart
 
 
@@ -437,7 +484,9 @@ async def test_an_unreachable_chain_is_retried_with_back_off_and_the_epoch_compl
     agg = net.aggregator()
     nodes = [make_node(net, i, stop_after=1) for i in range(4)]
     down = nodes[agg]
-    down.view.outage = (9.0, 19.0)  # from before the commit deadline until past it
+    # after its commit, before it aggregates: every member commits at once, so the commit
+    # phase closes in block 0 (not at the deadline, block 10)
+    down.view.outage = (0.25, 10.25)
     await run_all(nodes)
 
     lost = down.of(ChainUnreachable)
@@ -469,7 +518,8 @@ async def test_faults_in_prefetch_and_in_the_update_fetch_do_not_kill_the_node(
     other = (agg + 1) % 4
     nodes = [make_node(net, i, stop_after=1) for i in range(4)]
     nodes[other].peer.blobs.fail_announced = 2  # type: ignore[attr-defined]
-    net.chain.outages["commitment"] = (10.5, 12.5)  # as the aggregator fetches updates
+    # as the aggregator fetches updates (every member committed at once: closed in block 0)
+    net.chain.outages["commitment"] = (0.25, 2.25)
     await run_all(nodes)
 
     prefetch = nodes[other].of(Fault)
@@ -599,14 +649,19 @@ async def test_a_rotated_aggregator_is_checked_against_the_election(
 ) -> None:
     net = network(tmp_path, 4)
     net.chain.open_epoch(net.accounts[0])
-    computed = net.chain.aggregator_at(1, 1)
-    rigged = next(op for op in net.ops if op not in (computed, net.chain.aggregator_at(1, 0)))
+    computed, first = net.chain.drawn(1, 1), net.chain.drawn(1, 0)
+    rigged = next(op for op in net.ops if op not in (computed, first))
     net.chain.rigged[(1, 1)] = rigged
     n = make_node(net, 0)
     st = EpochState(1, frozenset(net.ops))
-    before = net.chain.epoch(1)
+    open_info = net.chain.epoch(1)
+    assert open_info.aggregator == NO_AGGREGATOR  # nobody is drawn before the seed
+    n.node._check_election(st, open_info)
+    assert n.node._aggregator_at(st, 0) is None  # nor can the node draw one
+    st.seed = seed_of(1)  # the commit phase closed
+    before = replace(open_info, seed=seed_of(1), aggregator=first)  # the seed recorded
     n.node._check_election(st, before)  # attempt 0: agrees
-    n.node._aggregator_at(st, before, 1)  # what the timeout chore computes (node.py)
+    n.node._aggregator_at(st, 1)  # what the timeout chore computes (node.py)
     after = replace(before, attempt=1, aggregator=rigged)  # the chain rotated
     n.node._check_election(st, after)
     assert n.of(ElectionMismatch) == [ElectionMismatch(epoch=1, computed=computed, chain=rigged)]

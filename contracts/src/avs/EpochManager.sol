@@ -15,10 +15,15 @@ import {P2pflServiceManager} from "./P2pflServiceManager.sol";
 /// the operators the proven computation flagged.
 ///
 /// Epoch `e` opens with a snapshot of the operator set and its stakes. Operators commit
-/// update digests until `commitDeadline`. The seed is `blockhash(commitDeadline)`. The
-/// elected aggregator submits until `submitDeadline`; then anyone may challenge until
-/// `challengeDeadline`, then finalize. A voided result or a silent aggregator passes the
-/// epoch to the next operator in rotation with a fresh submit deadline.
+/// update digests until the commit phase closes: at `commitDeadline`, or in the block
+/// where the last roster member commits (`closeBlock`, whichever comes first). The seed
+/// is `blockhash(closeBlock)`, and the aggregator of attempt `a` is drawn by stake from
+/// `keccak256(seed ‖ "aggregator" ‖ uint32 a)` (`drawIndex`): nobody knows it before
+/// every update is committed. The aggregator submits until `submitDeadline`
+/// (`closeBlock + submitBlocks`); then anyone may challenge until `challengeDeadline`,
+/// then finalize. A voided result or a silent aggregator passes the epoch to the next
+/// draw with a fresh submit deadline, at most `maxAttempts` attempts in all: past them
+/// the epoch is skipped (`AttemptsExhausted`, `EpochSkipped`).
 /// @dev Its status and slash-reason enums, custom errors and events are declared in
 /// `IEpochManager`.
 contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
@@ -53,6 +58,9 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         /// T the largest selected score; 1 <= flagRhoDen <= flagRhoNum < RHO_LIMIT.
         uint32 flagRhoNum;
         uint32 flagRhoDen;
+        /// @dev Aggregator attempts per epoch (>= 1): a timeout or an upheld challenge on
+        /// attempt `maxAttempts - 1` skips the epoch instead of rotating.
+        uint32 maxAttempts;
         uint256 flagSlashWad;
         uint256 aggregatorSlashWad;
         uint256 timeoutSlashWad;
@@ -73,10 +81,13 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         uint32 attempt;
         uint64 openBlock;
         uint64 commitDeadline;
+        /// @dev The block the commit phase closed in: `commitDeadline`, or earlier the
+        /// block of the last roster member's commit. Commits are accepted up to it.
+        uint64 closeBlock;
         uint64 submitDeadline;
         uint64 challengeDeadline;
+        /// @dev The current attempt's aggregator; address(0) until the seed is recorded.
         address aggregator;
-        bytes32 randomness;
         bytes32 seed;
         bytes32 baseModel;
         bytes32 modelDigest;
@@ -117,6 +128,7 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
                 || params_.challengeBlocks == 0 || params_.flagSlashWad > 1e18 || params_.aggregatorSlashWad > 1e18
                 || params_.timeoutSlashWad > 1e18 || params_.flagRhoDen == 0
                 || params_.flagRhoNum < params_.flagRhoDen || params_.flagRhoNum >= RHO_LIMIT
+                || params_.maxAttempts == 0
         ) revert BadParams();
         serviceManager = serviceManager_;
         verifier = verifier_;
@@ -126,8 +138,9 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
 
     // ------------------------------------------------------------------ epoch flow
 
-    /// @notice Open the next epoch: snapshot the operator set and stakes, draw the aggregator.
-    /// Anyone may call it once the previous epoch is finalized.
+    /// @notice Open the next epoch: snapshot the operator set and stakes. The aggregator is
+    /// drawn later, from the seed (`recordSeed`). Anyone may call it once the previous
+    /// epoch is finalized.
     function openEpoch() external returns (uint256 epoch) {
         uint256 prev = currentEpoch;
         if (prev != 0 && _epochs[prev].status != Status.Finalized) revert PreviousEpochNotFinalized(prev);
@@ -148,40 +161,47 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         ep.status = Status.Open;
         ep.openBlock = uint64(block.number);
         ep.commitDeadline = uint64(block.number) + _params.commitBlocks;
+        ep.closeBlock = ep.commitDeadline;
         ep.submitDeadline = ep.commitDeadline + _params.submitBlocks;
-        // blockhash(block.number) is not yet known inside the block: use its parent.
-        ep.randomness = blockhash(block.number - 1);
         ep.baseModel = latestModel;
         ep.totalStake = total;
-        ep.aggregator = _elect(epoch, 0);
-        emit EpochOpened(epoch, ep.aggregator, ep.commitDeadline, ep.submitDeadline, ep.baseModel);
+        emit EpochOpened(epoch, ep.commitDeadline, ep.submitDeadline, ep.baseModel);
     }
 
     /// @notice Commit the digest (keccak256 of the little-endian int32 update) of the
-    /// caller's update for `epoch`, before the commit deadline, once.
+    /// caller's update for `epoch`, once, while the commit phase is open. The last roster
+    /// member's commit closes the phase in its block (`CommitPhaseClosed`).
     function commitUpdate(uint256 epoch, bytes32 digest) external {
         Epoch storage ep = _open(epoch);
-        if (block.number > ep.commitDeadline) revert CommitClosed(epoch, ep.commitDeadline);
+        if (block.number > ep.closeBlock) revert CommitClosed(epoch, ep.closeBlock);
         if (!inRoster[epoch][msg.sender]) revert NotInRoster(epoch, msg.sender);
         if (commitmentOf[epoch][msg.sender] != bytes32(0)) revert AlreadyCommitted(epoch, msg.sender);
         if (digest == bytes32(0)) revert ZeroDigest();
         commitmentOf[epoch][msg.sender] = digest;
         _committed[epoch].push(msg.sender);
         emit UpdateCommitted(epoch, msg.sender, digest);
+        if (_committed[epoch].length == _roster[epoch].length) {
+            ep.closeBlock = uint64(block.number);
+            ep.submitDeadline = ep.closeBlock + _params.submitBlocks;
+            emit CommitPhaseClosed(epoch, ep.closeBlock, ep.submitDeadline);
+        }
     }
 
-    /// @notice Record `blockhash(commitDeadline)` as the epoch's sketch seed. Anyone may call
-    /// it after the deadline (within 256 blocks); submitting a result records it too.
+    /// @notice Record `blockhash(closeBlock)` as the epoch's seed and draw the aggregator of
+    /// the current attempt from it. Anyone may call it once the commit phase has closed
+    /// (from `closeBlock + 1`, within 256 blocks); submitting a result or reporting a
+    /// timeout records it too.
     function recordSeed(uint256 epoch) public returns (bytes32 seed) {
         Epoch storage ep = _epochs[epoch];
         if (ep.status == Status.None) revert WrongEpoch(epoch, currentEpoch);
         seed = ep.seed;
         if (seed != bytes32(0)) return seed;
-        if (block.number <= ep.commitDeadline) revert CommitStillOpen(epoch, ep.commitDeadline);
-        seed = blockhash(ep.commitDeadline);
+        if (block.number <= ep.closeBlock) revert CommitStillOpen(epoch, ep.closeBlock);
+        seed = blockhash(ep.closeBlock);
         if (seed == bytes32(0)) revert SeedUnavailable(epoch);
         ep.seed = seed;
-        emit SeedRecorded(epoch, seed);
+        ep.aggregator = _elect(epoch, ep.attempt);
+        emit SeedRecorded(epoch, seed, ep.aggregator);
     }
 
     /// @notice The aggregator posts the epoch's result: the new model's digest, the sketch
@@ -197,9 +217,9 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         bytes calldata proof
     ) external {
         Epoch storage ep = _open(epoch);
+        bytes32 seed = recordSeed(epoch); // draws the aggregator
         if (msg.sender != ep.aggregator) revert NotAggregator(epoch, msg.sender, ep.aggregator);
         if (block.number > ep.submitDeadline) revert SubmitClosed(epoch, ep.submitDeadline);
-        bytes32 seed = recordSeed(epoch);
         _checkOperators(epoch, operators);
         _checkAndVerify(epoch, seed, operators.length, sketches, selectedMask, flagMask, proof);
         _storeResult(epoch, ep, modelDigest, operators, sketches, selectedMask, flagMask);
@@ -248,14 +268,15 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     }
 
     /// @notice When the aggregator let its submit deadline pass, penalize it and hand the
-    /// epoch to the next operator in rotation (recording the seed if still readable).
-    /// Anyone may call it.
+    /// epoch to the next draw, or skip the epoch after its last attempt. Records the seed
+    /// (and so the silent aggregator) if nobody did; reverts `SeedUnavailable` if it can no
+    /// longer be read (then `finalize` skips the epoch). Anyone may call it.
     function reportTimeout(uint256 epoch) external {
         Epoch storage ep = _open(epoch);
         if (block.number <= ep.submitDeadline) revert SubmitStillOpen(epoch, ep.submitDeadline);
         uint256 committed = _committed[epoch].length;
         if (committed < MIN_PARTICIPANTS) revert TooFewParticipants(epoch, committed);
-        if (ep.seed == bytes32(0) && block.number <= uint256(ep.commitDeadline) + 256) recordSeed(epoch);
+        recordSeed(epoch);
         address absent = ep.aggregator;
         emit AggregatorTimedOut(epoch, absent);
         _rotate(epoch, ep);
@@ -264,19 +285,18 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
 
     /// @notice After the challenge window the result stands: flagged operators are slashed
     /// and the new model becomes the next epoch's base. An epoch with fewer than three
-    /// commitments is skipped once its commit deadline has passed, and so is one whose seed
+    /// commitments is skipped once its commit phase has closed, and so is one whose seed
     /// was never recorded while `blockhash` could still read it. Anyone may call it.
     function finalize(uint256 epoch) external {
         Epoch storage ep = _epochs[epoch];
         if (ep.status == Status.Open) {
             uint256 committed = _committed[epoch].length;
-            if (block.number <= ep.commitDeadline) revert CommitStillOpen(epoch, ep.commitDeadline);
+            if (block.number <= ep.closeBlock) revert CommitStillOpen(epoch, ep.closeBlock);
             // Skip an epoch with too few commitments, or whose seed can no longer be read
-            // (nobody recorded blockhash(commitDeadline) within 256 blocks).
-            bool seedLost = ep.seed == bytes32(0) && block.number > uint256(ep.commitDeadline) + 256;
+            // (nobody recorded blockhash(closeBlock) within 256 blocks).
+            bool seedLost = ep.seed == bytes32(0) && block.number > uint256(ep.closeBlock) + 256;
             if (committed >= MIN_PARTICIPANTS && !seedLost) revert WrongStatus(epoch, ep.status);
-            ep.status = Status.Finalized;
-            emit EpochSkipped(epoch, committed);
+            _skip(epoch, ep, committed);
             return;
         }
         if (ep.status != Status.Submitted) revert WrongStatus(epoch, ep.status);
@@ -358,9 +378,29 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         return _resultOperators[epoch];
     }
 
-    /// @notice The aggregator of `epoch` at rotation `attempt` (what every node computes).
+    /// @notice The aggregator of `epoch` at rotation `attempt` (what every node computes
+    /// from `blockhash(closeBlock)`); address(0) until the seed is recorded.
     function aggregatorAt(uint256 epoch, uint32 attempt) external view returns (address) {
         return _elect(epoch, attempt);
+    }
+
+    /// @notice The election draw: the index, in roster order, of the aggregator of attempt
+    /// `attempt` given the epoch's `seed` and roster `stakes`. With
+    /// `r = uint256(keccak256(abi.encodePacked(seed, "aggregator", attempt))) % Σ stakes`
+    /// (46 bytes hashed: seed, the 10 ASCII bytes, the big-endian uint32), it is the first
+    /// `i` with `r < stakes[0] + … + stakes[i]`. Every attempt is an independent draw, so
+    /// an operator is drawn with probability proportional to its stake (and may be drawn
+    /// again: rotations are bounded by `maxAttempts`).
+    function drawIndex(bytes32 seed, uint32 attempt, uint256[] memory stakes) public pure returns (uint256 i) {
+        uint256 total;
+        for (uint256 j; j < stakes.length; ++j) {
+            total += stakes[j];
+        }
+        if (total == 0) revert NoOperators();
+        uint256 r = uint256(keccak256(abi.encodePacked(seed, "aggregator", attempt))) % total;
+        for (; r >= stakes[i]; ++i) {
+            r -= stakes[i];
+        }
     }
 
     /// @notice The Byzantine bound used for `n` participants: `min(maxByzantine, (n-3)/2)`.
@@ -417,23 +457,28 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     }
 
     function _elect(uint256 epoch, uint32 attempt) private view returns (address) {
-        address[] storage ops = _roster[epoch];
-        if (ops.length == 0) return address(0);
-        uint256[] storage stakes = _rosterStake[epoch];
-        uint256 r = uint256(keccak256(abi.encode(_epochs[epoch].randomness, epoch))) % _epochs[epoch].totalStake;
-        uint256 i;
-        for (; i < ops.length; ++i) {
-            if (r < stakes[i]) break;
-            r -= stakes[i];
-        }
-        return ops[(i + attempt) % ops.length];
+        bytes32 seed = _epochs[epoch].seed;
+        if (seed == bytes32(0)) return address(0);
+        return _roster[epoch][drawIndex(seed, attempt, _rosterStake[epoch])];
     }
 
+    /// @dev The next attempt, with a fresh submit deadline; past the last one, the epoch is
+    /// skipped so the next can open.
     function _rotate(uint256 epoch, Epoch storage ep) private {
+        if (ep.attempt + 1 >= _params.maxAttempts) {
+            emit AttemptsExhausted(epoch, ep.attempt + 1);
+            _skip(epoch, ep, _committed[epoch].length);
+            return;
+        }
         ep.attempt += 1;
         ep.aggregator = _elect(epoch, ep.attempt);
         ep.submitDeadline = uint64(block.number) + _params.submitBlocks;
         emit AggregatorRotated(epoch, ep.attempt, ep.aggregator, ep.submitDeadline);
+    }
+
+    function _skip(uint256 epoch, Epoch storage ep, uint256 commits) private {
+        ep.status = Status.Finalized;
+        emit EpochSkipped(epoch, commits);
     }
 
     function _checkAndVerify(

@@ -42,17 +42,19 @@ interface IEpochManager {
     error AlreadyCommitted(uint256 epoch, address operator);
     /// @notice An update commitment must not be zero.
     error ZeroDigest();
-    /// @notice The commit deadline of `epoch` has passed.
-    error CommitClosed(uint256 epoch, uint64 deadline);
-    /// @notice The commit deadline of `epoch` has not passed yet.
-    error CommitStillOpen(uint256 epoch, uint64 deadline);
-    /// @notice Only the elected aggregator of `epoch` may submit its result.
+    /// @notice The commit phase of `epoch` closed in block `closeBlock` (its deadline, or
+    /// the block of the last roster member's commit).
+    error CommitClosed(uint256 epoch, uint64 closeBlock);
+    /// @notice The commit phase of `epoch` has not closed yet: it closes in `closeBlock` at
+    /// the latest, so the seed (`blockhash(closeBlock)`) is not known.
+    error CommitStillOpen(uint256 epoch, uint64 closeBlock);
+    /// @notice Only the drawn aggregator of `epoch`'s current attempt may submit its result.
     error NotAggregator(uint256 epoch, address caller, address aggregator);
     /// @notice The submit deadline of `epoch` has passed.
     error SubmitClosed(uint256 epoch, uint64 deadline);
     /// @notice The submit deadline of `epoch` has not passed yet.
     error SubmitStillOpen(uint256 epoch, uint64 deadline);
-    /// @notice `blockhash(commitDeadline)` of `epoch` can no longer be read.
+    /// @notice `blockhash(closeBlock)` of `epoch` can no longer be read (256 blocks passed).
     error SeedUnavailable(uint256 epoch);
     /// @notice `epoch` has `committed` participants, fewer than the minimum.
     error TooFewParticipants(uint256 epoch, uint256 committed);
@@ -91,7 +93,7 @@ interface IEpochManager {
     error NothingOwed(address account);
     /// @notice Sending `amount` to `to` failed.
     error TransferFailed(address to, uint256 amount);
-    /// @notice The constructor's parameters are out of range.
+    /// @notice The constructor's parameters are out of range (`maxAttempts` must be >= 1).
     error BadParams();
     /// @notice A slashing transaction had `left` gas where the slash needs `needed`: send
     /// it with more gas (a slash is never allowed to fail for lack of gas).
@@ -101,15 +103,18 @@ interface IEpochManager {
 
     // ------------------------------------------------------------------ events
 
-    /// @notice Epoch `epoch` opened with `aggregator` elected and these deadlines, on top
-    /// of the model `baseModel`.
-    event EpochOpened(
-        uint256 indexed epoch, address aggregator, uint64 commitDeadline, uint64 submitDeadline, bytes32 baseModel
-    );
+    /// @notice Epoch `epoch` opened with these deadlines (the submit deadline as if the
+    /// commit phase ran to its deadline), on top of the model `baseModel`. No aggregator
+    /// yet: it is drawn from the seed, known only once the commit phase has closed.
+    event EpochOpened(uint256 indexed epoch, uint64 commitDeadline, uint64 submitDeadline, bytes32 baseModel);
     /// @notice `operator` committed the update digest `digest` in `epoch`.
     event UpdateCommitted(uint256 indexed epoch, address indexed operator, bytes32 digest);
-    /// @notice The sketch seed of `epoch`, `blockhash(commitDeadline)`, was recorded.
-    event SeedRecorded(uint256 indexed epoch, bytes32 seed);
+    /// @notice Every roster member of `epoch` has committed: the commit phase closed early,
+    /// in `closeBlock`, and the submit deadline moved to `closeBlock + submitBlocks`.
+    event CommitPhaseClosed(uint256 indexed epoch, uint64 closeBlock, uint64 submitDeadline);
+    /// @notice The seed of `epoch`, `blockhash(closeBlock)`, was recorded, and `aggregator`
+    /// drawn from it for the current attempt.
+    event SeedRecorded(uint256 indexed epoch, bytes32 seed, address aggregator);
     /// @notice `aggregator` posted the result of `epoch`: the new model's digest, the
     /// sketches of the (ascending) `operators`, and the selection and flag bitmasks.
     event ResultSubmitted(
@@ -129,11 +134,16 @@ interface IEpochManager {
     event ResultVoided(uint256 indexed epoch, address indexed aggregator, address challenger);
     /// @notice `aggregator` let the submit deadline of `epoch` pass.
     event AggregatorTimedOut(uint256 indexed epoch, address indexed aggregator);
-    /// @notice `epoch` passed to `aggregator` (rotation `attempt`) with a new submit deadline.
+    /// @notice `epoch` passed to `aggregator` (drawn for rotation `attempt`) with a new submit
+    /// deadline.
     event AggregatorRotated(uint256 indexed epoch, uint32 attempt, address aggregator, uint64 submitDeadline);
+    /// @notice All `attempts` aggregator attempts of `epoch` (the deployment's `maxAttempts`)
+    /// timed out or were voided: the epoch is skipped (`EpochSkipped` follows).
+    event AttemptsExhausted(uint256 indexed epoch, uint32 attempts);
     /// @notice The result of `epoch` stands: `modelDigest` is the new model.
     event EpochFinalized(uint256 indexed epoch, bytes32 modelDigest, uint256 flagMask);
-    /// @notice `epoch` ended without a result (`committed` commitments, or a lost seed).
+    /// @notice `epoch` ended without a result (`committed` commitments, a lost seed, or its
+    /// aggregator attempts exhausted).
     event EpochSkipped(uint256 indexed epoch, uint256 committed);
     /// @notice `operator` was slashed by `wad` (1e18 = all) of its allocation in `epoch`
     /// for `reason`.

@@ -70,6 +70,7 @@ abstract contract Devnet is Test {
             maxByzantine: 1,
             flagRhoNum: 3,
             flagRhoDen: 1,
+            maxAttempts: 3,
             flagSlashWad: 0.5e18,
             aggregatorSlashWad: 1e18,
             timeoutSlashWad: 0.1e18,

@@ -13,6 +13,9 @@ from web3.types import TxReceipt
 
 from p2pfl.chain.client import Chain, events
 
+NO_AGGREGATOR = "0x" + "00" * 20  # EpochInfo.aggregator before the seed is recorded
+NO_SEED = bytes(32)
+
 
 class Status(IntEnum):
     NONE = 0
@@ -23,20 +26,34 @@ class Status(IntEnum):
 
 @dataclass(frozen=True)
 class EpochInfo:
+    """``EpochManager.Epoch``, field for field. ``close_block`` is the block the commit
+    phase closes in: ``commit_deadline``, or earlier the block of the last roster member's
+    commit. ``aggregator`` is the current attempt's draw, ``NO_AGGREGATOR`` until the seed
+    (``blockhash(close_block)``) is recorded."""
+
     status: Status
     attempt: int
     open_block: int
     commit_deadline: int
+    close_block: int
     submit_deadline: int
     challenge_deadline: int
     aggregator: str
-    randomness: bytes
     seed: bytes
     base_model: bytes
     model_digest: bytes
     selected_mask: int
     flag_mask: int
     total_stake: int
+
+    def commit_closed(self, block: int, committed: int, roster_size: int) -> bool:
+        """True once no commit can land any more: past the close block, or every roster
+        member has committed (the chain closed the phase in that commit's block)."""
+        return block > self.close_block or (roster_size > 0 and committed >= roster_size)
+
+    @property
+    def seed_recorded(self) -> bool:
+        return self.seed != NO_SEED
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,9 @@ class Params:
     # The flag rule's rho = num / den: flagged iff den * score > num * T (DESIGN.md: 3).
     flag_rho_num: int = 3
     flag_rho_den: int = 1
+    # Aggregator attempts per epoch: a timeout or an upheld challenge on the last one
+    # skips the epoch instead of rotating (DESIGN.md "Liveness": rotations are bounded).
+    max_attempts: int = 4
     # Slash sizes (WAD fractions of the allocated stake), DESIGN.md v2's defaults: a flag
     # excludes and is reported but does not slash (honest operators with skewed data are
     # flagged too); an aggregator caught by a challenge loses 10 %, a silent one 1 %.
@@ -71,6 +91,7 @@ class Params:
             self.max_byzantine,
             self.flag_rho_num,
             self.flag_rho_den,
+            self.max_attempts,
             self.flag_slash_wad,
             self.aggregator_slash_wad,
             self.timeout_slash_wad,

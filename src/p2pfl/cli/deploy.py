@@ -88,6 +88,9 @@ def deploy(
     submit_blocks: Annotated[int, typer.Option(help="Blocks for the aggregator to submit.")] = 20,
     challenge_blocks: Annotated[int, typer.Option(help="Blocks of the challenge window.")] = 10,
     max_byzantine: Annotated[int, typer.Option(help="Byzantine bound f assumed by Krum.")] = 3,
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="Aggregator attempts per epoch before it is skipped.")
+    ] = 4,
     flag_rho: Annotated[
         str, typer.Option(help="Flag rule: flagged iff score > rho * T (a fraction >= 1).")
     ] = "3",
@@ -133,6 +136,7 @@ def deploy(
         max_byzantine=max_byzantine,
         flag_rho_num=rho.numerator,
         flag_rho_den=rho.denominator,
+        max_attempts=max_attempts,
     )
     build_contracts()
     with ExitStack() as stack:

@@ -86,11 +86,12 @@ class ChainView:
         return int(self.chain.call(self._sm.functions.stakeOf(operator)))
 
     def seed(self, info: EpochInfo) -> bytes:
-        """``blockhash(commitDeadline)``: the recorded seed, or the block's hash (the same
-        value) before anyone recorded it."""
-        if info.seed != bytes(32):
+        """``blockhash(closeBlock)``: the recorded seed, or the block's hash (the same
+        value) before anyone recorded it. Call it only once the commit phase has closed
+        (``EpochInfo.commit_closed``): before, the close block is not final."""
+        if info.seed_recorded:
             return info.seed
-        return bytes(self.chain.w3.eth.get_block(info.commit_deadline)["hash"])
+        return bytes(self.chain.w3.eth.get_block(info.close_block)["hash"])
 
     def result(self, epoch: int, from_block: int) -> PostedResult | None:
         """The latest result posted for ``epoch`` (a voided one is followed by another)."""

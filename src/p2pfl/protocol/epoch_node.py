@@ -4,9 +4,12 @@ to its role.
 Every ``poll`` the node reads the epoch from the chain (the authority on what happened)
 and does what its roles ask at that point:
 
-- **operator** (:mod:`~p2pfl.protocol.operator`): train, commit, announce, serve;
-- **aggregator** (:mod:`~p2pfl.protocol.aggregator`): when elected, aggregate, prove
-  and submit;
+- **operator** (:mod:`~p2pfl.protocol.operator`): train, commit, and once the commit
+  phase has closed (its deadline passed, or every roster member committed) announce
+  and serve;
+- **aggregator** (:mod:`~p2pfl.protocol.aggregator`): when drawn from the seed
+  (``blockhash(closeBlock)``, :mod:`~p2pfl.protocol.election`), aggregate, prove and
+  submit;
 - **watcher** (:mod:`~p2pfl.protocol.watcher`): check a posted result, challenge it;
 - **chores** (open the next epoch, skip, report a silent aggregator, finalize): anyone
   may do them; the designated operator at once, the others after a grace period
@@ -26,7 +29,7 @@ from eth_account.signers.local import LocalAccount
 from requests.exceptions import RequestException
 
 from p2pfl import memory
-from p2pfl.chain.epochs import EpochInfo, Status
+from p2pfl.chain.epochs import NO_AGGREGATOR, EpochInfo, Status
 from p2pfl.events import (
     ChainUnreachable,
     Done,
@@ -58,15 +61,17 @@ from p2pfl.protocol.watcher import WatcherRole
 MIN_PARTICIPANTS = 3  # EpochManager.MIN_PARTICIPANTS
 
 
-def phase_of(snap: Snapshot) -> str:
+def phase_of(snap: Snapshot, roster_size: int = 0) -> str:
     """Where the chain's latest epoch is: ``idle`` (none open), ``commit`` (updates are
-    committed), ``aggregate`` (the aggregator's turn), ``challenge`` (a result is posted,
-    its challenge window open), ``finalize`` (the window closed, not yet finalized)."""
+    committed), ``aggregate`` (the commit phase closed: the aggregator's turn),
+    ``challenge`` (a result is posted, its challenge window open), ``finalize`` (the
+    window closed, not yet finalized). ``roster_size``: the epoch's, when known (0: not)."""
     info = snap.info
     if info is None or info.status in (Status.NONE, Status.FINALIZED):
         return "idle"
     if info.status == Status.OPEN:
-        return "commit" if snap.block <= info.commit_deadline else "aggregate"
+        closed = info.commit_closed(snap.block, len(snap.committed), roster_size)
+        return "aggregate" if closed else "commit"
     return "challenge" if snap.block <= info.challenge_deadline else "finalize"
 
 
@@ -145,6 +150,9 @@ class EpochNode:
             await self._open_next(e, info)
             return False
         st = await self._join(e)
+        self.phase = phase_of(snap, len(st.members))
+        if st.seed is None and self._closed(st, snap, info):
+            st.seed = await self.ctx.call(lambda: self.ctx.view.seed(info))
         self._check_election(st, info)
         if info.status == Status.OPEN:
             await self._open_phase(st, snap, info)
@@ -191,20 +199,31 @@ class EpochNode:
         assert self._nursery is not None
         self._nursery.start_soon(self.ctx.peer.board.leave, epoch)
 
-    def _aggregator_at(self, st: EpochState, info: EpochInfo, attempt: int) -> str:
-        """The aggregator of the epoch at rotation ``attempt``, computed by this node
-        (stake-weighted, from the open block's randomness and the epoch's roster)."""
+    @staticmethod
+    def _closed(st: EpochState, snap: Snapshot, info: EpochInfo) -> bool:
+        """The commit phase is over: past the close block, or every member committed."""
+        return info.commit_closed(snap.block, len(snap.committed), len(st.members))
+
+    def _aggregator_at(self, st: EpochState, attempt: int) -> str | None:
+        """The aggregator of the epoch at rotation ``attempt``, drawn by this node by stake
+        from the seed and the epoch's roster; None before the commit phase has closed
+        (nobody can know it then)."""
+        if st.seed is None:
+            return None
         if attempt not in st.elected:
             ops, stakes = self.ctx.view.roster(st.epoch)
-            st.elected[attempt] = elect(info.randomness, st.epoch, ops, stakes, attempt)
+            st.elected[attempt] = elect(st.seed, ops, stakes, attempt)
         return st.elected[attempt]
 
     def _check_election(self, st: EpochState, info: EpochInfo) -> None:
-        """Report a chain whose aggregator is not the one this node computes."""
-        if info.attempt in st.election_checked:
+        """Report a chain whose aggregator is not the one this node computes (once the
+        chain has drawn one: it does when the seed is recorded)."""
+        if info.attempt in st.election_checked or info.aggregator == NO_AGGREGATOR:
+            return
+        computed = self._aggregator_at(st, info.attempt)
+        if computed is None:
             return
         st.election_checked.add(info.attempt)
-        computed = self._aggregator_at(st, info, info.attempt)
         if computed != info.aggregator:
             self.ctx.emit(
                 ElectionMismatch(epoch=st.epoch, computed=computed, chain=info.aggregator)
@@ -213,27 +232,32 @@ class EpochNode:
     # ------------------------------------------------------------------ phases
     async def _open_phase(self, st: EpochState, snap: Snapshot, info: EpochInfo) -> None:
         ctx, e = self.ctx, st.epoch
+        closed = self._closed(st, snap, info)
         if self.operator is not None and ctx.me in st.members:
-            if ctx.me not in snap.committed and snap.block < info.commit_deadline:
+            if ctx.me not in snap.committed and not closed and snap.block < info.close_block:
                 await self.operator.before_commit_deadline(st, info)
-            elif ctx.me in snap.committed and snap.block > info.commit_deadline:
+            elif ctx.me in snap.committed and closed:
                 await self.operator.reveal(st)  # commit-reveal: not before the phase closed
-        if snap.block <= info.commit_deadline:
+        if not closed:
             return
         if len(snap.committed) < MIN_PARTICIPANTS:
-            if self.duties.ready("skip", e, 0, info.aggregator):
+            if self.duties.ready("skip", e, 0, self._aggregator_at(st, 0)):
                 await ctx.tx("finalize", lambda: ctx.em.finalize(ctx.account, e))
                 ctx.emit(Skipped(epoch=e, committed=len(snap.committed)))
             return
-        if info.aggregator == ctx.me and info.attempt not in ctx.state.of(e).submitted_attempts:
-            if snap.block <= info.submit_deadline:
+        drawn = self._aggregator_at(st, info.attempt)
+        if drawn == ctx.me and info.attempt not in ctx.state.of(e).submitted_attempts:
+            # From the block after the close: a transaction's gas is estimated at the head's
+            # number, where recordSeed (inside submitResult) still sees the phase open.
+            # The updates are prefetched meanwhile.
+            if info.close_block < snap.block <= info.submit_deadline:
                 await self.aggregator.aggregate(e, info, snap)
             return
         if snap.block > info.submit_deadline:
-            nxt = self._aggregator_at(st, info, info.attempt + 1)
+            nxt = self._aggregator_at(st, info.attempt + 1)
             if self.duties.ready("timeout", e, info.attempt, nxt):
                 await ctx.tx("timeout", lambda: ctx.em.report_timeout(ctx.account, e))
-                ctx.emit(TimeoutReported(epoch=e, aggregator=info.aggregator))
+                ctx.emit(TimeoutReported(epoch=e, aggregator=drawn or NO_AGGREGATOR))
 
     async def _submitted_phase(self, st: EpochState, snap: Snapshot, info: EpochInfo) -> None:
         ctx, e = self.ctx, st.epoch
@@ -260,6 +284,7 @@ class EpochNode:
     # ------------------------------------------------------------------ chores
     async def _open_next(self, e: int, info: EpochInfo | None) -> None:
         ctx = self.ctx
+        designated: str | None
         if info is None:
             if not ctx.opts.open_first:
                 return
@@ -267,8 +292,8 @@ class EpochNode:
             if not ops:
                 return
             designated = min(ops, key=lambda a: int(a, 16))
-        else:
-            designated = info.aggregator
+        else:  # the last aggregator; none was drawn if the epoch was skipped before
+            designated = info.aggregator if info.aggregator != NO_AGGREGATOR else None
         if self.duties.ready("open", e + 1, 0, designated):
             epoch, _ = await ctx.tx("open", lambda: ctx.em.open_epoch(ctx.account))
             ctx.emit(Opened(epoch=epoch))

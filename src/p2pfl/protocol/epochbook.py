@@ -27,6 +27,7 @@ class EpochState:
     members: frozenset[str]  # the epoch's roster, snapshot at open
     prefetch: trio.CancelScope = field(default_factory=trio.CancelScope)
     announced: set[Kind] = field(default_factory=set)
+    seed: bytes | None = None  # blockhash(closeBlock), once the commit phase has closed
     elected: dict[int, str] = field(default_factory=dict)  # attempt -> aggregator
     election_checked: set[int] = field(default_factory=set)  # attempts compared with chain
     verdicts: dict[int, Verdict] = field(default_factory=dict)  # attempt -> verdict

@@ -84,6 +84,7 @@ class History:
         rec.blocks.setdefault(ev.name, ev.block)
         if ev.name == "EpochOpened":
             rec.open_block = ev.block
+        elif ev.name == "SeedRecorded":  # the first draw (attempt 0)
             rec.aggregators = [a["aggregator"]]
         elif ev.name == "UpdateCommitted":
             rec.committed.append(a["operator"])

@@ -60,6 +60,7 @@ class TestnetConfig(BaseModel):
     submit_blocks: int = Field(20, ge=4)
     challenge_blocks: int = Field(6, ge=2)
     max_byzantine: int = Field(2, ge=0)
+    max_attempts: int = Field(4, ge=1)  # aggregator attempts per epoch, then skipped
     block_time: int = Field(1, ge=1)
     threads: int = Field(1, ge=1)  # torch threads per node process
     flag_slash_pct: float = Field(0.0, ge=0, le=100)  # DESIGN.md: flags do not slash
@@ -240,6 +241,7 @@ def _devnet(cfg: TestnetConfig, out: Path, say: Say, ns: Netns | None) -> Iterat
             submit_blocks=cfg.submit_blocks,
             challenge_blocks=cfg.challenge_blocks,
             max_byzantine=cfg.max_byzantine,
+            max_attempts=cfg.max_attempts,
             flag_rho_num=cfg.rho.numerator,
             flag_rho_den=cfg.rho.denominator,
             flag_slash_wad=_wad(cfg.flag_slash_pct),

@@ -1,0 +1,70 @@
+"""The aggregator draw (``p2pfl.protocol.election``): the committed vectors are what the
+generator writes, each is recomputed with an independent encoder (web3's
+``solidity_keccak``, i.e. ``abi.encodePacked``), and the draw follows stake."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from p2pfl.errors import ConfigError
+from p2pfl.protocol.election import draw_index, draw_word, elect
+from tests.vectors import election_vectors
+
+VECTORS = Path(__file__).resolve().parent / "vectors" / "election.json"
+CASES: list[dict[str, Any]] = json.loads(VECTORS.read_text())["cases"]
+
+
+def test_committed_vectors_equal_the_generator() -> None:
+    assert json.loads(VECTORS.read_text()) == json.loads(json.dumps(election_vectors.build()))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
+def test_vector_follows_the_definition(case: dict[str, Any]) -> None:
+    seed = bytes.fromhex(case["seed"][2:])
+    packed = Web3.solidity_keccak(
+        ["bytes32", "string", "uint32"], [seed, "aggregator", case["attempt"]]
+    )
+    word = int.from_bytes(packed, "big")
+    assert str(word) == case["word"] == str(draw_word(seed, case["attempt"]))
+    stakes = [int(s) for s in case["stakes"]]
+    r = word % sum(stakes)
+    assert str(r) == case["r"]
+    i = case["index"]
+    assert sum(stakes[:i]) <= r < sum(stakes[: i + 1])  # r falls in operator i's interval
+    assert stakes[i] > 0
+    assert draw_index(seed, case["attempt"], stakes) == i
+    assert elect(seed, case["roster"], stakes, case["attempt"]) == case["aggregator"]
+
+
+def test_draw_frequency_follows_stake() -> None:
+    roster = [f"0x{i:040x}" for i in range(4)]
+    stakes = [10, 20, 30, 40]
+    wins = Counter(elect(os.urandom(32), roster, stakes, 1) for _ in range(20_000))
+    for op, stake in zip(roster, stakes, strict=True):
+        assert abs(wins[op] / 20_000 - stake / 100) < 0.015
+
+
+def test_attempts_are_independent_draws() -> None:
+    seed = bytes(range(32))
+    words = {draw_word(seed, a) for a in range(100)}
+    assert len(words) == 100
+
+
+def test_bad_inputs_are_refused() -> None:
+    with pytest.raises(ConfigError):
+        elect(bytes(32), [], [])
+    with pytest.raises(ConfigError):
+        elect(bytes(32), ["0x" + "00" * 20], [0])
+    with pytest.raises(ConfigError):
+        elect(bytes(32), ["0x" + "00" * 20], [1, 2])
+    with pytest.raises(ConfigError):
+        draw_word(bytes(31), 0)
+    with pytest.raises(ConfigError):
+        draw_word(bytes(32), 2**32)
