@@ -1,7 +1,8 @@
 """The fixed-point global model against the float one (issue 14).
 
-    .venv/bin/python -m bench.fixedpoint            # 10 rounds, 10 clients (~10 min, 2 cores)
-    .venv/bin/python -m bench.fixedpoint --quick    # smoke run (seconds)
+    .venv/bin/python -m bench.fixedpoint            # 10 rounds, 10 clients, whole shards
+    .venv/bin/python -m bench.fixedpoint --samples-per-client 1000 --only iid
+    .venv/bin/python -m bench.fixedpoint --quick    # smoke run (2 small rounds)
 
 Runs ``p2pfl simulate``'s federation twice per scenario with the same seeds: once with
 the protocol's int32 model at scale 2^16 and its exact step (``arithmetic="fixed"``),
@@ -14,19 +15,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from bench.common import write_result
 from p2pfl.learn.mnist import Mnist, load_mnist
 from p2pfl.sim.config import SimConfig
-from p2pfl.sim.runner import run_rule
+from p2pfl.sim.runner import RoundHook, RoundResult, run_rule, set_threads
 
 GOAL_POINTS = 0.3  # |final accuracy(fixed) - final accuracy(float)|, percentage points
 
 
-def scenarios(quick: bool) -> list[tuple[str, SimConfig]]:
+def scenarios(quick: bool, samples_per_client: int | None) -> list[tuple[str, SimConfig]]:
     small: dict[str, Any] = (
-        {"rounds": 2, "samples_per_client": 300, "test_samples": 1000} if quick else {}
+        {"rounds": 2, "samples_per_client": 300, "test_samples": 1000}
+        if quick
+        else {"samples_per_client": samples_per_client}
     )
     return [
         ("multikrum-iid-no-attack", SimConfig(**small)),
@@ -37,11 +41,18 @@ def scenarios(quick: bool) -> list[tuple[str, SimConfig]]:
     ]
 
 
+def _progress(name: str, arithmetic: str) -> RoundHook:
+    def show(rule: str, r: RoundResult, byz: list[int]) -> None:
+        print(f"  {name} {arithmetic} round {r.round}: {r.accuracy * 100:.2f} %", flush=True)
+
+    return show
+
+
 def compare(name: str, config: SimConfig, data: Mnist) -> dict[str, Any]:
     runs: dict[str, dict[str, Any]] = {}
     for arithmetic in ("fixed", "float"):
         cfg = config.model_copy(update={"arithmetic": arithmetic})
-        run = run_rule(cfg, cfg.rules[0], data)
+        run = run_rule(cfg, cfg.rules[0], data, on_round=_progress(name, arithmetic))
         runs[arithmetic] = {
             "initial_accuracy": run.initial_accuracy,
             "accuracy": [r.accuracy for r in run.rounds],
@@ -70,11 +81,18 @@ def compare(name: str, config: SimConfig, data: Mnist) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (2 small rounds)")
+    parser.add_argument(
+        "--samples-per-client", type=int, default=None, help="cap each shard (default: whole)"
+    )
+    parser.add_argument("--only", default="", help="run the scenarios whose name contains it")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
     args = parser.parse_args()
+    set_threads(args.threads)
     data = load_mnist()
-    results = {name: compare(name, cfg, data) for name, cfg in scenarios(args.quick)}
+    chosen = [s for s in scenarios(args.quick, args.samples_per_client) if args.only in s[0]]
+    results = {name: compare(name, cfg, data) for name, cfg in chosen}
     payload = {
-        "command": "python -m bench.fixedpoint" + (" --quick" if args.quick else ""),
+        "command": "python -m bench.fixedpoint " + " ".join(sys.argv[1:]),
         "goal": f"|final accuracy fixed - float| <= {GOAL_POINTS} points",
         "scenarios": results,
     }
