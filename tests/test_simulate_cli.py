@@ -61,6 +61,7 @@ def test_small_simulation_writes_result_and_plots(tmp_path: Path) -> None:
         (["--rho", "1/2"], "rho"),
         (["--rounds", "0"], "rounds"),
         (["--clients", "ten"], "Invalid value"),
+        (["--arithmetic", "double"], "arithmetic"),
     ],
 )
 def test_bad_arguments_get_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
@@ -88,11 +89,25 @@ def test_runs_are_reproducible() -> None:
     assert a.rounds[0].accuracy == b.rounds[0].accuracy
 
 
+def test_the_fixed_point_model_learns_like_the_float_one() -> None:
+    """The same seeds with the protocol's int32 model and with a float64 one: the same
+    selection and nearly the same accuracy after a round (``bench.fixedpoint`` runs 10)."""
+    data = load_mnist()
+    config = SimConfig(clients=5, rounds=1, samples_per_client=200, test_samples=500)
+    assert config.arithmetic == "fixed"
+    fixed = run_rule(config, "multikrum", data)
+    flt = run_rule(config.model_copy(update={"arithmetic": "float"}), "multikrum", data)
+    assert fixed.rounds[0].selected == flt.rounds[0].selected
+    assert abs(fixed.rounds[0].accuracy - flt.rounds[0].accuracy) <= 0.02
+    assert abs(fixed.initial_accuracy - flt.initial_accuracy) <= 0.01
+
+
 def test_version_and_help(tmp_path: Path) -> None:
     assert run("--version", cwd=tmp_path).stdout.startswith("p2pfl ")
     help_text = run("simulate", "--help", cwd=tmp_path).stdout
     assert "--byzantine" in help_text
     assert "--rule" in help_text
+    assert "--arithmetic" in help_text
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from p2pfl.hashing import keccak256
+from p2pfl.learn import fixedpoint
 from p2pfl.robust.sketch import count_sketch, sketch_plan
 from tests.vectors.make_vectors import build
 
@@ -19,7 +20,7 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("name", ["sketch_plan.json", "krum.json"])
+@pytest.mark.parametrize("name", ["sketch_plan.json", "krum.json", "model_step.json"])
 def test_committed_vectors_equal_the_generator(name: str) -> None:
     assert load(name) == json.loads(json.dumps(build()[name]))
 
@@ -80,3 +81,38 @@ def test_plan_vectors_follow_the_definition() -> None:
             assert case["r"][t] == r
             assert case["buckets"][t] == r % case["k"]
             assert case["signs"][t] == (1 if r >> 31 == 0 else -1)
+
+
+INT32_LIMIT = 2**31 - 1
+
+
+@pytest.mark.parametrize("case", load("model_step.json")["cases"], ids=lambda c: c["name"])
+def test_model_step_vector_follows_the_definition(case: dict[str, Any]) -> None:
+    """Recompute the step with plain Python integers; the numpy code gives the same."""
+    m, d, base, updates = case["m"], case["d"], case["base"], case["updates"]
+    assert m == len(updates)
+    assert all(len(u) == d for u in updates)
+    assert len(base) == d
+    sums = [sum(u[t] for u in updates) for t in range(d)]
+    assert sums == case["sums"]
+    step = [(2 * s + m) // (2 * m) for s in sums]  # Python's // floors toward -inf
+    expected = [max(-INT32_LIMIT, min(INT32_LIMIT, w + s)) for w, s in zip(base, step, strict=True)]
+    assert expected == case["expected"]
+    for vec, digest in ((base, case["base_digest"]), (expected, case["expected_digest"])):
+        raw = b"".join(int(v).to_bytes(4, "little", signed=True) for v in vec)
+        assert "0x" + keccak256(raw).hex() == digest
+    new = fixedpoint.step(
+        np.array(base, dtype=np.int32), [np.array(u, dtype=np.int32) for u in updates]
+    )
+    assert new.tolist() == expected
+
+
+def test_model_step_vectors_cover_the_extremes() -> None:
+    cases = {c["name"]: c for c in load("model_step.json")["cases"]}
+    assert {c["m"] for c in cases.values()} >= {1, 2, 3, 63, 64}
+    every = [v for c in cases.values() for v in c["expected"]]
+    assert INT32_LIMIT in every
+    assert -INT32_LIMIT in every
+    assert max(abs(s) for c in cases.values() for s in c["sums"]) == 64 * INT32_LIMIT
+    halves = cases["m2-halves"]
+    assert dict(zip(halves["sums"], halves["expected"], strict=True))[-3] == -1  # -1.5 -> -1

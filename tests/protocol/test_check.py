@@ -29,7 +29,7 @@ def _updates(n: int = 6, outlier: int = 4) -> dict[str, Update]:
 
 def _posted(ups: dict[str, Update], sketches: list[list[int]] | None = None) -> PostedResult:
     agg = aggregate(ups, SEED, f=1)
-    model = BASE.step(agg.mean_update(ups))
+    model = BASE.step(agg.selected_updates(ups))
     return PostedResult(
         epoch=1,
         aggregator=agg.operators[0],
@@ -63,6 +63,21 @@ def test_a_wrong_sketch_row_is_found_and_a_wrong_model_noticed() -> None:
     verdict = check_result(other, ups, BASE, 64, 1, RHO)
     assert not verdict.wrong_rows
     assert not verdict.model_matches
+
+
+def test_the_model_is_rebuilt_exactly_from_the_posted_selection() -> None:
+    ups = _updates()
+    posted = _posted(ups)
+    verdict = check_result(posted, ups, BASE, 64, 1, RHO)
+    assert verdict.model is not None
+    chosen = [ups[a] for i, a in enumerate(posted.operators) if posted.selected_mask >> i & 1]
+    m = len(chosen)
+    total = np.sum([u.q.astype(np.int64) for u in chosen], axis=0)
+    expected = np.clip(BASE.w + (2 * total + m) // (2 * m), -(2**31 - 1), 2**31 - 1)
+    assert np.array_equal(verdict.model.w, expected)
+    empty = PostedResult(**{**posted.__dict__, "selected_mask": 0})
+    verdict = check_result(empty, ups, BASE, 64, 1, RHO)
+    assert not verdict.model_matches  # no step from an empty selection; no crash
 
 
 def test_the_cheat_frames_one_honest_operator_with_a_consistent_krum() -> None:

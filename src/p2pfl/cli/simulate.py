@@ -75,6 +75,13 @@ def simulate(
     rho: Annotated[
         str, typer.Option(help="Flag threshold: flagged iff score > rho * T (a fraction >= 1).")
     ] = "3",
+    arithmetic: Annotated[
+        str,
+        typer.Option(
+            help="'fixed': the protocol's int32 model and exact step; 'float': a float64 "
+            "model and mean (for comparison)."
+        ),
+    ] = "fixed",
     samples_per_client: Annotated[
         int | None, typer.Option(help="Cap each shard (quick runs) (default: whole shard).")
     ] = None,
@@ -110,6 +117,7 @@ def simulate(
             clip=clip,
             sketch_k=sketch_k,
             rho=rho,
+            arithmetic=arithmetic,
             samples_per_client=samples_per_client,
             test_samples=test_samples,
         )
@@ -128,7 +136,8 @@ def simulate(
         f"[bold]p2pfl simulate[/]: {config.clients} clients, {config.byzantine} Byzantine "
         f"({config.attack}), f={config.assumed_f}, {config.partition}"
         f"{f' alpha={config.alpha}' if config.partition == 'dirichlet' else ''}, "
-        f"rules {', '.join(config.rules)}, {config.rounds} rounds -> {out_dir}"
+        f"rules {', '.join(config.rules)}, {config.rounds} rounds, {config.arithmetic} "
+        f"model -> {out_dir}"
     )
 
     if config.byzantine > config.assumed_f:

@@ -3,85 +3,57 @@
 An update is ``delta = w_local - w_global`` over the model's parameters in canonical
 order (state-dict keys sorted). Its L2 norm is clipped to ``C``, every float ``x`` is
 turned into ``int32`` as ``round_half_even(x * 2**16)`` clamped to
-``[-2**31 + 1, 2**31 - 1]``. The bytes that travel are a safetensors file of ``I32``
-tensors; the digest is ``keccak256`` of the raw little-endian int32 data concatenated
-in canonical order, without any header, so the EVM can recompute it from calldata.
+``[-2**31 + 1, 2**31 - 1]`` (:mod:`p2pfl.learn.fixedpoint`). The bytes that travel are a
+safetensors file of ``I32`` tensors (the global model travels the same way); the digest
+is :func:`p2pfl.learn.fixedpoint.digest`, today ``keccak256`` of the raw little-endian
+int32 data concatenated in canonical order, without any header, so the EVM can
+recompute it from calldata.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import torch
-from numpy.typing import NDArray
 from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from p2pfl.errors import CodecError
-from p2pfl.hashing import keccak256
+from p2pfl.learn import fixedpoint
+from p2pfl.learn.fixedpoint import (
+    INT32_MAX,
+    INT32_MIN,
+    SCALE,
+    SCALE_BITS,
+    Int32Vector,
+    dequantize,
+)
+from p2pfl.learn.spec import FloatVector, ModelSpec, flatten_state, unflatten_state
 
-SCALE_BITS = 16
-SCALE = 1 << SCALE_BITS
-INT32_MAX = (1 << 31) - 1
-INT32_MIN = -INT32_MAX  # symmetric: -2**31 is never produced
-
-Int32Vector = NDArray[np.int32]
-FloatVector = NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Names and shapes of a model's tensors in canonical (sorted) order."""
-
-    entries: tuple[tuple[str, tuple[int, ...]], ...]
-
-    @classmethod
-    def of(cls, state: Mapping[str, torch.Tensor]) -> ModelSpec:
-        return cls(tuple((name, tuple(state[name].shape)) for name in sorted(state)))
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.entries)
-
-    @cached_property
-    def sizes(self) -> tuple[int, ...]:
-        return tuple(math.prod(shape) for _, shape in self.entries)
-
-    @property
-    def dim(self) -> int:
-        return sum(self.sizes)
-
-    def split(self, flat: NDArray[np.generic]) -> dict[str, NDArray[np.generic]]:
-        """Cut a flat vector into named, shaped pieces (views, no copy)."""
-        if flat.shape != (self.dim,):
-            raise CodecError(f"flat vector has shape {flat.shape}, model needs ({self.dim},)")
-        out: dict[str, NDArray[np.generic]] = {}
-        offset = 0
-        for (name, shape), size in zip(self.entries, self.sizes, strict=True):
-            out[name] = flat[offset : offset + size].reshape(shape)
-            offset += size
-        return out
-
-
-def flatten_state(state: Mapping[str, torch.Tensor]) -> FloatVector:
-    """Parameters in canonical order as one float64 vector."""
-    return np.concatenate(
-        [state[name].detach().cpu().reshape(-1).double().numpy() for name in sorted(state)]
-    )
-
-
-def unflatten_state(spec: ModelSpec, flat: FloatVector) -> dict[str, torch.Tensor]:
-    """The inverse of :func:`flatten_state` (float32 tensors)."""
-    return {
-        name: torch.from_numpy(np.ascontiguousarray(part, dtype=np.float32))
-        for name, part in spec.split(flat).items()
-    }
+__all__ = [
+    "INT32_MAX",
+    "INT32_MIN",
+    "SCALE",
+    "SCALE_BITS",
+    "FloatVector",
+    "Int32Vector",
+    "ModelSpec",
+    "Update",
+    "clip_norm",
+    "dequantize",
+    "expected_size",
+    "flatten_state",
+    "norm_bound_sq",
+    "quantize",
+    "read_i32_tensors",
+    "squared_norm",
+    "unflatten_state",
+    "write_i32_tensors",
+]
 
 
 def clip_norm(delta: FloatVector, max_norm: float) -> FloatVector:
@@ -95,16 +67,8 @@ def clip_norm(delta: FloatVector, max_norm: float) -> FloatVector:
 
 
 def quantize(x: FloatVector) -> Int32Vector:
-    """``round_half_even(x * 2**16)`` clamped to the symmetric int32 range."""
-    x = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(x)):
-        raise CodecError("update contains NaN or infinite values")
-    scaled = np.rint(x * SCALE)  # numpy rounds half to even
-    return np.clip(scaled, INT32_MIN, INT32_MAX).astype(np.int32)
-
-
-def dequantize(q: Int32Vector) -> FloatVector:
-    return np.asarray(q, dtype=np.float64) / SCALE
+    """An update's fixed point (:func:`p2pfl.learn.fixedpoint.quantize`)."""
+    return fixedpoint.quantize(x, "update")
 
 
 def squared_norm(q: Int32Vector) -> int:
@@ -147,11 +111,11 @@ class Update:
 
     def canonical_bytes(self) -> bytes:
         """Little-endian int32 data in canonical order: what the digest covers."""
-        return self.q.astype("<i4", copy=False).tobytes()
+        return fixedpoint.to_bytes(self.q)
 
     @cached_property
     def digest(self) -> bytes:
-        return keccak256(self.canonical_bytes())
+        return fixedpoint.digest(self.q)
 
     def to_float(self) -> FloatVector:
         return dequantize(self.q)
@@ -166,8 +130,7 @@ class Update:
         return self.norm_sq <= norm_bound_sq(clip, self.spec.dim)
 
     def to_safetensors(self) -> bytes:
-        tensors = {name: np.ascontiguousarray(t) for name, t in self.spec.split(self.q).items()}
-        return bytes(st_save(tensors))
+        return write_i32_tensors(self.spec, self.q)
 
     @classmethod
     def from_safetensors(cls, data: bytes, spec: ModelSpec, max_bytes: int | None = None) -> Update:
@@ -176,38 +139,53 @@ class Update:
         Raises :class:`CodecError` for corrupt or truncated files, unexpected or missing
         tensors, wrong dtypes and wrong shapes.
         """
-        limit = max_bytes if max_bytes is not None else expected_size(spec) + 4096
-        if len(data) > limit:
-            raise CodecError(f"update is {len(data)} bytes, more than the limit of {limit}")
-        dtypes = _header_dtypes(data)
-        try:
-            tensors = st_load(data)
-        except (SafetensorError, ValueError, TypeError) as exc:
-            raise CodecError(f"corrupt safetensors data: {exc}") from exc
-        names = set(tensors)
-        expected = set(spec.names)
-        if names != expected:
-            missing, extra = sorted(expected - names), sorted(names - expected)
-            raise CodecError(
-                f"update tensors do not match the model: missing {missing}, extra {extra}"
-            )
-        parts = []
-        for name, shape in spec.entries:
-            t = tensors[name]
-            if dtypes.get(name) != "I32" or t.dtype != np.int32:
-                raise CodecError(f"tensor {name!r} has dtype {dtypes.get(name)}, expected I32")
-            if tuple(t.shape) != shape:
-                raise CodecError(f"tensor {name!r} has shape {tuple(t.shape)}, expected {shape}")
-            parts.append(t.reshape(-1))
-        q = np.concatenate(parts).astype(np.int32, copy=False) if parts else np.zeros(0, np.int32)
-        if np.any(q == np.iinfo(np.int32).min):
-            raise CodecError("update holds -2**31, outside the symmetric quantization range")
-        return cls(spec, q)
+        return cls(spec, read_i32_tensors(data, spec, "update", max_bytes))
 
 
 def expected_size(spec: ModelSpec) -> int:
-    """Upper bound-ish of a well-formed update file: data plus a generous header."""
+    """Upper bound-ish of a well-formed ``I32`` file: data plus a generous header."""
     return 4 * spec.dim + 64 * len(spec.entries) + 256
+
+
+def write_i32_tensors(spec: ModelSpec, q: Int32Vector) -> bytes:
+    """A flat int32 vector as a safetensors file of ``I32`` tensors, named and shaped as
+    in the model (the wire form of updates and of the global model)."""
+    tensors = {name: np.ascontiguousarray(t) for name, t in spec.split(q).items()}
+    return bytes(st_save(tensors))
+
+
+def read_i32_tensors(
+    data: bytes, spec: ModelSpec, what: str, max_bytes: int | None = None
+) -> Int32Vector:
+    """Decode a safetensors file of ``I32`` tensors into the flat canonical vector.
+
+    Raises :class:`CodecError` (naming ``what``) for an oversized, corrupt or truncated
+    file, unexpected or missing tensors, a wrong dtype or shape, and ``-2^31`` entries.
+    """
+    limit = max_bytes if max_bytes is not None else expected_size(spec) + 4096
+    if len(data) > limit:
+        raise CodecError(f"{what} is {len(data)} bytes, more than the limit of {limit}")
+    dtypes = _header_dtypes(data)
+    try:
+        tensors = st_load(data)
+    except (SafetensorError, ValueError, TypeError) as exc:
+        raise CodecError(f"corrupt safetensors data: {exc}") from exc
+    names = set(tensors)
+    expected = set(spec.names)
+    if names != expected:
+        missing, extra = sorted(expected - names), sorted(names - expected)
+        raise CodecError(f"{what} tensors do not match the model: missing {missing}, extra {extra}")
+    parts = []
+    for name, shape in spec.entries:
+        t = tensors[name]
+        if dtypes.get(name) != "I32" or t.dtype != np.int32:
+            raise CodecError(f"tensor {name!r} has dtype {dtypes.get(name)}, expected I32")
+        if tuple(t.shape) != shape:
+            raise CodecError(f"tensor {name!r} has shape {tuple(t.shape)}, expected {shape}")
+        parts.append(t.reshape(-1))
+    q = np.concatenate(parts).astype(np.int32, copy=False) if parts else np.zeros(0, np.int32)
+    fixedpoint.check_vector(q, spec.dim, what)
+    return q
 
 
 def _header_dtypes(data: bytes) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """What the aggregator computes from an epoch's committed updates (DESIGN.md, step 5):
 the sketches in the contract's operator order, Krum scores, Multi-Krum selection, flags,
-and the new global model (previous model + mean of the selected updates). Watchers run
+and the selected updates the new global model is stepped with (``GlobalModel.step``). Watchers run
 the same function on the same bytes and must get the same answer."""
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-import numpy as np
-
 from p2pfl.errors import ConfigError
-from p2pfl.learn.codec import FloatVector, Update, dequantize
+from p2pfl.learn.codec import Update
 from p2pfl.robust.sketch import DEFAULT_K, sketch_many
 from p2pfl.robust.sketch_krum import DEFAULT_RHO, KrumResult, sketch_krum
 from p2pfl.zk.inputs import mask
@@ -43,16 +41,17 @@ class Aggregation:
     def flagged_operators(self) -> list[str]:
         return [self.operators[i] for i in self.krum.flagged]
 
-    def mean_update(self, updates: Mapping[str, Update]) -> FloatVector:
-        """The mean of the selected operators' dequantized updates (the model step)."""
-        return selected_mean(updates, [self.operators[i] for i in self.krum.selected])
+    def selected_updates(self, updates: Mapping[str, Update]) -> list[Update]:
+        """The selected operators' updates: what the model step sums."""
+        return selected_updates(updates, self.operators, self.selected_mask)
 
 
-def selected_mean(updates: Mapping[str, Update], chosen: Sequence[str]) -> FloatVector:
-    """The mean of the dequantized updates of ``chosen``, in the given (contract) order:
-    every node sums in the same order and gets the same floats."""
-    mean: FloatVector = np.stack([dequantize(updates[a].q) for a in chosen]).mean(axis=0)
-    return mean
+def selected_updates(
+    updates: Mapping[str, Update], operators: Sequence[str], selected_mask: int
+) -> list[Update]:
+    """The updates of the operators whose bit is set in ``selected_mask`` (row ``i`` is
+    ``operators[i]``); the model step sums them exactly, so their order does not matter."""
+    return [updates[a] for i, a in enumerate(operators) if selected_mask >> i & 1]
 
 
 def aggregate(

@@ -42,7 +42,7 @@ class AggregatorRole:
         if forged is not None:
             agg = forged
         base = await ctx.blobs.model(info.base_model, e)
-        model = base.step(agg.mean_update(updates))
+        model = base.step(agg.selected_updates(updates))
         size = ctx.blobs.keep(model)
         t_agg = time.perf_counter()
         krum = agg.krum

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
+from p2pfl.errors import CodecError
 from p2pfl.learn.codec import Update
-from p2pfl.protocol.aggregate import selected_mean, wrong_sketches
+from p2pfl.protocol.aggregate import selected_updates, wrong_sketches
 from p2pfl.protocol.chainview import PostedResult
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.robust.sketch_krum import sketch_krum
@@ -29,10 +30,6 @@ class Verdict:
     @property
     def honest(self) -> bool:
         return not self.wrong_rows and self.model_matches and self.krum_matches
-
-
-def selected_rows(selected_mask: int, n: int) -> list[int]:
-    return [i for i in range(n) if selected_mask >> i & 1]
 
 
 def krum_matches(posted: PostedResult, f: int, rho: Fraction) -> bool:
@@ -56,6 +53,8 @@ def check_result(
     wrong = wrong_sketches(posted.sketches, posted.operators, updates, posted.seed, k)
     if wrong:
         return Verdict(wrong, None, False, krum)
-    rows = selected_rows(posted.selected_mask, len(posted.operators))
-    model = base.step(selected_mean(updates, [posted.operators[i] for i in rows]))
+    try:
+        model = base.step(selected_updates(updates, posted.operators, posted.selected_mask))
+    except CodecError:  # an empty selection: no model step gives the posted digest
+        return Verdict([], None, False, krum)
     return Verdict([], model, model.digest == posted.model_digest, krum)

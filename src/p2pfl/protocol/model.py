@@ -1,96 +1,85 @@
-"""The global model as it travels and is committed: a safetensors file of ``F32`` tensors
-in canonical order; its digest is ``keccak256`` of the raw little-endian float32 data
-concatenated in canonical order (no header), the same rule as an update's digest. The
-genesis model follows from a seed, so every node and the deployment agree on it."""
+"""The global model as it is committed and travels: ``d`` int32 at scale 2^16 in
+canonical order (:mod:`p2pfl.learn.fixedpoint`), a safetensors file of ``I32`` tensors
+like an update, its digest :func:`p2pfl.learn.fixedpoint.digest` of the vector (today
+``keccak256`` of the little-endian int32 bytes). Operators train on ``float32(w/2^16)``.
+The genesis model follows from a seed, so every node and the deployment agree on it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
-from safetensors import SafetensorError
-from safetensors.numpy import load as st_load
-from safetensors.numpy import save as st_save
 
 from p2pfl.errors import CodecError
-from p2pfl.hashing import keccak256
-from p2pfl.learn.codec import FloatVector, ModelSpec, Update, flatten_state, unflatten_state
+from p2pfl.learn import fixedpoint
+from p2pfl.learn.codec import Update, read_i32_tensors, write_i32_tensors
+from p2pfl.learn.fixedpoint import Float32Vector, Int32Vector
 from p2pfl.learn.model import MnistCnn, new_model
-
-Float32Vector = NDArray[np.float32]
+from p2pfl.learn.spec import FloatVector, ModelSpec, flatten_state
 
 
 @dataclass(frozen=True)
 class GlobalModel:
     spec: ModelSpec
-    flat: Float32Vector
+    w: Int32Vector  # fixed point, canonical order
 
     def __post_init__(self) -> None:
-        if self.flat.dtype != np.float32 or self.flat.shape != (self.spec.dim,):
-            raise CodecError(f"model must be float32 of shape ({self.spec.dim},)")
-        if not np.all(np.isfinite(self.flat)):
-            raise CodecError("model contains NaN or infinite weights")
+        fixedpoint.check_vector(self.w, self.spec.dim, "model")
 
     @classmethod
     def genesis(cls, seed: int) -> GlobalModel:
-        model = new_model(seed)
-        spec = ModelSpec.of(model.state_dict())
-        return cls(spec, flatten_state(model.state_dict()).astype(np.float32))
+        """``new_model(seed)``'s weights in fixed point."""
+        return cls.of_module(new_model(seed))
+
+    @classmethod
+    def of_module(cls, module: torch.nn.Module) -> GlobalModel:
+        state = module.state_dict()
+        return cls(ModelSpec.of(state), fixedpoint.from_state(state))
+
+    def canonical_bytes(self) -> bytes:
+        """Little-endian int32 data in canonical order: what the digest covers."""
+        return fixedpoint.to_bytes(self.w)
 
     @cached_property
     def digest(self) -> bytes:
-        return keccak256(self.flat.astype("<f4", copy=False).tobytes())
+        return fixedpoint.digest(self.w)
 
-    def step(self, mean_update: FloatVector) -> GlobalModel:
-        """The next global model: this one plus the mean of the selected updates (float64
-        sum, stored as float32; the same numbers on every node)."""
-        new = (self.flat.astype(np.float64) + mean_update).astype(np.float32)
-        return GlobalModel(self.spec, new)
+    def step(self, selected: Sequence[Update]) -> GlobalModel:
+        """The next global model: ``clamp(w + rdiv(Σ q_i, m))`` over the ``m`` selected
+        updates, in exact integers (the order of ``selected`` does not matter)."""
+        for u in selected:
+            if u.spec != self.spec:
+                raise CodecError("an update does not fit the model")
+        return GlobalModel(self.spec, fixedpoint.step(self.w, [u.q for u in selected]))
+
+    def weights(self) -> Float32Vector:
+        """``float32(w / 2^16)``: the weights operators train on."""
+        return fixedpoint.dequantize_f32(self.w)
 
     def module(self) -> MnistCnn:
         model = MnistCnn()
-        model.load_state_dict(unflatten_state(self.spec, self.flat.astype(np.float64)))
+        model.load_state_dict(fixedpoint.to_state(self.spec, self.w))
         return model
 
     def delta_of(self, trained: torch.nn.Module) -> FloatVector:
-        """``w_local - w_global`` in canonical order."""
-        delta: FloatVector = flatten_state(trained.state_dict()) - self.flat.astype(np.float64)
+        """``w_local - float32(w_global / 2^16)`` in canonical order (float64)."""
+        delta: FloatVector = flatten_state(trained.state_dict()) - self.weights().astype(np.float64)
         return delta
 
     def to_safetensors(self) -> bytes:
-        parts = {k: np.ascontiguousarray(v) for k, v in self.spec.split(self.flat).items()}
-        return bytes(st_save(parts))
+        return write_i32_tensors(self.spec, self.w)
 
     @classmethod
     def from_safetensors(cls, data: bytes, spec: ModelSpec) -> GlobalModel:
-        limit = 4 * spec.dim + 64 * len(spec.entries) + 4096
-        if len(data) > limit:
-            raise CodecError(f"model is {len(data)} bytes, more than the limit of {limit}")
-        try:
-            tensors = st_load(data)
-        except (SafetensorError, ValueError, TypeError) as exc:
-            raise CodecError(f"corrupt safetensors data: {exc}") from exc
-        if set(tensors) != set(spec.names):
-            raise CodecError("model tensors do not match the network's model")
-        parts = []
-        for name, shape in spec.entries:
-            t = tensors[name]
-            if t.dtype != np.float32 or tuple(t.shape) != shape:
-                raise CodecError(f"tensor {name!r} is {t.dtype} {t.shape}, expected F32 {shape}")
-            parts.append(t.reshape(-1))
-        return cls(spec, np.concatenate(parts).astype(np.float32, copy=False))
+        """Decode and validate a model blob (``CodecError`` on anything malformed)."""
+        return cls(spec, read_i32_tensors(data, spec, "model"))
 
 
 def blob_digest(spec: ModelSpec, data: bytes) -> bytes:
-    """The digest of an update or model blob: decoded and checked against the model spec
-    first, so a blob that is not a valid update or model never matches anything."""
-    try:
-        return Update.from_safetensors(data, spec).digest
-    except CodecError as not_update:
-        try:
-            return GlobalModel.from_safetensors(data, spec).digest
-        except CodecError:
-            raise not_update from None
+    """The digest of an update or model blob (the same wire form): decoded and checked
+    against the model spec first, so bytes that are not a well-formed ``I32`` vector of
+    the model never match anything."""
+    return fixedpoint.digest(read_i32_tensors(data, spec, "blob"))

@@ -32,7 +32,7 @@ def test_trainer_trains_on_its_own_data_and_tests_on_mnist(tmp_path: Path) -> No
     assert np.linalg.norm(delta) > 0
     assert update.within_norm_bound(trainer.cfg.clip)
     # one epoch on 300 images beats the untrained model on the MNIST test images
-    assert trainer.accuracy(base.step(delta)) > trainer.accuracy(base) + 0.2
+    assert trainer.accuracy(base.step([update])) > trainer.accuracy(base) + 0.2
 
 
 @pytest.mark.parametrize(

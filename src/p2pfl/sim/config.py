@@ -31,6 +31,11 @@ class SimConfig(BaseModel):
     clip: float = Field(10.0, gt=0, description="L2 norm clip C of honest updates")
     sketch_k: int = Field(64, ge=0, le=4096, description="0: Krum on full vectors")
     rho: str = Field("3", description="flag threshold rho (score > rho * T) as a fraction")
+    arithmetic: Literal["fixed", "float"] = Field(
+        "fixed",
+        description="fixed: the protocol's int32 model and exact step; float: a float64 "
+        "model and mean (the comparison baseline)",
+    )
     samples_per_client: int | None = Field(None, ge=10)
     test_samples: int | None = Field(None, ge=100)
 

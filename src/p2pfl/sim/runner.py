@@ -11,15 +11,7 @@ import torch
 from numpy.typing import NDArray
 
 from p2pfl.hashing import keccak256
-from p2pfl.learn.codec import (
-    ModelSpec,
-    Update,
-    dequantize,
-    flatten_state,
-    norm_bound_sq,
-    squared_norm,
-    unflatten_state,
-)
+from p2pfl.learn.codec import Update, dequantize, flatten_state, norm_bound_sq, squared_norm
 from p2pfl.learn.mnist import Mnist, Split
 from p2pfl.learn.model import new_model
 from p2pfl.learn.partition import dirichlet_shards, iid_shards
@@ -30,6 +22,7 @@ from p2pfl.robust.registry import make_rule
 from p2pfl.robust.sketch import sketch_many
 from p2pfl.robust.sketch_krum import KrumResult, sketch_krum
 from p2pfl.sim.config import SimConfig
+from p2pfl.sim.globalmodel import SimModel
 
 PROTOCOL_SELECTION_RULES = {"krum": 1, "multikrum": None}  # m per rule; None: n - f
 
@@ -148,8 +141,9 @@ def run_rule(
     train_cfg = TrainConfig(config.local_epochs, config.batch_size, config.lr, config.momentum)
 
     model = new_model(config.seed)
-    spec = ModelSpec.of(model.state_dict())
-    global_flat = flatten_state(model.state_dict())
+    glob = SimModel.start(model.state_dict(), config.arithmetic)
+    spec = glob.spec
+    model.load_state_dict(glob.state())
     result = RunResult(rule_name, byz, evaluate(model, test))
     if runs is not None:
         runs.append(result)
@@ -158,8 +152,9 @@ def run_rule(
         updates: list[NDArray[np.int32]] = []
         honest_of: dict[int, NDArray[np.float64]] = {}
         diverged: list[int] = []
+        base = glob.base()
         for c in range(n):
-            model.load_state_dict(unflatten_state(spec, global_flat))
+            model.load_state_dict(glob.state())
             poison = c in byz and attack.poisons_labels
             train_local(
                 model,
@@ -168,7 +163,7 @@ def run_rule(
                 seed=config.seed * 1_000_003 + rnd * 1009 + c,
                 label_map=FLIP_MAP if poison else None,
             )
-            delta = flatten_state(model.state_dict()) - global_flat
+            delta = flatten_state(model.state_dict()) - base
             if not np.all(np.isfinite(delta)):
                 # Local training blew up (a poisoned global model does that): the client
                 # has no valid update and sends a zero one, keeping the global model.
@@ -192,17 +187,15 @@ def run_rule(
         violations = [c for c, q in enumerate(updates) if squared_norm(q) > bound]
 
         detection = _detect(config, rnd, updates, f, rule_name)
-        floats = np.stack([dequantize(u) for u in updates])
         if rule_name in PROTOCOL_SELECTION_RULES:
-            # The network's rule: the mean of the updates the proven selection keeps.
+            # The network's rule: the model step with the updates the proven selection keeps.
             selected = detection.selected
-            agg = floats[selected].mean(axis=0)
+            glob.step(updates, selected)
         else:
-            out = rule(floats)
-            agg = out.vector
+            out = rule(np.stack([dequantize(u) for u in updates]))
+            glob.add(out.vector)
             selected = list(out.selected) if out.selected is not None else list(range(n))
-        global_flat = global_flat + agg
-        model.load_state_dict(unflatten_state(spec, global_flat))
+        model.load_state_dict(glob.state())
         accuracy = evaluate(model, test)
         scores = detection.scores
         rr = RoundResult(
