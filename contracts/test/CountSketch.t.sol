@@ -37,9 +37,7 @@ contract CountSketchTest is Test {
                 string memory row = string.concat("[", vm.toString(i), "]");
                 int256[] memory q = vm.parseJsonIntArray(json, string.concat(p, ".updates", row));
                 bytes memory upd = encodeLE(q);
-                assertEq(
-                    keccak256(upd), vm.parseJsonBytes32(json, string.concat(p, ".digests", row)), "update digest"
-                );
+                assertEq(keccak256(upd), vm.parseJsonBytes32(json, string.concat(p, ".digests", row)), "update digest");
                 string[] memory want = vm.parseJsonStringArray(json, string.concat(p, ".sketches", row));
                 int256[] memory got = h.sketch(upd, seed, k);
                 assertEq(got.length, want.length);

@@ -102,7 +102,9 @@ contract EpochManagerTest is Devnet {
 
     function test_sketchEntriesArePackedFivePerInputWithOffset() public view {
         int256[] memory s = new int256[](7);
-        for (uint256 i; i < 7; ++i) s[i] = int256(i) - 3;
+        for (uint256 i; i < 7; ++i) {
+            s[i] = int256(i) - 3;
+        }
         s[4] = 2 ** 47 - 1;
         s[5] = -(2 ** 47) + 1;
         bytes32[] memory inputs = epochs.publicInputs(1, bytes32(0), 1, 0, s, 3, 4);
@@ -111,7 +113,9 @@ contract EpochManagerTest is Devnet {
         assertEq(uint256(inputs[5]), 1);
         uint256 off = 2 ** 47;
         uint256 first;
-        for (uint256 j; j < 5; ++j) first |= uint256(s[j] + int256(off)) << (48 * j);
+        for (uint256 j; j < 5; ++j) {
+            first |= uint256(s[j] + int256(off)) << (48 * j);
+        }
         assertEq(uint256(inputs[6]), first);
         assertEq(uint256(inputs[7]), 1 | ((off + 3) << 48)); // s[5] = -2^47 + 1, s[6] = 3
         assertEq(uint256(inputs[8]), 3);
@@ -187,7 +191,9 @@ contract EpochManagerTest is Devnet {
         assertGt(stakes[idx], 0);
         uint256 r = uint256(keccak256(abi.encodePacked(seed, "aggregator", attempt))) % total;
         uint256 below;
-        for (uint256 i; i < idx; ++i) below += stakes[i];
+        for (uint256 i; i < idx; ++i) {
+            below += stakes[i];
+        }
         assertGe(r, below);
         assertLt(r, below + stakes[idx]);
     }
@@ -425,9 +431,8 @@ contract EpochManagerTest is Devnet {
         epochs.submitResult(e, bytes32(0), r.operators, short, r.selectedMask, r.flagMask, proof);
 
         // a proof for another epoch's inputs
-        bytes32[] memory otherInputs = epochs.publicInputs(
-            e + 1, r.seed, N, epochs.byzantineBound(N), r.sketches, r.selectedMask, r.flagMask
-        );
+        bytes32[] memory otherInputs =
+            epochs.publicInputs(e + 1, r.seed, N, epochs.byzantineBound(N), r.sketches, r.selectedMask, r.flagMask);
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
         epochs.submitResult(

@@ -16,37 +16,6 @@ contract MerkleRootTest is MerkleVectors {
         json = vm.readFile(VECTORS);
     }
 
-    /// @dev The definition spelled out: every leaf hashed, levels halved with abi.encodePacked.
-    function levelsOf(bytes32[] memory leafHashes) internal pure returns (bytes32[][] memory levels) {
-        uint256 D;
-        while (1 << D < leafHashes.length) ++D;
-        levels = new bytes32[][](D + 1);
-        levels[0] = leafHashes;
-        for (uint256 l; l < D; ++l) {
-            bytes32[] memory up = new bytes32[](levels[l].length / 2);
-            for (uint256 j; j < up.length; ++j) {
-                up[j] = keccak256(abi.encodePacked(levels[l][2 * j], levels[l][2 * j + 1]));
-            }
-            levels[l + 1] = up;
-        }
-    }
-
-    function referenceRoot(bytes memory padded) internal pure returns (bytes32) {
-        bytes32[] memory hs = new bytes32[](padded.length / 256);
-        for (uint256 i; i < hs.length; ++i) {
-            hs[i] = keccak256(slice(padded, 256 * i, 256));
-        }
-        bytes32[][] memory levels = levelsOf(hs);
-        return levels[levels.length - 1][0];
-    }
-
-    function pathOf(bytes32[][] memory levels, uint256 i, uint256 from) internal pure returns (bytes32[] memory p) {
-        p = new bytes32[](levels.length - 1 - from);
-        for (uint256 l = from; l + 1 < levels.length; ++l) {
-            p[l - from] = levels[l][(i >> (l - from)) ^ 1];
-        }
-    }
-
     // ---------------------------------------------------------------- shared vectors
 
     function test_matchesEveryPythonVector() public view {

@@ -54,7 +54,7 @@ contract UpdateChunkTest is MerkleVectors {
         uint256 d = vm.parseJsonUint(json, at(p, ".d"));
         bytes32 seed = vm.parseJsonBytes32(json, at(p, ".sketch_seed"));
         bytes memory padded = regenerate(p);
-        bytes32[][] memory levels = levelsOfPadded(padded);
+        bytes32[][] memory levels = treeOf(padded);
         int256[] memory total = new int256[](64);
         uint256 chunks = h.chunkCount(d);
         assertEq(chunks, 4);
@@ -68,23 +68,6 @@ contract UpdateChunkTest is MerkleVectors {
             }
         }
         assertEq(total, sk.sketch(slice(padded, 0, 4 * d), seed, 64));
-    }
-
-    function levelsOfPadded(bytes memory padded) internal pure returns (bytes32[][] memory levels) {
-        uint256 leaves = padded.length / 256;
-        uint256 D;
-        while (1 << D < leaves) ++D;
-        levels = new bytes32[][](D + 1);
-        levels[0] = new bytes32[](leaves);
-        for (uint256 i; i < leaves; ++i) {
-            levels[0][i] = keccak256(slice(padded, 256 * i, 256));
-        }
-        for (uint256 l; l < D; ++l) {
-            levels[l + 1] = new bytes32[](levels[l].length / 2);
-            for (uint256 j; j < levels[l + 1].length; ++j) {
-                levels[l + 1][j] = keccak256(abi.encodePacked(levels[l][2 * j], levels[l][2 * j + 1]));
-            }
-        }
     }
 
     // ---------------------------------------------------------------- adversarial

@@ -73,4 +73,44 @@ abstract contract MerkleVectors is Test {
             if (vm.parseJsonUint(json, at(p, ".d")) == 46_730) return p;
         }
     }
+
+    /// @dev The definition spelled out: every leaf hashed, levels halved with abi.encodePacked.
+    function levelsOf(bytes32[] memory leafHashes) internal pure returns (bytes32[][] memory levels) {
+        uint256 D;
+        while (1 << D < leafHashes.length) ++D;
+        levels = new bytes32[][](D + 1);
+        levels[0] = leafHashes;
+        for (uint256 l; l < D; ++l) {
+            bytes32[] memory up = new bytes32[](levels[l].length / 2);
+            for (uint256 j; j < up.length; ++j) {
+                up[j] = keccak256(abi.encodePacked(levels[l][2 * j], levels[l][2 * j + 1]));
+            }
+            levels[l + 1] = up;
+        }
+    }
+
+    function referenceRoot(bytes memory padded) internal pure returns (bytes32) {
+        bytes32[] memory hs = new bytes32[](padded.length / 256);
+        for (uint256 i; i < hs.length; ++i) {
+            hs[i] = keccak256(slice(padded, 256 * i, 256));
+        }
+        bytes32[][] memory levels = levelsOf(hs);
+        return levels[levels.length - 1][0];
+    }
+
+    function pathOf(bytes32[][] memory levels, uint256 i, uint256 from) internal pure returns (bytes32[] memory p) {
+        p = new bytes32[](levels.length - 1 - from);
+        for (uint256 l = from; l + 1 < levels.length; ++l) {
+            p[l - from] = levels[l][(i >> (l - from)) ^ 1];
+        }
+    }
+
+    /// @dev Every level of the tree of a padded vector (2^D leaves of 256 bytes), leaves first.
+    function treeOf(bytes memory padded) internal pure returns (bytes32[][] memory) {
+        bytes32[] memory hs = new bytes32[](padded.length / 256);
+        for (uint256 i; i < hs.length; ++i) {
+            hs[i] = keccak256(slice(padded, 256 * i, 256));
+        }
+        return levelsOf(hs);
+    }
 }
