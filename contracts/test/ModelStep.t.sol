@@ -5,8 +5,9 @@ import {Test} from "forge-std/Test.sol";
 import {ModelStepHarness} from "./utils/ModelStepHarness.sol";
 import {ModelStep} from "../src/avs/ModelStep.sol";
 
-/// @notice The leaf model step: rounding half up and toward −∞, the int32 clamp at both ends,
-/// m from 1 to 64, against a reference spelled out with Euclidean division.
+/// @notice The leaf model step: equal to the Python reference on the shared vectors
+/// (tests/vectors/model_step.json); rounding half up and toward −∞, the int32 clamp at
+/// both ends, m from 1 to 64, against a reference spelled out with Euclidean division.
 contract ModelStepTest is Test {
     ModelStepHarness internal h;
     int256 internal constant MAX = 2 ** 31 - 1;
@@ -42,6 +43,31 @@ contract ModelStepTest is Test {
             else if (r % 3 == 1) v[t] = int256(uint256(uint32(r >> 8))) - 2 ** 31;
             else v[t] = (r >> 100) % 2 == 0 ? MAX : -MAX;
             if (v[t] == -(2 ** 31)) v[t] = -MAX;
+        }
+    }
+
+    function test_matchesEveryPythonVector() public view {
+        string memory json = vm.readFile("../tests/vectors/model_step.json");
+        uint256 c;
+        for (; vm.keyExistsJson(json, string.concat(".cases[", vm.toString(c), "]")); ++c) {
+            string memory p = string.concat(".cases[", vm.toString(c), "]");
+            uint256 m = vm.parseJsonUint(json, string.concat(p, ".m"));
+            bytes[] memory sel = new bytes[](m);
+            for (uint256 i; i < m; ++i) {
+                sel[i] = leafOf(padded(vm.parseJsonIntArray(json, string.concat(p, ".updates[", vm.toString(i), "]"))));
+            }
+            int256[] memory base = padded(vm.parseJsonIntArray(json, string.concat(p, ".base")));
+            int256[] memory want = padded(vm.parseJsonIntArray(json, string.concat(p, ".expected")));
+            assertEq(h.step(leafOf(base), sel), leafOf(want), vm.parseJsonString(json, string.concat(p, ".name")));
+        }
+        assertEq(c, 10, "all vector cases read");
+    }
+
+    /// @dev A vector of at most 64 entries as one leaf's entries (zero-padded).
+    function padded(int256[] memory v) internal pure returns (int256[] memory out) {
+        out = new int256[](64);
+        for (uint256 t; t < v.length; ++t) {
+            out[t] = v[t];
         }
     }
 
