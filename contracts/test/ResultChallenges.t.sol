@@ -291,13 +291,13 @@ contract ResultChallengesTest is MerkleVectors {
         SketchWorld memory w = stageSketchWorld(1);
         uint256 id = open(w);
         assertEq(st.openSketchChallenges(1), 1, "the result cannot finalize now");
-        for (uint256 c; c < 4; ++c) {
+        for (uint256 c; c < 3; ++c) {
             bytes memory data = abi.encodeCall(st.proveChunk, (1, id, c, chunkAt(w, c), chunkProof(w, c)));
             uint256 before = gasleft();
             (bool ok, bytes memory ret) = address(st).call(data);
             uint256 used = before - gasleft();
             assertTrue(ok);
-            assertEq(abi.decode(ret, (bool)), c == 3, "upheld with the last chunk");
+            assertEq(abi.decode(ret, (bool)), c == 2, "upheld with the last chunk that holds entries");
             if (c == 0) console.log("proveChunk: gas", used, "calldata bytes", data.length);
             assertLt(data.length, 128 * 1024);
         }
@@ -320,6 +320,12 @@ contract ResultChallengesTest is MerkleVectors {
         int256[] memory short = new int256[](64 * 3);
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.PartialsLengthWrong.selector, 192, 256));
         st.openSketchChallenge{value: BOND}(1, 0, w.row, short);
+        w.row[0] += 1; // a wrong row, challenged with a non-zero partial for the padding chunk
+        st.setRow(0, w.row);
+        w.partials[3 * 64 + 1] = 5;
+        vm.expectRevert(abi.encodeWithSelector(IResultChallenges.PaddingPartialNotZero.selector, 3));
+        st.openSketchChallenge{value: BOND}(1, 0, w.row, w.partials);
+        w.partials[3 * 64 + 1] = 0;
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.ChallengeBondWrong.selector, 0, BOND));
         st.openSketchChallenge(1, 0, w.row, w.partials);
         vm.stopPrank();
@@ -360,6 +366,8 @@ contract ResultChallengesTest is MerkleVectors {
         st.proveChunk(1, id, 2, chunkAt(w, 1), chunkProof(w, 1)); // chunk 1 offered as chunk 2
         vm.expectRevert(abi.encodeWithSelector(UpdateChunk.ChunkOutOfRange.selector, 4, 4));
         st.proveChunk(1, id, 4, chunkAt(w, 1), chunkProof(w, 1));
+        vm.expectRevert(abi.encodeWithSelector(IResultChallenges.ChunkAlreadyProven.selector, id, 3));
+        st.proveChunk(1, id, 3, chunkAt(w, 3), chunkProof(w, 3)); // padding only: proven at opening
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.NoSketchChallenge.selector, id));
         st.proveChunk(2, id, 1, chunkAt(w, 1), chunkProof(w, 1));
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.NoSketchChallenge.selector, id + 1));

@@ -126,9 +126,8 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         if (
             params_.sketchDim == 0 || params_.commitBlocks == 0 || params_.submitBlocks == 0
                 || params_.challengeBlocks == 0 || params_.flagSlashWad > 1e18 || params_.aggregatorSlashWad > 1e18
-                || params_.timeoutSlashWad > 1e18 || params_.flagRhoDen == 0
-                || params_.flagRhoNum < params_.flagRhoDen || params_.flagRhoNum >= RHO_LIMIT
-                || params_.maxAttempts == 0
+                || params_.timeoutSlashWad > 1e18 || params_.flagRhoDen == 0 || params_.flagRhoNum < params_.flagRhoDen
+                || params_.flagRhoNum >= RHO_LIMIT || params_.maxAttempts == 0
         ) revert BadParams();
         serviceManager = serviceManager_;
         verifier = verifier_;
@@ -572,6 +571,8 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     }
 
     function _popcount(uint256 x) private pure returns (uint256 c) {
-        for (; x != 0; x &= x - 1) ++c;
+        for (; x != 0; x &= x - 1) {
+            ++c;
+        }
     }
 }

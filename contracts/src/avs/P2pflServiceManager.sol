@@ -134,8 +134,7 @@ contract P2pflServiceManager is IAVSRegistrar, Ownable, EIP712 {
         uint256[] memory wads = new uint256[](1);
         wads[0] = wad;
         (slashId,) = allocationManager.slashOperator(
-            address(this),
-            IAllocationManagerTypes.SlashingParams(operator, OPERATOR_SET_ID, strategies, wads, reason)
+            address(this), IAllocationManagerTypes.SlashingParams(operator, OPERATOR_SET_ID, strategies, wads, reason)
         );
         emit OperatorSlashed(operator, wad, slashId, reason);
     }

@@ -154,6 +154,11 @@ abstract contract ResultChallenges is IResultChallenges {
             if (sum != posted[b]) differs = true;
         }
         if (!differs) revert PartialsMatchPostedRow(epoch, index);
+        // Chunks past the last entry are padding: their partial sketch is zero, proven as is.
+        uint256 live = UpdateChunk.liveChunks(_modelDim());
+        for (uint256 i = live * k; i < partials.length; ++i) {
+            if (partials[i] != 0) revert PaddingPartialNotZero(i / k);
+        }
         id = _sketchChallenges.length;
         for (uint256 c; c < chunks; ++c) {
             _partialHash[id][c] = keccak256(abi.encode(partials[c * k:(c + 1) * k]));
@@ -167,7 +172,7 @@ abstract contract ResultChallenges is IResultChallenges {
                 index: uint32(index),
                 chunks: uint32(chunks),
                 bond: msg.value,
-                provenMask: 0,
+                provenMask: ((1 << chunks) - 1) ^ ((1 << live) - 1),
                 closed: false
             })
         );

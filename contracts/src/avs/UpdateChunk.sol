@@ -50,6 +50,14 @@ library UpdateChunk {
         return uint256(1) << (D - h);
     }
 
+    /// @notice Chunks of a vector of `d` entries that hold at least one entry (the others are
+    /// padding only: zero bytes, nothing to prove).
+    function liveChunks(uint256 d) internal pure returns (uint256) {
+        uint256 D = depth(d);
+        uint256 size = LEAF_ENTRIES << (D < MerkleRoot.CHUNK_HEIGHT ? D : MerkleRoot.CHUNK_HEIGHT);
+        return (d + size - 1) / size;
+    }
+
     /// @notice Where chunk `c` of a vector of `d` entries lies.
     function place(uint256 d, uint256 c) internal pure returns (Place memory p) {
         p.depth = depth(d);

@@ -28,6 +28,8 @@ interface IResultChallenges {
     error PostedRowWrong(uint256 epoch, uint256 index);
     /// @notice The partial sketches must be `expected` entries (chunks × k).
     error PartialsLengthWrong(uint256 length, uint256 expected);
+    /// @notice Chunk `chunk` holds padding only, so its partial sketch must be zero.
+    error PaddingPartialNotZero(uint256 chunk);
     /// @notice The partial sketches sum to the posted row: nothing to challenge.
     error PartialsMatchPostedRow(uint256 epoch, uint256 index);
     /// @notice There is no open sketch challenge `id` (for that epoch).
