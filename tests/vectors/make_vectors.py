@@ -21,7 +21,12 @@ from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import INT32_MAX, ModelSpec, Update
 from p2pfl.robust.sketch import hash_words, sketch_many
 from p2pfl.robust.sketch_krum import DEFAULT_RHO, deviations, distance_matrix, sketch_krum
-from tests.vectors import election_vectors, merkle_vectors, model_step_vectors
+from tests.vectors import (
+    availability_vectors,
+    election_vectors,
+    merkle_vectors,
+    model_step_vectors,
+)
 
 HERE = Path(__file__).resolve().parent
 RHO = DEFAULT_RHO
@@ -131,6 +136,7 @@ def build() -> dict[str, dict[str, Any]]:
         "merkle.json": merkle_vectors.build(),
         "election.json": election_vectors.build(),
         "model_step.json": model_step_vectors.build(),
+        "availability.json": availability_vectors.build(),
     }
 
 

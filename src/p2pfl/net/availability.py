@@ -1,0 +1,152 @@
+"""Availability attestations (DESIGN.md, the epoch, step 5): after it fetched and checked
+the committed updates of an epoch, every committed operator signs which of them it holds,
+``Availability{epoch, heldMask}`` as EIP-712 typed data, and gossips it on the epoch's
+``availability`` topic. Bit ``i`` of ``heldMask`` is the ``i``-th committed operator in
+ascending address order. Operator ``j`` is **available** iff at least ``f_c + 1``
+committed operators other than ``j`` attest it: at least one honest operator holds its
+bytes, so an aggregator can include it and a watcher can check it.
+
+The domain is the announcements' (name "p2pfl", version "1", the chain id, the AVS service
+manager as verifying contract), so a signature is valid on no other chain or AVS; the
+contract that will verify attestations in ``submitResult`` and ``challengeExclusion``
+rebuilds the same digest (``tests/vectors/availability.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils.address import to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from p2pfl.net.announce import Address, Signature
+from p2pfl.net.errors import AnnouncementError
+
+MAX_OPERATORS = 256  # a heldMask is a uint256
+
+_TYPES = {
+    "Availability": [
+        {"name": "epoch", "type": "uint256"},
+        {"name": "heldMask", "type": "uint256"},
+    ]
+}
+
+
+class Attestation(BaseModel):
+    """Operator ``operator``'s statement "of the updates committed in ``epoch`` I hold
+    those in ``held_mask``"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    chain_id: int = Field(ge=1, lt=1 << 64)
+    avs: Address
+    epoch: int = Field(ge=0, lt=1 << 64)
+    operator: Address
+    held_mask: int = Field(ge=0, lt=1 << MAX_OPERATORS)
+    signature: Signature
+
+    def signable(self) -> Any:
+        return typed_message(self.chain_id, self.avs, self.epoch, self.held_mask)
+
+    def signer(self) -> str:
+        """The address that signed this attestation (checksummed)."""
+        try:
+            return str(Account.recover_message(self.signable(), signature=self.signature))
+        except Exception as exc:  # malformed r, s or v
+            raise AnnouncementError("bad-signature", str(exc)) from None
+
+    def encode(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+def typed_message(chain_id: int, avs: str, epoch: int, held_mask: int) -> Any:
+    domain = {"name": "p2pfl", "version": "1", "chainId": chain_id, "verifyingContract": avs}
+    message = {"epoch": epoch, "heldMask": held_mask}
+    return encode_typed_data(domain_data=domain, message_types=_TYPES, message_data=message)
+
+
+def sign_attestation(
+    private_key: bytes | str, *, chain_id: int, avs: str, epoch: int, held_mask: int
+) -> Attestation:
+    """A signed attestation by the operator that owns ``private_key``."""
+    avs = to_checksum_address(avs)
+    signed = Account.sign_message(typed_message(chain_id, avs, epoch, held_mask), private_key)
+    return Attestation(
+        chain_id=chain_id,
+        avs=avs,
+        epoch=epoch,
+        operator=Account.from_key(private_key).address,
+        held_mask=held_mask,
+        signature="0x" + bytes(signed.signature).hex(),
+    )
+
+
+def decode_attestation(data: bytes, max_bytes: int) -> Attestation:
+    """Parse and schema-check one attestation (the signature is checked separately)."""
+    if len(data) > max_bytes:
+        raise AnnouncementError("oversize", f"{len(data)} bytes > {max_bytes}")
+    try:
+        return Attestation.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise AnnouncementError("schema", f"{where}: {first['msg']}") from None
+
+
+def ordered(committed: Iterable[str]) -> list[str]:
+    """The committed operators in ascending address order (the bits of a mask)."""
+    out: list[str] = sorted(
+        {str(to_checksum_address(a)) for a in committed}, key=lambda a: int(a, 16)
+    )
+    if len(out) > MAX_OPERATORS:
+        raise ValueError(f"{len(out)} committed operators, a mask holds {MAX_OPERATORS}")
+    return out
+
+
+def held_mask(committed: Sequence[str], held: Iterable[str]) -> int:
+    """The mask of ``held`` (operators whose update this node fetched and checked)."""
+    index = {a: i for i, a in enumerate(ordered(committed))}
+    mask = 0
+    for a in held:
+        mask |= 1 << index[to_checksum_address(a)]
+    return mask
+
+
+def check(
+    att: Attestation, *, chain_id: int, avs: str, epoch: int, committed: Sequence[str]
+) -> None:
+    """Refuse an attestation of another chain, AVS or epoch, by a signer other than its
+    operator, by an operator that did not commit, or with bits beyond the committed set
+    (raises ``AnnouncementError`` with the reason)."""
+    if att.chain_id != chain_id or att.avs != to_checksum_address(avs):
+        raise AnnouncementError("wrong-domain", f"chain {att.chain_id}, avs {att.avs}")
+    if att.epoch != epoch:
+        raise AnnouncementError("wrong-epoch", f"epoch {att.epoch}, expected {epoch}")
+    members = ordered(committed)
+    if att.operator not in members:
+        raise AnnouncementError("not-committed", f"{att.operator} did not commit in {epoch}")
+    if att.held_mask >> len(members):
+        raise AnnouncementError("bad-mask", f"bits beyond the {len(members)} committed")
+    signer = att.signer()
+    if signer != att.operator:
+        raise AnnouncementError("bad-signature", f"signed by {signer}, not {att.operator}")
+
+
+def available(committed: Sequence[str], attestations: Iterable[Attestation], f_c: int) -> list[str]:
+    """The available operators, in ascending order: those attested by at least ``f_c + 1``
+    committed operators other than themselves. One attestation counts per operator (a
+    second one from the same operator is ignored); attestations must be ``check``-ed."""
+    members = ordered(committed)
+    counts = [0] * len(members)
+    seen: set[str] = set()
+    for att in attestations:
+        if att.operator in seen or att.operator not in members:
+            continue
+        seen.add(att.operator)
+        own = members.index(att.operator)
+        for j in range(len(members)):
+            if j != own and att.held_mask >> j & 1:
+                counts[j] += 1
+    return [a for a, c in zip(members, counts, strict=True) if c >= f_c + 1]
