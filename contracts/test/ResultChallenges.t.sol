@@ -289,7 +289,14 @@ contract ResultChallengesTest is MerkleVectors {
 
     function test_aWrongSketchRowIsCaughtChunkByChunk() public {
         SketchWorld memory w = stageSketchWorld(1);
-        uint256 id = open(w);
+        bytes memory call = abi.encodeCall(st.openSketchChallenge, (1, 0, w.row, w.partials));
+        vm.prank(challenger);
+        uint256 before0 = gasleft();
+        (bool opened, bytes memory idData) = address(st).call{value: BOND}(call);
+        console.log("openSketchChallenge: gas", before0 - gasleft(), "calldata bytes", call.length);
+        assertTrue(opened);
+        assertLt(call.length, 128 * 1024);
+        uint256 id = abi.decode(idData, (uint256));
         assertEq(st.openSketchChallenges(1), 1, "the result cannot finalize now");
         for (uint256 c; c < 3; ++c) {
             bytes memory data = abi.encodeCall(st.proveChunk, (1, id, c, chunkAt(w, c), chunkProof(w, c)));
