@@ -121,7 +121,8 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
         return (max(latest - 1, 1), max(latest, 1) + 1)
 
     # commit-reveal across restarts: updates not revealed yet are held from the start
-    held = unrevealed(StateFile(data_dir, me, view.epochs.address).state)
+    state = StateFile(data_dir, me, view.epochs.address)  # read once, handed to the node
+    held = unrevealed(state.state)
     async with open_peer(
         settings.net,
         pair,
@@ -157,7 +158,15 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
             await peer.net.discovery.first_peer.wait()
             emit(Ready(seconds=round(time.monotonic() - started, 3), warmup_s=round(warmup, 3)))
             node = EpochNode(
-                view, settings.account, peer, trainer, opts, emit, settings.adversary.tamper()
+                view,
+                settings.account,
+                peer,
+                trainer,
+                opts,
+                emit,
+                settings.adversary.tamper(),
+                state=state,
+                genesis=genesis,
             )
             holder.append(node)
             await node.run()

@@ -74,8 +74,35 @@ def check_arrays(x: np.ndarray, y: np.ndarray, where: str) -> Dataset:
     return Dataset(np.ascontiguousarray(x), y.astype(np.int64))
 
 
+# The last set read, by the file's (or folder's files') path, size and modification time: a
+# node checks its set at start and trains on it later; the second read is this lookup.
+_last: tuple[tuple[object, ...], Dataset] | None = None
+
+
+def _fingerprint(path: Path) -> tuple[object, ...]:
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    return tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
 def load_dataset(path: Path) -> Dataset:
-    """Read and check the training set at ``path`` (an ``.npz`` file or an IDX folder)."""
+    """Read and check the training set at ``path`` (an ``.npz`` file or an IDX folder).
+    Read again unchanged, it is not read twice (its arrays are read-only)."""
+    global _last
+    try:
+        key = _fingerprint(path)
+    except OSError:
+        key = ()
+    if key and _last is not None and _last[0] == key:
+        return _last[1]
+    data = _read_dataset(path)
+    data.images.setflags(write=False)
+    data.labels.setflags(write=False)
+    if key:
+        _last = (key, data)
+    return data
+
+
+def _read_dataset(path: Path) -> Dataset:
     if path.is_dir():
         return _load_idx_folder(path)
     if not path.exists():

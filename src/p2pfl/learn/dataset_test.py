@@ -1,4 +1,5 @@
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -155,3 +156,17 @@ def test_save_npz_refuses_what_load_would(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="x is int64"):
         save_npz(tmp_path / "t.npz", IMAGES.astype(np.int64), LABELS)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_set_read_again_unchanged_is_not_read_twice(tmp_path: Path) -> None:
+    path = tmp_path / "train.npz"
+    x = np.zeros((4, 28, 28), dtype=np.uint8)
+    np.savez(path, x=x, y=np.arange(4))
+    first = load_dataset(path)
+    assert load_dataset(path) is first
+    assert not first.images.flags.writeable
+    np.savez(path, x=x + 1, y=np.arange(4))  # changed on disk: read again
+    os.utime(path, ns=(1, 1))
+    second = load_dataset(path)
+    assert second is not first
+    assert int(second.images.max()) == 1

@@ -85,15 +85,20 @@ class EpochNode:
         opts: NodeOptions,
         emit: Emit,
         tamper: Tamper | None = None,
+        *,
+        state: StateFile | None = None,
+        genesis: GlobalModel | None = None,
     ) -> None:
-        genesis = GlobalModel.genesis(opts.model_seed)
+        """``state`` and ``genesis``, when the caller has them already, are not read or
+        built a second time."""
+        genesis = genesis or GlobalModel.genesis(opts.model_seed)
         self.ctx = ctx = NodeContext(
             view=view,
             account=account,
             peer=peer,
             blobs=Blobs(peer, view, genesis, opts.fetch_timeout_s),
             book=EpochBook(),
-            state=StateFile(opts.data_dir, account.address, view.epochs.address),
+            state=state or StateFile(opts.data_dir, account.address, view.epochs.address),
             opts=opts,
             emit=emit,
         )
