@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 import trio
+from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.peer.id import ID
 
+from p2pfl.net.config import NetConfig
+from p2pfl.net.host import open_network
 from p2pfl.net.peer import Peer
 from p2pfl.net.topics import topic
 from tests.net.conftest import EPOCH, announce_for, open_peers, random_blob
@@ -79,3 +84,24 @@ async def test_a_dropped_bootstrap_connection_is_dialed_again() -> None:
 
 def _topic(peer: Peer) -> str:
     return topic(peer.board.chain_id, peer.board.avs, EPOCH, "updates")
+
+
+@pytest.mark.trio
+async def test_a_bootstrap_that_comes_back_is_reached_at_once() -> None:
+    """A node dials its bootstrap while the bootstrap is down (every dial fails, so
+    py-libp2p's swarm puts it in its 60-second negative cache); when the bootstrap comes
+    back on its address, the node connects within its own backoff (at most 5 s)."""
+    boot_key = create_new_key_pair()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    boot_id = ID.from_pubkey(boot_key.public_key)
+    addr = f"/ip4/127.0.0.1/tcp/{port}/p2p/{boot_id.to_base58()}"
+    node_cfg = NetConfig.build(listen="/ip4/127.0.0.1/tcp/0", bootstrap=(addr,))
+    async with open_network(node_cfg, create_new_key_pair()) as node:
+        await trio.sleep(3)  # dials fail meanwhile; the swarm blocks the peer
+        boot_cfg = NetConfig.build(listen=f"/ip4/127.0.0.1/tcp/{port}")
+        async with open_network(boot_cfg, boot_key):
+            with trio.fail_after(8):
+                while boot_id not in node.connected_peers():
+                    await trio.sleep(0.05)

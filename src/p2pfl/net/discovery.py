@@ -59,6 +59,12 @@ class Discovery:
         attempt = 0
         while True:
             attempt += 1
+            # py-libp2p 0.8.1's swarm refuses, for 60 s, every dial to a peer whose addresses
+            # all failed once: a bootstrap that restarts would be unreachable for a minute.
+            # The bootstrap is configured, and this loop has its own backoff: dial it.
+            unblock = getattr(self._host.get_network(), "unblock_peer", None)
+            if unblock is not None:
+                unblock(info.peer_id)
             try:
                 await self._host.connect(info)
                 return
