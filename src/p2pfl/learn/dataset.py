@@ -81,7 +81,8 @@ _last: tuple[tuple[object, ...], Dataset] | None = None
 
 def _fingerprint(path: Path) -> tuple[object, ...]:
     files = sorted(path.iterdir()) if path.is_dir() else [path]
-    return tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    stats = [(f, f.stat()) for f in files]
+    return tuple((str(f.resolve()), st.st_size, st.st_mtime_ns) for f, st in stats)
 
 
 def load_dataset(path: Path) -> Dataset:

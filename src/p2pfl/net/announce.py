@@ -10,7 +10,7 @@ wire: compact JSON, at most ``GossipConfig.max_announcement_bytes``.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -19,6 +19,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from p2pfl.net.errors import AnnouncementError
 from p2pfl.net.topics import Kind
+
+M = TypeVar("M", bound=BaseModel)
 
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
 _HEX65 = re.compile(r"^0x[0-9a-f]{130}$")
@@ -87,10 +89,7 @@ class Announcement(BaseModel):
 
     def signer(self) -> str:
         """The address that signed this announcement (checksummed)."""
-        try:
-            return str(Account.recover_message(self.signable(), signature=self.signature))
-        except Exception as exc:  # malformed r, s or v
-            raise AnnouncementError("bad-signature", str(exc)) from None
+        return recover_signer(self.signable(), self.signature)
 
     def encode(self) -> bytes:
         return self.model_dump_json().encode()
@@ -154,13 +153,28 @@ def sign_announcement(
     )
 
 
-def decode_announcement(data: bytes, max_bytes: int) -> Announcement:
-    """Parse and schema-check one announcement (the signature is checked separately)."""
+def recover_signer(signable: Any, signature: str) -> str:
+    """The checksummed address that signed the typed data ``signable``, or
+    ``AnnouncementError("bad-signature")`` for a malformed signature."""
+    try:
+        return str(Account.recover_message(signable, signature=signature))
+    except Exception as exc:  # malformed r, s or v
+        raise AnnouncementError("bad-signature", str(exc)) from None
+
+
+def decode_signed(model: type[M], data: bytes, max_bytes: int) -> M:
+    """Parse and schema-check one signed gossip message of type ``model`` (the signature
+    is checked separately): ``oversize`` or ``schema`` rejections, one line each."""
     if len(data) > max_bytes:
         raise AnnouncementError("oversize", f"{len(data)} bytes > {max_bytes}")
     try:
-        return Announcement.model_validate_json(data)
+        return model.model_validate_json(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
         raise AnnouncementError("schema", f"{where}: {first['msg']}") from None
+
+
+def decode_announcement(data: bytes, max_bytes: int) -> Announcement:
+    """Parse and schema-check one announcement (the signature is checked separately)."""
+    return decode_signed(Announcement, data, max_bytes)

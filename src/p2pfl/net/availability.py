@@ -20,9 +20,9 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from p2pfl.net.announce import Address, Signature
+from p2pfl.net.announce import Address, Signature, decode_signed, recover_signer
 from p2pfl.net.errors import AnnouncementError
 
 MAX_OPERATORS = 256  # a heldMask is a uint256
@@ -52,10 +52,7 @@ class Attestation(BaseModel):
 
     def signer(self) -> str:
         """The address that signed this attestation (checksummed)."""
-        try:
-            return str(Account.recover_message(self.signable(), signature=self.signature))
-        except Exception as exc:  # malformed r, s or v
-            raise AnnouncementError("bad-signature", str(exc)) from None
+        return recover_signer(self.signable(), self.signature)
 
     def encode(self) -> bytes:
         return self.model_dump_json().encode()
@@ -85,14 +82,7 @@ def sign_attestation(
 
 def decode_attestation(data: bytes, max_bytes: int) -> Attestation:
     """Parse and schema-check one attestation (the signature is checked separately)."""
-    if len(data) > max_bytes:
-        raise AnnouncementError("oversize", f"{len(data)} bytes > {max_bytes}")
-    try:
-        return Attestation.model_validate_json(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise AnnouncementError("schema", f"{where}: {first['msg']}") from None
+    return decode_signed(Attestation, data, max_bytes)
 
 
 def ordered(committed: Iterable[str]) -> list[str]:
