@@ -252,14 +252,20 @@ contract ResultChallengesTest is MerkleVectors {
                 w.partials[c * 64 + b] = part[b];
             }
         }
+        stageOperators(w, true, w.seed, type(uint256).max);
+        st.setRow(0, w.row);
+    }
+
+    /// @dev Three operators, operator 0's root the sketch world's, a standing result.
+    function stageOperators(SketchWorld memory w, bool standing, bytes32 seed, uint256 bound) internal {
         bytes32[] memory roots = new bytes32[](3);
         roots[0] = w.root;
         roots[1] = keccak256("1");
         roots[2] = keccak256("2");
         st.set(
             ResultChallenges.ResultView({
-                standing: true,
-                seed: w.seed,
+                standing: standing,
+                seed: seed,
                 baseModel: bytes32(0),
                 modelDigest: bytes32(0),
                 selectedMask: 3,
@@ -269,9 +275,8 @@ contract ResultChallengesTest is MerkleVectors {
             ops(3),
             roots,
             w.d,
-            type(uint256).max
+            bound
         );
-        st.setRow(0, w.row);
     }
 
     function chunkAt(SketchWorld memory w, uint256 c) internal pure returns (bytes memory) {
@@ -442,25 +447,7 @@ contract ResultChallengesTest is MerkleVectors {
     }
 
     function stageBound(SketchWorld memory w, uint256 bound) internal {
-        bytes32[] memory roots = new bytes32[](3);
-        roots[0] = w.root;
-        roots[1] = keccak256("1");
-        roots[2] = keccak256("2");
         (bool standing, bytes32 seed,,,,,) = st.result();
-        st.set(
-            ResultChallenges.ResultView({
-                standing: standing,
-                seed: seed,
-                baseModel: bytes32(0),
-                modelDigest: bytes32(0),
-                selectedMask: 3,
-                attempt: 0,
-                aggregator: AGG
-            }),
-            ops(3),
-            roots,
-            w.d,
-            bound
-        );
+        stageOperators(w, standing, seed, bound);
     }
 }

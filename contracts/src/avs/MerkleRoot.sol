@@ -72,6 +72,11 @@ library MerkleRoot {
         return rootFromLeaf(leafHash(leaf), index, proof) == root;
     }
 
+    /// @notice Height of a chunk's subtree in a tree of depth `depth`: `min(depth, 8)`.
+    function chunkHeight(uint256 depth) internal pure returns (uint256) {
+        return depth < CHUNK_HEIGHT ? depth : CHUNK_HEIGHT;
+    }
+
     /// @notice The subtree root of a 64 KiB chunk (2^8 leaves).
     function chunkRoot(bytes memory chunk) internal pure returns (bytes32) {
         if (chunk.length != CHUNK_BYTES) revert BadChunkLength(chunk.length, CHUNK_BYTES);
@@ -85,7 +90,7 @@ library MerkleRoot {
         pure
         returns (bool)
     {
-        uint256 height = depth < CHUNK_HEIGHT ? depth : CHUNK_HEIGHT;
+        uint256 height = chunkHeight(depth);
         uint256 size = LEAF_BYTES << height;
         if (chunk.length != size) revert BadChunkLength(chunk.length, size);
         if (proof.length != depth - height) revert BadProofLength(proof.length, depth - height);

@@ -46,22 +46,20 @@ library UpdateChunk {
     /// @notice Chunks of a vector of `d` entries (`2^(D - h)`; the last ones may be all padding).
     function chunkCount(uint256 d) internal pure returns (uint256) {
         uint256 D = depth(d);
-        uint256 h = D < MerkleRoot.CHUNK_HEIGHT ? D : MerkleRoot.CHUNK_HEIGHT;
-        return uint256(1) << (D - h);
+        return uint256(1) << (D - MerkleRoot.chunkHeight(D));
     }
 
     /// @notice Chunks of a vector of `d` entries that hold at least one entry (the others are
     /// padding only: zero bytes, nothing to prove).
     function liveChunks(uint256 d) internal pure returns (uint256) {
-        uint256 D = depth(d);
-        uint256 size = LEAF_ENTRIES << (D < MerkleRoot.CHUNK_HEIGHT ? D : MerkleRoot.CHUNK_HEIGHT);
+        uint256 size = LEAF_ENTRIES << MerkleRoot.chunkHeight(depth(d));
         return (d + size - 1) / size;
     }
 
     /// @notice Where chunk `c` of a vector of `d` entries lies.
     function place(uint256 d, uint256 c) internal pure returns (Place memory p) {
         p.depth = depth(d);
-        p.height = p.depth < MerkleRoot.CHUNK_HEIGHT ? p.depth : MerkleRoot.CHUNK_HEIGHT;
+        p.height = MerkleRoot.chunkHeight(p.depth);
         uint256 chunks = uint256(1) << (p.depth - p.height);
         if (c >= chunks) revert ChunkOutOfRange(c, chunks);
         uint256 size = LEAF_ENTRIES << p.height;
