@@ -99,7 +99,10 @@ async def test_a_bootstrap_that_comes_back_is_reached_at_once() -> None:
     addr = f"/ip4/127.0.0.1/tcp/{port}/p2p/{boot_id.to_base58()}"
     node_cfg = NetConfig.build(listen="/ip4/127.0.0.1/tcp/0", bootstrap=(addr,))
     async with open_network(node_cfg, create_new_key_pair()) as node:
-        await trio.sleep(3)  # dials fail meanwhile; the swarm blocks the peer
+        swarm = node.host.get_network()
+        with trio.fail_after(10):  # the dials fail until the swarm blocks the bootstrap
+            while not swarm._negative_peer_cache.is_blocked(str(boot_id)):  # type: ignore[attr-defined]
+                await trio.sleep(0.05)
         boot_cfg = NetConfig.build(listen=f"/ip4/127.0.0.1/tcp/{port}")
         async with open_network(boot_cfg, boot_key):
             with trio.fail_after(8):
