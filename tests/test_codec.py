@@ -71,10 +71,11 @@ def test_from_delta_clips_then_quantizes() -> None:
     assert np.linalg.norm(dequantize(upd.q)) == pytest.approx(1.0, abs=1e-4)
 
 
-def test_digest_is_keccak_of_little_endian_int32_in_canonical_order() -> None:
+def test_digest_is_the_root_of_little_endian_int32_in_canonical_order() -> None:
     u = update()
     raw = b"".join(int(v).to_bytes(4, "little", signed=True) for v in range(-6, 7))
-    assert u.digest == keccak256(raw)
+    # 13 entries: one leaf, zero-padded to 256 bytes; the root of a depth-0 tree is its hash.
+    assert u.digest == keccak256(raw + bytes(256 - len(raw)))
     assert len(u.digest) == 32
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from p2pfl import merkle
 from p2pfl.hashing import keccak256
-from p2pfl.robust.sketch import count_sketch, sketch_plan
+from p2pfl.robust.sketch import count_sketch, partial_sketch, sketch_plan
 from tests.vectors import merkle_vectors
 
 VECTORS = Path(__file__).resolve().parent / "vectors" / "merkle.json"
@@ -233,15 +233,15 @@ def test_partial_sketches_sum_to_the_sketch() -> None:
     d = 46_730
     q = random_q(d, 6)
     plan = sketch_plan(keccak256(b"seed"), d, 64)
-    parts = [merkle.partial_sketch(merkle.chunk_bytes(q, c), c, plan) for c in range(4)]
+    parts = [partial_sketch(merkle.chunk_bytes(q, c), c, plan) for c in range(4)]
     assert np.array_equal(sum(parts), count_sketch(q, plan))
     assert not parts[3].any()  # all padding
     # linearity: the partial sketch of a sum is the sum of the partial sketches
     a, b = random_q(d, 7) // 2, random_q(d, 8) // 2
     for c in range(3):
-        pa = merkle.partial_sketch(merkle.chunk_bytes(a, c), c, plan)
-        pb = merkle.partial_sketch(merkle.chunk_bytes(b, c), c, plan)
-        pab = merkle.partial_sketch(merkle.chunk_bytes(a + b, c), c, plan)
+        pa = partial_sketch(merkle.chunk_bytes(a, c), c, plan)
+        pb = partial_sketch(merkle.chunk_bytes(b, c), c, plan)
+        pab = partial_sketch(merkle.chunk_bytes(a + b, c), c, plan)
         assert np.array_equal(pa + pb, pab)
 
 
@@ -249,7 +249,7 @@ def test_partial_sketch_of_a_single_chunk_vector() -> None:
     q = random_q(100, 9)
     plan = sketch_plan(keccak256(b"seed2"), 100, 16)
     chunk = merkle.chunk_bytes(q, 0)  # D = 1: 2 leaves
-    assert np.array_equal(merkle.partial_sketch(chunk, 0, plan), count_sketch(q, plan))
+    assert np.array_equal(partial_sketch(chunk, 0, plan), count_sketch(q, plan))
 
 
 def test_blocks_must_be_whole() -> None:

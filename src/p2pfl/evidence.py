@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from p2pfl import merkle
 from p2pfl.learn import fixedpoint
 from p2pfl.learn.codec import squared_norm
-from p2pfl.robust.sketch import SketchPlan, count_sketch, sketch_plan
+from p2pfl.robust.sketch import SketchPlan, count_sketch, partial_sketch, sketch_plan
 
 Int32Vector = NDArray[np.int32]
 
@@ -108,10 +108,7 @@ def live_chunks(d: int) -> int:
 def partial_sketches(q: Int32Vector, plan: SketchPlan) -> list[NDArray[np.int64]]:
     """The partial sketch of every chunk of ``q`` (they sum to its sketch)."""
     d = q.shape[0]
-    return [
-        merkle.partial_sketch(merkle.chunk_bytes(q, c), c, plan)
-        for c in range(merkle.chunk_count(d))
-    ]
+    return [partial_sketch(merkle.chunk_bytes(q, c), c, plan) for c in range(merkle.chunk_count(d))]
 
 
 def sketch_evidence(

@@ -37,7 +37,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from p2pfl.hashing import keccak256
-from p2pfl.robust.sketch import SketchPlan, SketchVector, count_sketch
 
 LEAF_BYTES = 256
 LEAF_ENTRIES = LEAF_BYTES // 4  # 64 int32
@@ -232,14 +231,3 @@ def chunk_entries(chunk: bytes, d: int, c: int) -> NDArray[np.int32]:
     first = c * (LEAF_ENTRIES << h)
     count = max(0, min(d - first, LEAF_ENTRIES << h))
     return np.frombuffer(chunk, dtype="<i4", count=count).astype(np.int32)
-
-
-def partial_sketch(chunk: bytes, c: int, plan: SketchPlan) -> SketchVector:
-    """Chunk ``c``'s partial sketch: the sketch of the ``plan.dim``-vector that holds the
-    chunk's entries and is zero everywhere else. A vector's sketch is the sum of its
-    chunks' partial sketches."""
-    q = np.zeros(plan.dim, dtype=np.int32)
-    part = chunk_entries(chunk, plan.dim, c)
-    first = c * (LEAF_ENTRIES << chunk_height(depth(plan.dim)))
-    q[first : first + part.shape[0]] = part
-    return count_sketch(q, plan)

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from p2pfl import merkle
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import INT32_MAX, squared_norm
-from p2pfl.robust.sketch import hash_words, sketch_plan
+from p2pfl.robust.sketch import hash_words, partial_sketch, sketch_plan
 
 EXTREMES = (-INT32_MAX, INT32_MAX, 0, -1)
 SKETCH_K = 64
@@ -99,7 +99,7 @@ def case(d: int) -> dict[str, Any]:
                 "subtree_root": hexs(merkle.subtree_root(merkle.chunk_bytes(q, c))),
                 "proof": [hexs(x) for x in merkle.chunk_proof(q, c)],
                 "partial_sketch": [
-                    int(x) for x in merkle.partial_sketch(merkle.chunk_bytes(q, c), c, plan)
+                    int(x) for x in partial_sketch(merkle.chunk_bytes(q, c), c, plan)
                 ],
                 "sum_squares": str(
                     squared_norm(merkle.chunk_entries(merkle.chunk_bytes(q, c), d, c))

@@ -13,8 +13,8 @@ The model step is exact integer arithmetic, so a contract can recompute any entr
 taken in int64: ``|Σ| ≤ m·(2^31-1)``, so ``|2Σ + m| < 2^63`` for every
 ``m ≤ MAX_STEP_UPDATES`` (2^16, far above any committee).
 
-:func:`digest` is the one digest of a vector (updates and model alike): today
-``keccak256`` of the little-endian int32 bytes; DESIGN.md's Merkle root replaces it here.
+:func:`digest` is the one digest of a vector (updates and model alike): the Merkle root
+of its little-endian int32 bytes (``p2pfl.merkle``, DESIGN.md "Root").
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from p2pfl import merkle
 from p2pfl.errors import CodecError
-from p2pfl.hashing import keccak256
 from p2pfl.learn.spec import FloatVector, ModelSpec, flatten_state, unflatten_state
 
 SCALE_BITS = 16
@@ -112,8 +112,9 @@ def from_bytes(data: bytes, dim: int, what: str = "vector") -> Int32Vector:
 
 
 def digest(q: Int32Vector) -> bytes:
-    """The digest of a vector (update or model): ``keccak256`` of :func:`to_bytes`."""
-    return keccak256(to_bytes(q))
+    """The digest of a vector (update or model): its Merkle root (``p2pfl.merkle``, DESIGN.md
+    "Root"), so that a contract can check any 256-byte leaf or 64 KiB chunk of it."""
+    return merkle.root(q)
 
 
 def from_state(state: Mapping[str, torch.Tensor]) -> Int32Vector:

@@ -117,7 +117,8 @@ def test_bytes_are_little_endian_and_checked() -> None:
     assert raw[:8] == b"\x01\x00\x00\x00\xff\xff\xff\xff"
     assert raw[8:] == b"\xff\xff\xff\x7f\x01\x00\x00\x80"
     assert fp.from_bytes(raw, 4).tolist() == w.tolist()
-    assert fp.digest(w) == keccak256(raw)
+    # d = 4 <= 64: one zero-padded leaf, the root is its hash (DESIGN.md "Root").
+    assert fp.digest(w) == keccak256(raw + bytes(256 - 16))
     with pytest.raises(CodecError, match="15 bytes, expected 16"):
         fp.from_bytes(raw[:-1], 4)
     with pytest.raises(CodecError, match="symmetric"):

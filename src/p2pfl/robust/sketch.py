@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from p2pfl import merkle
 from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import INT32_MAX
@@ -82,3 +83,14 @@ def sketch_many(updates: list[NDArray[np.int32]], seed: bytes, k: int = DEFAULT_
         return np.zeros((0, k), dtype=np.int64)
     plan = sketch_plan(seed, int(updates[0].shape[0]), k)
     return np.stack([count_sketch(q, plan) for q in updates])
+
+
+def partial_sketch(chunk: bytes, c: int, plan: SketchPlan) -> SketchVector:
+    """Chunk ``c``'s partial sketch (``p2pfl.merkle``'s chunks): the sketch of the
+    ``plan.dim``-vector that holds the chunk's entries and is zero everywhere else. A
+    vector's sketch is the sum of its chunks' partial sketches."""
+    q = np.zeros(plan.dim, dtype=np.int32)
+    part = merkle.chunk_entries(chunk, plan.dim, c)
+    first = c * (merkle.LEAF_ENTRIES << merkle.chunk_height(merkle.depth(plan.dim)))
+    q[first : first + part.shape[0]] = part
+    return count_sketch(q, plan)
