@@ -282,18 +282,67 @@ class NormViolation(Event, kind="norm-violation"):
 
 @dataclass(frozen=True, kw_only=True)
 class ModelMismatch(Event, kind="model-mismatch"):
+    """The posted model is not the model step of the base and the selected updates.
+    ``available``: its bytes could be fetched (then it is challenged leaf by leaf); a
+    model nobody serves cannot be challenged (docs/protocol.md §9)."""
+
     epoch: int
     aggregator: str
+    available: bool = True
+    wrong_leaves: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class Challenged(Event, kind="challenged"):
+    """A challenge this node settled on chain: ``subject`` ``sketch`` (``row`` the sketch
+    row, ``operator`` its owner; the last chunk proven) or ``model`` (``row`` the model
+    leaf)."""
+
     epoch: int
     attempt: int
     row: int
     operator: str
     aggregator: str
     upheld: bool
+    gas: int
+    subject: str = "sketch"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChallengeOpened(Event, kind="challenge-opened"):
+    """This node opened chunked sketch challenge ``id`` of row ``row`` (bond sent); its
+    chunks follow, one transaction each."""
+
+    epoch: int
+    attempt: int
+    id: int
+    row: int
+    operator: str
+    aggregator: str
+    gas: int
+    calldata: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChunkProven(Event, kind="chunk-proven"):
+    """This node proved chunk ``chunk`` of sketch challenge ``id``."""
+
+    epoch: int
+    id: int
+    chunk: int
+    gas: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class NormProven(Event, kind="norm-proven"):
+    """This node proved chunk ``chunk`` of ``operator``'s update of ``epoch`` on chain
+    (``total`` the proven sum of squares so far); ``slashed`` when it passed the bound."""
+
+    epoch: int
+    operator: str
+    chunk: int
+    total: str
+    slashed: bool
     gas: int
 
 

@@ -23,10 +23,13 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.id import ID
 from requests.exceptions import ConnectionError as RpcDown
 
+from p2pfl import evidence, merkle
 from p2pfl.chain.client import Chain, ChainError
 from p2pfl.chain.epochs import NO_AGGREGATOR, EpochInfo, EpochManager, Params, Status
+from p2pfl.evidence import ChunkEvidence, ModelEvidence, SketchEvidence
 from p2pfl.hashing import keccak256
-from p2pfl.learn.codec import Update
+from p2pfl.learn import fixedpoint
+from p2pfl.learn.codec import Update, norm_bound_sq, squared_norm
 from p2pfl.net.announce import Announcement
 from p2pfl.net.blob import BlobService, BlobStore
 from p2pfl.net.errors import AnnouncementError, BlobUnavailableError
@@ -38,7 +41,7 @@ from p2pfl.protocol.chainview import ChainView, PostedResult, Snapshot
 from p2pfl.protocol.election import elect
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.protocol.trainer import Trainer
-from p2pfl.robust.sketch import sketch_many
+from p2pfl.robust.sketch import partial_sketch, sketch_plan
 
 BLOCK_S = 1.0  # mock seconds per block
 MIN_PARTICIPANTS = 3
@@ -120,6 +123,29 @@ class EpochRecord:
         )
 
 
+@dataclass
+class FakeSketchChallenge:
+    """``ResultChallenges.SketchChallenge``, with the challenger's partial sketches."""
+
+    epoch: int
+    challenger: str
+    deadline: int
+    attempt: int
+    index: int
+    chunks: int
+    bond: int
+    proven_mask: int
+    closed: bool
+    partials: list[list[int]]
+
+
+@dataclass
+class FakeNormProof:
+    proven_mask: int = 0
+    sum_of_squares: int = 0
+    slashed: bool = False
+
+
 class FakeChain:
     """The EpochManager as the node sees it (``ChainView.epochs``), and the chain object
     (``ChainView.chain``: only ``chain_id``), over one shared in-memory state."""
@@ -143,7 +169,13 @@ class FakeChain:
         self.txs: list[tuple[str, str, int]] = []  # (method, sender, epoch) of every mined tx
         self.reverts: list[tuple[str, str, str]] = []  # (method, sender, reason)
         self.timeouts: list[tuple[int, str]] = []  # (epoch, absent aggregator)
-        self.challenges: list[tuple[int, int, str, bool]] = []  # (epoch, row, by, upheld)
+        # Settled challenges: (epoch, sketch row or model leaf, challenger, upheld).
+        self.challenges: list[tuple[int, int, str, bool]] = []
+        self.sketch_challenges: list[FakeSketchChallenge] = []
+        self.norms: dict[tuple[int, str], FakeNormProof] = {}
+        self.norm_slashes: list[tuple[int, str]] = []  # (epoch, operator)
+        self.dim = GlobalModel.genesis(0).spec.dim
+        self.norm_bound_sq = norm_bound_sq(10.0, self.dim)
         self.rigged: dict[tuple[int, int], str] = {}  # (epoch, attempt) -> aggregator
         self.on_commit: Callable[[str, int, bytes], None] | None = None
         # Faults: a method raises ConnectionError within a stretch of mock time, or for
@@ -338,32 +370,192 @@ class FakeChain:
         self.txs.append(("submit_result", me, epoch))
         return receipt(300_000)
 
-    def challenge_sketch(
-        self, who: LocalAccount, epoch: int, index: int, update: bytes, posted: list[int]
-    ) -> tuple[bool, dict[str, int]]:
-        self.fault("challenge_sketch")
-        me = who.address
+    # ---- the v2 challenges (ResultChallenges.sol), checked like the contract checks them
+    def _challengeable(self, method: str, me: str, epoch: int) -> EpochRecord:
         rec = self.epochs[epoch]
         if rec.status != Status.SUBMITTED:
-            raise self._revert("challenge_sketch", me, f"WrongStatus({epoch})")
+            raise self._revert(method, me, f"WrongStatus({epoch})")
         if block_now() > rec.challenge_deadline:
-            raise self._revert("challenge_sketch", me, f"ChallengeClosed({epoch})")
-        if index >= len(rec.result_operators):
-            raise self._revert("challenge_sketch", me, "BadOperatorIndex()")
-        op = rec.result_operators[index]
-        if keccak256(update) != rec.commitments[op]:
-            raise self._revert("challenge_sketch", me, "UpdateDoesNotMatchCommitment()")
-        if [int(x) for x in posted] != rec.sketches[index]:
-            raise self._revert("challenge_sketch", me, "SketchDoesNotMatchResult()")
-        q = np.frombuffer(update, dtype="<i4").astype(np.int32)
-        actual = sketch_many([q], rec.seed, self.p.sketch_dim).tolist()[0]
-        upheld = actual != rec.sketches[index]
-        self.challenges.append((epoch, index, me, upheld))
-        self.txs.append(("challenge_sketch", me, epoch))
-        if upheld:  # the result is voided, the next operator in rotation aggregates
-            rec.status = Status.OPEN
-            self._rotate(epoch, rec)
-        return upheld, receipt(2_000_000)
+            raise self._revert(method, me, f"ChallengeClosed({epoch})")
+        return rec
+
+    def _void(self, epoch: int, rec: EpochRecord, row: int, me: str) -> None:
+        """An upheld challenge: the result is voided, the next aggregator takes over."""
+        self.challenges.append((epoch, row, me, True))
+        rec.status = Status.OPEN
+        self._rotate(epoch, rec)
+
+    def open_sketch_challenge(
+        self, who: LocalAccount, epoch: int, ev: SketchEvidence
+    ) -> tuple[int, dict[str, int]]:
+        self.fault("open_sketch_challenge")
+        me = who.address
+        rec = self._challengeable("open_sketch_challenge", me, epoch)
+        k, d = self.p.sketch_dim, self.dim
+        if ev.row >= len(rec.result_operators):
+            raise self._revert("open_sketch_challenge", me, "ChallengedRowOutOfRange()")
+        if list(ev.posted) != rec.sketches[ev.row]:
+            raise self._revert("open_sketch_challenge", me, "PostedRowWrong()")
+        chunks = merkle.chunk_count(d)
+        if len(ev.partials) != chunks * k:
+            raise self._revert("open_sketch_challenge", me, "PartialsLengthWrong()")
+        parts = [list(ev.partials[c * k : (c + 1) * k]) for c in range(chunks)]
+        if [sum(col) for col in zip(*parts, strict=True)] == list(ev.posted):
+            raise self._revert("open_sketch_challenge", me, "PartialsMatchPostedRow()")
+        live = evidence.live_chunks(d)
+        cid = len(self.sketch_challenges)
+        self.sketch_challenges.append(
+            FakeSketchChallenge(
+                epoch=epoch,
+                challenger=me,
+                deadline=block_now() + self.p.challenge_blocks,
+                attempt=rec.attempt,
+                index=ev.row,
+                chunks=chunks,
+                bond=self.p.challenge_bond,
+                proven_mask=((1 << chunks) - 1) ^ ((1 << live) - 1),
+                closed=False,
+                partials=parts,
+            )
+        )
+        self.txs.append(("open_sketch_challenge", me, epoch))
+        return cid, receipt(400_000)
+
+    def _open_challenge(self, method: str, me: str, epoch: int, cid: int) -> FakeSketchChallenge:
+        if cid >= len(self.sketch_challenges):
+            raise self._revert(method, me, f"NoSketchChallenge({cid})")
+        ch = self.sketch_challenges[cid]
+        if ch.closed or ch.epoch != epoch:
+            raise self._revert(method, me, f"NoSketchChallenge({cid})")
+        return ch
+
+    def _moot(self, ch: FakeSketchChallenge) -> bool:
+        rec = self.epochs[ch.epoch]
+        return rec.status != Status.SUBMITTED or rec.attempt != ch.attempt
+
+    def prove_chunk(
+        self, who: LocalAccount, epoch: int, cid: int, chunk: ChunkEvidence
+    ) -> tuple[bool, dict[str, int]]:
+        self.fault("prove_chunk")
+        me = who.address
+        ch = self._open_challenge("prove_chunk", me, epoch, cid)
+        if self._moot(ch):
+            ch.closed = True
+            return False, receipt()
+        if block_now() > ch.deadline:
+            raise self._revert("prove_chunk", me, f"SketchChallengeExpired({cid})")
+        c = chunk.index
+        if c >= ch.chunks:
+            raise self._revert("prove_chunk", me, "ChunkOutOfRange()")
+        if ch.proven_mask >> c & 1:
+            raise self._revert("prove_chunk", me, f"ChunkAlreadyProven({cid}, {c})")
+        rec = self.epochs[epoch]
+        root = rec.commitments[rec.result_operators[ch.index]]
+        d = self.dim
+        depth = merkle.depth(d)
+        offset = c * merkle.CHUNK_BYTES
+        if not merkle.verify_chunk(
+            root, c, chunk.data, list(chunk.proof), depth
+        ) or not merkle.padding_is_zero(d, offset, chunk.data):
+            raise self._revert("prove_chunk", me, "ChunkNotInRoot()")
+        plan = sketch_plan(rec.seed, d, self.p.sketch_dim)
+        if [int(x) for x in partial_sketch(chunk.data, c, plan)] != ch.partials[c]:
+            raise self._revert("prove_chunk", me, f"PartialSketchWrong({cid}, {c})")
+        ch.proven_mask |= 1 << c
+        self.txs.append(("prove_chunk", me, epoch))
+        if ch.proven_mask != (1 << ch.chunks) - 1:
+            return False, receipt(2_000_000)
+        ch.closed = True
+        self._void(epoch, rec, ch.index, ch.challenger)
+        return True, receipt(2_000_000)
+
+    def close_sketch_challenge(self, who: LocalAccount, epoch: int, cid: int) -> dict[str, int]:
+        self.fault("close_sketch_challenge")
+        me = who.address
+        ch = self._open_challenge("close_sketch_challenge", me, epoch, cid)
+        if not self._moot(ch) and block_now() <= ch.deadline:
+            raise self._revert("close_sketch_challenge", me, f"SketchChallengeStillOpen({cid})")
+        if not self._moot(ch):
+            self.challenges.append((epoch, ch.index, ch.challenger, False))
+        ch.closed = True
+        self.txs.append(("close_sketch_challenge", me, epoch))
+        return receipt()
+
+    def sketch_challenge_ids(self, epoch: int) -> list[int]:
+        return [i for i, c in enumerate(self.sketch_challenges) if c.epoch == epoch]
+
+    def sketch_challenge(self, cid: int) -> FakeSketchChallenge:
+        return self.sketch_challenges[cid]
+
+    def open_sketch_challenges(self, epoch: int) -> int:
+        return sum(1 for c in self.sketch_challenges if c.epoch == epoch and not c.closed)
+
+    def challenge_model(
+        self, who: LocalAccount, epoch: int, ev: ModelEvidence
+    ) -> tuple[bool, dict[str, int]]:
+        self.fault("challenge_model")
+        me = who.address
+        rec = self._challengeable("challenge_model", me, epoch)
+        depth = merkle.depth(self.dim)
+        i = ev.leaf
+
+        def ok(root: bytes, leaf: evidence.LeafEvidence) -> bool:
+            proof = list(leaf.proof)
+            return leaf.index == i and merkle.verify_leaf(root, i, leaf.data, proof, depth)
+
+        if not ok(rec.base_model, ev.base) or not ok(rec.model_digest, ev.model):
+            raise self._revert("challenge_model", me, "LeafNotInRoot()")
+        chosen = [op for j, op in enumerate(rec.result_operators) if rec.selected_mask >> j & 1]
+        if len(ev.selected) != len(chosen) or not all(
+            ok(rec.commitments[op], leaf) for op, leaf in zip(chosen, ev.selected, strict=True)
+        ):
+            raise self._revert("challenge_model", me, "LeafNotInRoot()")
+
+        def entries(b: bytes) -> np.ndarray[Any, np.dtype[np.int32]]:
+            return np.frombuffer(b, dtype="<i4").astype(np.int32)
+
+        want = fixedpoint.step(entries(ev.base.data), [entries(s.data) for s in ev.selected])
+        upheld = not np.array_equal(want, entries(ev.model.data))
+        self.txs.append(("challenge_model", me, epoch))
+        if upheld:
+            self._void(epoch, rec, i, me)
+        else:
+            self.challenges.append((epoch, i, me, False))
+        return upheld, receipt(350_000)
+
+    def prove_norm_chunk(
+        self, who: LocalAccount, epoch: int, operator: str, chunk: ChunkEvidence
+    ) -> tuple[bool, dict[str, int]]:
+        self.fault("prove_norm_chunk")
+        me = who.address
+        rec = self.epochs[epoch]
+        open_ok = rec.status == Status.OPEN and rec.closed() and epoch == self.current
+        window_ok = rec.status == Status.SUBMITTED and block_now() <= rec.challenge_deadline
+        if not (open_ok or window_ok):
+            raise self._revert("prove_norm_chunk", me, f"NormNotProvable({epoch})")
+        root = rec.commitments.get(operator)
+        if root is None:
+            raise self._revert("prove_norm_chunk", me, "NothingCommitted()")
+        np_ = self.norms.setdefault((epoch, operator), FakeNormProof())
+        if np_.slashed:
+            raise self._revert("prove_norm_chunk", me, "AlreadySlashedForNorm()")
+        c = chunk.index
+        if np_.proven_mask >> c & 1:
+            raise self._revert("prove_norm_chunk", me, "NormChunkAlreadyProven()")
+        depth = merkle.depth(self.dim)
+        if not merkle.verify_chunk(root, c, chunk.data, list(chunk.proof), depth):
+            raise self._revert("prove_norm_chunk", me, "ChunkNotInRoot()")
+        np_.proven_mask |= 1 << c
+        np_.sum_of_squares += squared_norm(merkle.chunk_entries(chunk.data, self.dim, c))
+        self.txs.append(("prove_norm_chunk", me, epoch))
+        if np_.sum_of_squares <= self.norm_bound_sq:
+            return False, receipt(3_000_000)
+        np_.slashed = True
+        self.norm_slashes.append((epoch, operator))
+        return True, receipt(3_000_000)
+
+    def norm_proof(self, epoch: int, operator: str) -> FakeNormProof:
+        return self.norms.get((epoch, operator), FakeNormProof())
 
     def _rotate(self, epoch: int, rec: EpochRecord) -> None:
         if rec.attempt + 1 >= self.p.max_attempts:  # attempts exhausted: skipped
@@ -404,6 +596,8 @@ class FakeChain:
             raise self._revert("finalize", me, f"WrongStatus({epoch}, {rec.status.name})")
         if b <= rec.challenge_deadline:
             raise self._revert("finalize", me, f"ChallengeStillOpen({epoch})")
+        if self.open_sketch_challenges(epoch):
+            raise self._revert("finalize", me, f"SketchChallengesOpen({epoch})")
         rec.status = Status.FINALIZED
         self.latest = rec.model_digest
         self.txs.append(("finalize", me, epoch))

@@ -99,6 +99,7 @@ def proofs(monkeypatch: pytest.MonkeyPatch) -> Proofs:
         p2pfl.protocol.operator,
         p2pfl.protocol.aggregator,
         p2pfl.protocol.watcher,
+        p2pfl.protocol.challenger,
         p2pfl.protocol.blobs,
     ):
         monkeypatch.setattr(module, "blocking", inline)
@@ -603,11 +604,15 @@ async def test_a_challenge_that_meets_a_connection_error_is_retried(
     cheat = net.aggregator(1, 0)
     tamper = Adversary(cheat_epochs=frozenset({1})).tamper()
     nodes = [make_node(net, i, tamper if i == cheat else None, stop_after=1) for i in range(4)]
-    net.chain.fail_next["challenge_sketch"] = 3  # every watcher's first try
+    net.chain.fail_next["open_sketch_challenge"] = 1  # the first opener's first try
+    net.chain.fail_next["prove_chunk"] = 1  # and the first chunk's
     await run_all(nodes)
 
-    assert len(everyone(nodes, ChainUnreachable)) == 3
+    assert len(everyone(nodes, ChainUnreachable)) == 2
     assert [c[3] for c in net.chain.challenges] == [True]
+    (opened,) = net.chain.sketch_challenges  # one challenge: nobody opened a second
+    assert opened.closed
+    assert opened.proven_mask == (1 << opened.chunks) - 1
     lie, fixed = net.chain.results
     rec = net.chain.record(1)
     assert (rec.status, rec.attempt) == (Status.FINALIZED, 1)

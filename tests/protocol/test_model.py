@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save as st_save
 
+from p2pfl import merkle
 from p2pfl.errors import CodecError
-from p2pfl.hashing import keccak256
 from p2pfl.learn import fixedpoint
 from p2pfl.learn.codec import INT32_MAX, SCALE, Update
 from p2pfl.learn.model import new_model
@@ -21,8 +21,8 @@ def test_genesis_is_deterministic_and_its_digest_covers_the_int32_data() -> None
     assert a.digest == b.digest
     assert GlobalModel.genesis(1).digest != a.digest
     assert a.w.dtype == np.int32
-    assert a.digest == keccak256(a.w.astype("<i4").tobytes())
-    assert a.digest == keccak256(a.canonical_bytes())
+    assert a.digest == merkle.root(a.w)  # the Merkle root of the little-endian int32
+    assert a.canonical_bytes() == a.w.astype("<i4").tobytes()
     assert a.spec.dim == 46_730
     # round_half_even(x · 2^16) of the freshly initialised float weights
     state = new_model(0).state_dict()

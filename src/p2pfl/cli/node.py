@@ -19,6 +19,7 @@ from p2pfl.cli.events import emitter
 from p2pfl.cli.running import run_trio, setup_logging
 from p2pfl.errors import ConfigError
 from p2pfl.net.config import NetConfig
+from p2pfl.testnet.cheat import Cheat
 
 
 def node(
@@ -83,10 +84,17 @@ def node(
     testnet_cheat_epoch: Annotated[
         list[int] | None,
         typer.Option(
-            help="TESTNET ONLY: as the first aggregator of this epoch, post a wrong sketch "
-            "for an honest operator (repeatable). Refused outside a devnet chain."
+            help="TESTNET ONLY: as the first aggregator of this epoch, cheat "
+            "(--testnet-cheat says how; repeatable). Refused outside a devnet chain."
         ),
     ] = None,
+    testnet_cheat: Annotated[
+        Cheat,
+        typer.Option(
+            help="TESTNET ONLY: how the cheating aggregator cheats: a wrong sketch that frames "
+            "an honest operator, or a wrong (backdoored) model."
+        ),
+    ] = Cheat.WRONG_SKETCH,
     gossip_only: Annotated[
         bool,
         typer.Option(
@@ -183,7 +191,7 @@ def node(
     from p2pfl.runtime import NodeSettings, run_node
     from p2pfl.testnet.adversary import Adversary
 
-    adversary = Adversary(testnet_attack, frozenset(testnet_cheat_epoch or ()))
+    adversary = Adversary(testnet_attack, frozenset(testnet_cheat_epoch or ()), testnet_cheat)
     adversary.check(31337)  # the attack's name now; the chain is checked at start
     settings = NodeSettings(
         rpc=rpc,

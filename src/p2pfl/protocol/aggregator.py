@@ -38,11 +38,15 @@ class AggregatorRole:
         f = await ctx.call(lambda: ctx.em.byzantine_bound(n))
         rho = ctx.view.params.rho
         agg = await blocking(lambda: aggregate(updates, seed, f, k, rho))
-        forged = self.tamper(agg, e, info.attempt, ctx.me) if self.tamper else None
+        tamper = self.tamper or Tamper()
+        forged = tamper.result(agg, e, info.attempt, ctx.me) if tamper.result else None
         if forged is not None:
             agg = forged
         base = await ctx.blobs.model(info.base_model, e)
         model = base.step(agg.selected_updates(updates))
+        bent = tamper.model(model, e, info.attempt) if tamper.model else None
+        if bent is not None:
+            model = bent
         size = ctx.blobs.keep(model)
         t_agg = time.perf_counter()
         krum = agg.krum
@@ -73,7 +77,7 @@ class AggregatorRole:
             Submitted(
                 epoch=e,
                 attempt=info.attempt,
-                cheated=forged is not None,
+                cheated=forged is not None or bent is not None,
                 n=n,
                 f=f,
                 operators=agg.operators,

@@ -10,7 +10,9 @@ and does what its roles ask at that point:
 - **aggregator** (:mod:`~p2pfl.protocol.aggregator`): when drawn from the seed
   (``blockhash(closeBlock)``, :mod:`~p2pfl.protocol.election`), aggregate, prove and
   submit;
-- **watcher** (:mod:`~p2pfl.protocol.watcher`): check a posted result, challenge it;
+- **watcher** (:mod:`~p2pfl.protocol.watcher`): check a posted result;
+- **challenger** (:mod:`~p2pfl.protocol.challenger`): challenge what is wrong in it, in
+  transactions under 128 KB, and prove updates above the norm bound;
 - **chores** (open the next epoch, skip, report a silent aggregator, finalize): anyone
   may do them; the designated operator at once, the others after a grace period
   (:mod:`~p2pfl.protocol.duties`).
@@ -46,6 +48,7 @@ from p2pfl.net.peer import Peer
 from p2pfl.protocol.aggregator import AggregatorRole
 from p2pfl.protocol.blobs import Blobs
 from p2pfl.protocol.chainview import ChainView, Snapshot
+from p2pfl.protocol.challenger import ChallengerRole
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.duties import Duties
 from p2pfl.protocol.election import elect
@@ -106,6 +109,7 @@ class EpochNode:
         self.operator = OperatorRole(ctx, trainer) if trainer and opts.participate else None
         self.aggregator = AggregatorRole(ctx, trainer, tamper)
         self.watcher = WatcherRole(ctx)
+        self.challenger = ChallengerRole(ctx, self.duties)
         self._nursery: trio.Nursery | None = None
         self.phase = "starting"  # of the latest snapshot (see phase_of), for the metrics
         self._floor = 0  # every epoch before this one has been dropped
@@ -251,6 +255,9 @@ class EpochNode:
                 ctx.emit(Skipped(epoch=e, committed=len(snap.committed)))
             return
         drawn = self._aggregator_at(st, info.attempt)
+        if drawn != ctx.me and ctx.opts.challenge:  # norm proofs start at the close
+            await self.watcher.scan_norms(st, snap.committed)
+            await self.challenger.prove_norms(st)
         if drawn == ctx.me and info.attempt not in ctx.state.of(e).submitted_attempts:
             # From the block after the close: a transaction's gas is estimated at the head's
             # number, where recordSeed (inside submitResult) still sees the phase open.
@@ -267,19 +274,14 @@ class EpochNode:
     async def _submitted_phase(self, st: EpochState, snap: Snapshot, info: EpochInfo) -> None:
         ctx, e = self.ctx, st.epoch
         in_window = snap.block <= info.challenge_deadline
-        verdict = await self.watcher.check(st, info) if in_window else None
-        if (
-            verdict is not None
-            and verdict.wrong_rows
-            and ctx.opts.challenge
-            and in_window
-            and info.aggregator != ctx.me
-            and self.duties.ready(
-                "challenge", e, info.attempt, ctx.me if ctx.opts.challenge_first else None
-            )
-        ):
-            await self.watcher.challenge(st, info)
+        if in_window:
+            verdict = await self.watcher.check(st, info)
+        else:  # past the window only running sketch challenges are still proven
+            verdict = st.verdicts.get(info.attempt)
+        await self.challenger.act(st, info, snap.block, verdict)
         if not in_window and self.duties.ready("finalize", e, info.attempt, info.aggregator):
+            if not await self.challenger.ready_to_finalize(e, snap.block):
+                return  # a sketch challenge still runs: the result cannot finalize yet
             await ctx.tx("finalize", lambda: ctx.em.finalize(ctx.account, e))
             after = await ctx.call(lambda: ctx.em.epoch(e))
             ctx.emit(

@@ -22,6 +22,18 @@ class Evidence:
 
 
 @dataclass
+class Challenges:
+    """What a node knows of an epoch's challenges (``p2pfl.protocol.challenger``)."""
+
+    mine: set[int] = field(default_factory=set)  # sketch challenges this node opened
+    foreign: set[int] = field(default_factory=set)  # challenges whose row it found right
+    model_tried: set[int] = field(default_factory=set)  # attempts whose model it challenged
+    over_bound: dict[str, Update] = field(default_factory=dict)  # norm proofs to make
+    norm_settled: set[str] = field(default_factory=set)  # owners slashed (or unprovable)
+    scanned: bool = False  # the committed updates' norms were checked after the close
+
+
+@dataclass
 class EpochState:
     epoch: int
     members: frozenset[str]  # the epoch's roster, snapshot at open
@@ -32,6 +44,7 @@ class EpochState:
     election_checked: set[int] = field(default_factory=set)  # attempts compared with chain
     verdicts: dict[int, Verdict] = field(default_factory=dict)  # attempt -> verdict
     evidence: dict[int, Evidence] = field(default_factory=dict)  # attempt -> evidence
+    challenges: Challenges = field(default_factory=Challenges)
 
 
 class EpochBook:

@@ -7,10 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from p2pfl.protocol.aggregate import Aggregation
+from p2pfl.protocol.model import GlobalModel
 
-# Testnet only: rewrites the aggregator's honest result before it is proven and posted.
-# (aggregation, epoch, attempt, this operator) -> the result to post, or None: honest.
-Tamper = Callable[[Aggregation, int, int, str], Aggregation | None]
+
+@dataclass(frozen=True)
+class Tamper:
+    """Testnet only: rewrites the aggregator's honest output before it is posted. Each
+    hook returns what to post instead, or None (honest)."""
+
+    # (aggregation, epoch, attempt, this operator) -> the result to prove and post
+    result: Callable[[Aggregation, int, int, str], Aggregation | None] | None = None
+    # (the new model, epoch, attempt) -> the model to gossip and post the root of
+    model: Callable[[GlobalModel, int, int], GlobalModel | None] | None = None
 
 
 @dataclass(frozen=True)

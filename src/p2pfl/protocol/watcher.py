@@ -1,26 +1,22 @@
 """The watcher's part of an epoch (every node, and ``p2pfl challenge watch``): check a
-posted result against the committed update bytes, challenge a wrong sketch on chain,
-and keep the rebuilt model (the node then serves it as the next epoch's base)."""
+posted result against the committed update bytes, note the updates above the norm bound,
+and keep the rebuilt model (the node then serves it as the next epoch's base). What is
+wrong is challenged on chain by :mod:`~p2pfl.protocol.challenger`."""
 
 from __future__ import annotations
 
-from p2pfl.chain.client import ChainError
+import trio
+
 from p2pfl.chain.epochs import EpochInfo
-from p2pfl.events import (
-    Challenged,
-    ChallengeFailed,
-    Checked,
-    KrumMismatch,
-    ModelMismatch,
-    NormViolation,
-)
-from p2pfl.learn.codec import norm_bound_sq
+from p2pfl.events import Checked, KrumMismatch, NormViolation
+from p2pfl.learn.codec import Update, norm_bound_sq
 from p2pfl.protocol.check import Verdict, check_result
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.epochbook import EpochState, Evidence
+from p2pfl.protocol.faults import TRANSIENT
 from p2pfl.protocol.threads import blocking
 
-SETTLED = Verdict([], None, False)  # a result already challenged (won, lost or beaten to)
+SCAN_S = 3.0  # how long a poll waits for the committed updates when scanning norms
 
 
 class WatcherRole:
@@ -42,13 +38,12 @@ class WatcherRole:
             return verdict
         updates = await ctx.blobs.updates(e, posted.operators)
         bound = norm_bound_sq(ctx.opts.clip, ctx.blobs.spec.dim)
-        for op in posted.operators:  # an objective fault, reported (DESIGN.md "Norm bound")
-            if updates[op].norm_sq > bound:
-                ctx.emit(
-                    NormViolation(
-                        epoch=e, operator=op, norm_sq=str(updates[op].norm_sq), bound_sq=str(bound)
-                    )
+        for op in self.note_norms(st, updates):  # an objective fault (DESIGN.md "Norm bound")
+            ctx.emit(
+                NormViolation(
+                    epoch=e, operator=op, norm_sq=str(updates[op].norm_sq), bound_sq=str(bound)
                 )
+            )
         base = await ctx.blobs.model(info.base_model, e)
         k = ctx.view.params.sketch_dim
         n = len(posted.operators)
@@ -71,49 +66,39 @@ class WatcherRole:
         if not verdict.krum_matches:
             # The proof verified, yet Krum on the posted sketches disagrees: a circuit bug.
             ctx.emit(KrumMismatch(epoch=e, aggregator=posted.aggregator))
-        if not verdict.wrong_rows and not verdict.model_matches:
-            # No on-chain challenge covers the model digest yet (docs/protocol.md).
-            ctx.emit(ModelMismatch(epoch=e, aggregator=posted.aggregator))
         return verdict
 
-    async def challenge(self, st: EpochState, info: EpochInfo) -> None:
-        """Challenge the first wrong row of the checked result (once per result)."""
+    async def scan_norms(self, st: EpochState, committed: list[str]) -> None:
+        """Once the commit phase has closed: note the committed updates above the norm
+        bound (their norm proofs can start before any result is posted). Updates not at
+        hand within ``SCAN_S`` are left to the result's check."""
+        ch = st.challenges
+        if ch.scanned or not committed:
+            return
         ctx, e = self.ctx, st.epoch
-        verdict = st.verdicts.get(info.attempt)
-        evidence = st.evidence.get(info.attempt)
-        if verdict is None or not verdict.wrong_rows or evidence is None:
+        bound = norm_bound_sq(ctx.opts.clip, ctx.blobs.spec.dim)
+        updates: dict[str, Update] = {}
+        with trio.move_on_after(SCAN_S):
+            try:
+                updates = await ctx.blobs.updates(e, committed)
+            except TRANSIENT:
+                return  # not all served yet: the next poll tries again
+        if not updates:
             return
-        posted, row = evidence.posted, verdict.wrong_rows[0]
-        op = posted.operators[row]
-        update_bytes = evidence.updates[op].canonical_bytes()
-        try:
-            upheld, receipt = await ctx.tx(
-                "challenge",
-                lambda: ctx.em.challenge_sketch(
-                    ctx.account, e, row, update_bytes, posted.sketches[row]
-                ),
+        ch.scanned = True
+        for op in self.note_norms(st, updates):
+            ctx.emit(
+                NormViolation(
+                    epoch=e, operator=op, norm_sq=str(updates[op].norm_sq), bound_sq=str(bound)
+                )
             )
-        except ChainError as exc:
-            # Someone else's challenge voided it first, or the window closed. (Any other
-            # fault, an RPC one, leaves the evidence in place: the next poll retries.)
-            self._settle(st, info.attempt)
-            ctx.emit(ChallengeFailed(epoch=e, error=str(exc)))
-            return
-        self._settle(st, info.attempt)
-        ctx.emit(
-            Challenged(
-                epoch=e,
-                attempt=info.attempt,
-                row=row,
-                operator=op,
-                aggregator=posted.aggregator,
-                upheld=upheld,
-                gas=int(receipt["gasUsed"]),
-            )
-        )
 
-    @staticmethod
-    def _settle(st: EpochState, attempt: int) -> None:
-        """One challenge per result: won, lost, or beaten to it by another watcher."""
-        st.verdicts[attempt] = SETTLED
-        st.evidence.pop(attempt, None)
+    def note_norms(self, st: EpochState, updates: dict[str, Update]) -> list[str]:
+        """Remember the updates above the norm bound, to prove on chain
+        (:mod:`~p2pfl.protocol.challenger`); returns their owners not noted before."""
+        bound = norm_bound_sq(self.ctx.opts.clip, self.ctx.blobs.spec.dim)
+        ch = st.challenges
+        new = [op for op, u in updates.items() if u.norm_sq > bound and op not in ch.over_bound]
+        for op in new:
+            ch.over_bound[op] = updates[op]
+        return new

@@ -1,18 +1,24 @@
 """Testnet-only behaviour, injected into a node to show the defenses at work: a
 Byzantine operator's attack (its update replaced by the attack's) and a cheating
-aggregator (a wrong sketch that frames an honest operator, proven honestly over the
-wrong sketches). The protocol package never imports this module; the node's assembly
-passes these in, and refuses them on any chain but a devnet's."""
+aggregator, of one of two kinds (:class:`Cheat`): a wrong sketch that frames an honest
+operator, proven honestly over the wrong sketches, or a wrong model (a backdoor in the
+posted model, whose bytes it serves). The protocol package never imports this module;
+the node's assembly passes these in, and refuses them on any chain but a devnet's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from p2pfl.errors import ConfigError
+from p2pfl.learn.fixedpoint import SCALE, clamp32
 from p2pfl.protocol.aggregate import Aggregation
+from p2pfl.protocol.model import GlobalModel
 from p2pfl.protocol.options import Tamper
 from p2pfl.robust.attacks import ATTACKS, Attack, make_attack
 from p2pfl.robust.sketch_krum import sketch_krum
+from p2pfl.testnet.cheat import Cheat
 
 DEV_CHAIN_IDS = frozenset({31337, 1337})  # anvil / hardhat: where testnet-only options work
 
@@ -20,7 +26,8 @@ DEV_CHAIN_IDS = frozenset({31337, 1337})  # anvil / hardhat: where testnet-only 
 @dataclass(frozen=True)
 class Adversary:
     attack: str | None = None  # send this attack's update instead of an honest one
-    cheat_epochs: frozenset[int] = field(default_factory=frozenset)  # post a wrong sketch
+    cheat_epochs: frozenset[int] = field(default_factory=frozenset)  # cheat as aggregator
+    cheat: Cheat = Cheat.WRONG_SKETCH
 
     @property
     def dishonest(self) -> bool:
@@ -43,12 +50,19 @@ class Adversary:
             return None
         epochs = self.cheat_epochs
 
-        def cheat(agg: Aggregation, epoch: int, attempt: int, me: str) -> Aggregation | None:
+        def result(agg: Aggregation, epoch: int, attempt: int, me: str) -> Aggregation | None:
             if epoch in epochs and attempt == 0:
                 return frame_an_honest_operator(agg, me)
             return None
 
-        return cheat
+        def model(new: GlobalModel, epoch: int, attempt: int) -> GlobalModel | None:
+            if epoch in epochs and attempt == 0:
+                return plant_a_backdoor(new)
+            return None
+
+        if self.cheat is Cheat.WRONG_MODEL:
+            return Tamper(model=model)
+        return Tamper(result=result)
 
 
 def frame_an_honest_operator(agg: Aggregation, me: str) -> Aggregation:
@@ -64,3 +78,15 @@ def frame_an_honest_operator(agg: Aggregation, me: str) -> Aggregation:
         x + (1 << 30) * (1 if b % 2 else -1) for b, x in enumerate(sketches[victim])
     ]
     return Aggregation(agg.operators, sketches, sketch_krum(sketches, agg.krum.f, rho=agg.krum.rho))
+
+
+BACKDOOR_LEAVES = 2  # leaves of the posted model the cheat changes
+
+
+def plant_a_backdoor(model: GlobalModel) -> GlobalModel:
+    """The cheating aggregator's model: the honest one with the last weights (the output
+    layer, in canonical order) shifted by 1.0, standing for a backdoor. Its sketches and
+    proof are honest, so only a watcher who recomputes the model step catches it."""
+    w = model.w.astype(np.int64)
+    w[-64 * BACKDOOR_LEAVES :] += SCALE
+    return GlobalModel(model.spec, clamp32(w))

@@ -1,0 +1,326 @@
+"""The challenger's part of an epoch (every node, and ``p2pfl challenge watch``): DESIGN.md's
+challenge window on chain, every transaction under 128 KB.
+
+- **Sketch**: a posted row that is not the sketch of its operator's committed update is
+  challenged in chunks: ``openSketchChallenge`` with this node's partial sketches of the
+  update (and the bond), then ``proveChunk`` for every chunk that holds entries, one
+  transaction each, against the operator's root. Anyone may prove a chunk: a node proves
+  the chunks still missing of every open challenge on the standing result whose row it
+  also found wrong (its partials are then the challenger's, since both are computed from
+  the same bytes), at once if it opened the challenge, after the grace period otherwise
+  (a challenger that went silent does not lose the challenge). One challenge per result:
+  a node opens one only when none is open on it.
+- **Model**: a posted model that is not the model step of the base model and the
+  selected updates is challenged at its first wrong leaf (``challengeModel``), with the
+  posted model's bytes fetched from the network.
+- **Norm**: every committed update above the norm bound is proven on chain chunk by chunk,
+  largest ``Σ q²`` first, until its owner is slashed.
+- **Before finalize**: sketch challenges past their deadline are closed (their bond goes
+  to the aggregator); finalize waits for the others.
+
+A transaction the chain refuses (someone else was first, the result was voided meanwhile)
+is reported and the state re-read at the next poll."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import trio
+
+from p2pfl import evidence, merkle
+from p2pfl.chain.client import ChainError
+from p2pfl.chain.epochs import EpochInfo
+from p2pfl.events import (
+    Challenged,
+    ChallengeFailed,
+    ChallengeOpened,
+    ChunkProven,
+    ModelMismatch,
+    NormProven,
+)
+from p2pfl.learn.codec import Update, squared_norm
+from p2pfl.protocol.aggregate import selected_updates
+from p2pfl.protocol.check import Verdict
+from p2pfl.protocol.context import NodeContext
+from p2pfl.protocol.duties import Duties
+from p2pfl.protocol.epochbook import EpochState, Evidence
+from p2pfl.protocol.faults import TRANSIENT, describe
+from p2pfl.protocol.model import GlobalModel
+from p2pfl.protocol.threads import blocking
+
+MODEL_FETCH_S = 10.0  # how long one poll waits for the posted model's bytes
+
+
+class ChallengerRole:
+    def __init__(self, ctx: NodeContext, duties: Duties) -> None:
+        self.ctx = ctx
+        self.duties = duties
+
+    def _designated(self) -> str | None:
+        """A dedicated watcher acts at once; an operator after the grace period."""
+        return self.ctx.me if self.ctx.opts.challenge_first else None
+
+    # ------------------------------------------------------------------ the step
+    async def act(
+        self, st: EpochState, info: EpochInfo, block: int, verdict: Verdict | None
+    ) -> None:
+        """Everything this node has to do on chain about the standing result of ``st``."""
+        ctx = self.ctx
+        if not ctx.opts.challenge:
+            return
+        in_window = block <= info.challenge_deadline
+        if in_window:
+            await self.prove_norms(st)
+        ev = st.evidence.get(info.attempt)
+        if info.aggregator == ctx.me:
+            return
+        if verdict is None or ev is None:
+            return
+        if verdict.wrong_rows:
+            await self.sketch(st, info, block, verdict, ev)
+        elif in_window and not verdict.model_matches and verdict.model is not None:
+            await self.model(st, info, ev)
+
+    # ------------------------------------------------------------------ sketch
+    async def sketch(
+        self, st: EpochState, info: EpochInfo, block: int, verdict: Verdict, ev: Evidence
+    ) -> None:
+        ctx, e, ch = self.ctx, st.epoch, st.challenges
+        standing = await self._open_challenges(e, info.attempt)
+        mine_open = False
+        for cid, c in standing:
+            if cid in ch.foreign or block > c.deadline:
+                continue
+            if c.index not in verdict.wrong_rows:
+                ch.foreign.add(cid)  # a challenge of a row this node found right: it forfeits
+                continue
+            mine_open = True
+            who = ctx.me if cid in ch.mine else None
+            if self.duties.ready("prove", e, info.attempt, who):
+                await self._prove_chunks(st, info, cid, c.index, c.proven_mask, ev)
+        if mine_open or block > info.challenge_deadline:
+            return
+        if any(cid not in ch.foreign for cid, _ in standing):
+            return  # another challenge is running: help prove it rather than open a second
+        if not self.duties.ready("challenge", e, info.attempt, self._designated()):
+            return
+        row = verdict.wrong_rows[0]
+        op = ev.posted.operators[row]
+        k = ctx.view.params.sketch_dim
+        q = ev.updates[op].q
+        sk = await blocking(
+            lambda: evidence.sketch_evidence(q, row, ev.posted.sketches[row], ev.posted.seed, k)
+        )
+        if sk is None:  # the check found it wrong: cannot happen unless the check is broken
+            return
+        try:
+            cid, receipt = await ctx.tx(
+                "open sketch challenge", lambda: ctx.em.open_sketch_challenge(ctx.account, e, sk)
+            )
+        except ChainError as exc:
+            ctx.emit(ChallengeFailed(epoch=e, error=str(exc)))
+            return
+        ch.mine.add(cid)
+        ctx.emit(
+            ChallengeOpened(
+                epoch=e,
+                attempt=info.attempt,
+                id=cid,
+                row=row,
+                operator=op,
+                aggregator=ev.posted.aggregator,
+                gas=int(receipt["gasUsed"]),
+                calldata=_calldata_size(sk),
+            )
+        )
+        await self._prove_chunks(st, info, cid, row, 0, ev)
+
+    async def _open_challenges(self, epoch: int, attempt: int) -> list[tuple[int, _Open]]:
+        em = self.ctx.em
+        ids = await self.ctx.call(lambda: em.sketch_challenge_ids(epoch))
+        out: list[tuple[int, _Open]] = []
+        for cid in ids:
+            c = await self.ctx.call(partial(em.sketch_challenge, cid))
+            if not c.closed and c.attempt == attempt:
+                out.append((cid, _Open(c.index, c.deadline, c.proven_mask)))
+        return out
+
+    async def _prove_chunks(
+        self, st: EpochState, info: EpochInfo, cid: int, row: int, proven: int, ev: Evidence
+    ) -> None:
+        ctx, e = self.ctx, st.epoch
+        op = ev.posted.operators[row]
+        q = ev.updates[op].q
+        for c in range(evidence.live_chunks(q.shape[0])):
+            if proven >> c & 1:
+                continue
+            chunk = await blocking(partial(evidence.chunk_evidence, q, c))
+            try:
+                upheld, receipt = await ctx.tx(
+                    "prove chunk", partial(ctx.em.prove_chunk, ctx.account, e, cid, chunk)
+                )
+            except ChainError as exc:  # proven by someone else meanwhile, or voided
+                ctx.emit(ChallengeFailed(epoch=e, error=str(exc)))
+                return
+            gas = int(receipt["gasUsed"])
+            ctx.emit(ChunkProven(epoch=e, id=cid, chunk=c, gas=gas))
+            if upheld:
+                ctx.emit(
+                    Challenged(
+                        epoch=e,
+                        attempt=info.attempt,
+                        row=row,
+                        operator=op,
+                        aggregator=ev.posted.aggregator,
+                        upheld=True,
+                        gas=gas,
+                        subject="sketch",
+                    )
+                )
+                return
+
+    # ------------------------------------------------------------------ model
+    async def model(self, st: EpochState, info: EpochInfo, ev: Evidence) -> None:
+        ctx, e, ch = self.ctx, st.epoch, st.challenges
+        if info.attempt in ch.model_tried:
+            return
+        if not self.duties.ready("challenge", e, info.attempt, self._designated()):
+            return
+        ch.model_tried.add(info.attempt)
+        posted = ev.posted
+        found: GlobalModel | None = None
+        with trio.move_on_after(MODEL_FETCH_S):
+            try:
+                found = await ctx.blobs.model(posted.model_digest, e)
+            except TRANSIENT as exc:
+                ctx.emit(ChallengeFailed(epoch=e, error=f"posted model: {describe(exc)}"))
+        if found is None:
+            ctx.emit(ModelMismatch(epoch=e, aggregator=posted.aggregator, available=False))
+            return
+        posted_model = found
+        sel = [u.q for u in selected_updates(ev.updates, posted.operators, posted.selected_mask)]
+        base_model = await ctx.blobs.model(info.base_model, e)
+        wrong = await blocking(
+            lambda: evidence.wrong_model_leaves(base_model.w, sel, posted_model.w)
+        )
+        ctx.emit(
+            ModelMismatch(
+                epoch=e, aggregator=posted.aggregator, available=True, wrong_leaves=len(wrong)
+            )
+        )
+        if not wrong:  # the bytes served are right: the posted digest is of other bytes
+            return
+        leaf = wrong[0]
+        me = await blocking(
+            lambda: evidence.model_evidence(base_model.w, sel, posted_model.w, leaf)
+        )
+        try:
+            upheld, receipt = await ctx.tx(
+                "challenge model", lambda: ctx.em.challenge_model(ctx.account, e, me)
+            )
+        except ChainError as exc:
+            ctx.emit(ChallengeFailed(epoch=e, error=str(exc)))
+            return
+        ctx.emit(
+            Challenged(
+                epoch=e,
+                attempt=info.attempt,
+                row=leaf,
+                operator="",
+                aggregator=posted.aggregator,
+                upheld=upheld,
+                gas=int(receipt["gasUsed"]),
+                subject="model",
+            )
+        )
+
+    # ------------------------------------------------------------------ norm
+    async def prove_norms(self, st: EpochState) -> None:
+        ctx, e, ch = self.ctx, st.epoch, st.challenges
+        for op in sorted(ch.over_bound):
+            if op in ch.norm_settled or op == ctx.me:
+                continue
+            if not self.duties.ready(f"norm {op}", e, 0, self._designated()):
+                continue
+            await self._prove_norm(st, op, ch.over_bound[op])
+
+    async def _prove_norm(self, st: EpochState, op: str, update: Update) -> None:
+        ctx, e, ch = self.ctx, st.epoch, st.challenges
+        state = await ctx.call(lambda: ctx.em.norm_proof(e, op))
+        if state.slashed:
+            ch.norm_settled.add(op)
+            return
+        q = update.q
+        order = await blocking(lambda: _chunks_by_weight(q))
+        for c in order:
+            if state.proven_mask >> c & 1:
+                continue
+            chunk = await blocking(partial(evidence.chunk_evidence, q, c))
+            try:
+                slashed, receipt = await ctx.tx(
+                    "prove norm", partial(ctx.em.prove_norm_chunk, ctx.account, e, op, chunk)
+                )
+            except ChainError as exc:  # proven by another node meanwhile, or too late
+                ctx.emit(ChallengeFailed(epoch=e, error=f"norm proof of {op}: {exc}"))
+                return
+            state = await ctx.call(lambda: ctx.em.norm_proof(e, op))
+            ctx.emit(
+                NormProven(
+                    epoch=e,
+                    operator=op,
+                    chunk=c,
+                    total=str(state.sum_of_squares),
+                    slashed=slashed,
+                    gas=int(receipt["gasUsed"]),
+                )
+            )
+            if slashed or state.slashed:
+                ch.norm_settled.add(op)
+                return
+        ch.norm_settled.add(op)  # every chunk proven and within the bound: nothing to prove
+
+    # ------------------------------------------------------------------ finalize
+    async def ready_to_finalize(self, e: int, block: int) -> bool:
+        """Close the epoch's sketch challenges past their deadline; True when none is open."""
+        ctx = self.ctx
+        if await ctx.call(lambda: ctx.em.open_sketch_challenges(e)) == 0:
+            return True
+        running = False
+        for cid in await ctx.call(lambda: ctx.em.sketch_challenge_ids(e)):
+            c = await ctx.call(partial(ctx.em.sketch_challenge, cid))
+            if c.closed:
+                continue
+            if block <= c.deadline:
+                running = True
+                continue
+            try:
+                await ctx.tx(
+                    "close sketch challenge",
+                    partial(ctx.em.close_sketch_challenge, ctx.account, e, cid),
+                )
+            except ChainError as exc:  # closed by someone else meanwhile
+                ctx.emit(ChallengeFailed(epoch=e, error=str(exc)))
+        return not running and await ctx.call(lambda: ctx.em.open_sketch_challenges(e)) == 0
+
+
+@dataclass(frozen=True)
+class _Open:
+    index: int
+    deadline: int
+    proven_mask: int
+
+
+def _chunks_by_weight(q: evidence.Int32Vector) -> list[int]:
+    """The chunks of ``q``, largest ``Σ q²`` first (ties to the lower index)."""
+    d = q.shape[0]
+    sums = [
+        (squared_norm(merkle.chunk_entries(merkle.chunk_bytes(q, c), d, c)), c)
+        for c in range(evidence.live_chunks(d))
+    ]
+    return [c for _, c in sorted(sums, key=lambda s: (-s[0], s[1]))]
+
+
+def _calldata_size(sk: evidence.SketchEvidence) -> int:
+    """The ABI-encoded size of ``openSketchChallenge``'s arguments (32 bytes a word)."""
+    return 4 + 32 * (4 + 2 + len(sk.posted) + len(sk.partials))
