@@ -1,9 +1,9 @@
 """``p2pfl challenge``: the watcher's side of DESIGN.md's challenge window.
 
 ``watch`` runs a node that does not train: it joins the network, recomputes every posted
-result from the committed updates and challenges a wrong sketch at once. ``sketch`` is
-the one-shot form: prove on chain that the sketch posted for one operator in one epoch
-does not match that operator's committed update."""
+result from the committed updates and challenges what is wrong at once (a sketch row in
+chunks, the model at a wrong leaf, an update above the norm bound). ``sketch``, ``model``
+and ``norm`` are the one-shot forms, from files (``p2pfl.protocol.oneshot``)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def watch(
     json_events: options.JsonEvents = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Check every posted result and challenge a wrong sketch at once (bond from the key)."""
+    """Check every posted result and challenge what is wrong at once (bond from the key)."""
     rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
     setup_logging(verbose)
     cfg = NetConfig.build(listen=listen, bootstrap=tuple(bootstrap or ()))
@@ -76,6 +76,18 @@ def watch(
     run_trio(emit, lambda: run_node(settings, emit))
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _report(console: Console, what: str, upheld: bool, gas: tuple[int, ...], win: str) -> None:
+    verdict = f"[bold green]upheld[/]: {win}" if upheld else "[red]not upheld[/]"
+    console.print(f"{what}: {verdict}; {len(gas)} tx, gas {sum(gas):,}")
+
+
 @app.command()
 def sketch(
     epoch: Annotated[int, typer.Option(min=1, help="The epoch of the result.")],
@@ -88,70 +100,85 @@ def sketch(
     keystore: options.Keystore = None,
     password_env: options.PasswordEnv = None,
     password_file: options.PasswordFile = None,
-    model_seed: options.ModelSeed = 0,
     force: Annotated[
         bool,
-        typer.Option(
-            help="Send even when the sketch looks right (the bond goes to the aggregator)."
-        ),
+        typer.Option(help="Send even when the sketch looks right (the bond is then lost)."),
     ] = False,
 ) -> None:
-    """Challenge the sketch posted for OPERATOR in EPOCH with the operator's update bytes."""
+    """Challenge OPERATOR's posted sketch in EPOCH: open (bond), then prove each chunk."""
     rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
-    from p2pfl.chain.epochs import Status
-    from p2pfl.learn.codec import Update
-    from p2pfl.protocol.model import GlobalModel
-    from p2pfl.robust.sketch import sketch_many
+    from p2pfl.protocol.oneshot import challenge_sketch
     from p2pfl.runtime import connect_chain
 
     console = Console(highlight=False)
     account = load_account(keystore, read_password(env=password_env, file=password_file))
     view = connect_chain(rpc, epoch_manager)
-    em = view.epochs
-    info = em.epoch(epoch)
-    block = int(view.chain.w3.eth.block_number)
-    if info.status != Status.SUBMITTED:
-        raise ConfigError(
-            f"epoch {epoch} has no result under challenge (status {info.status.name})"
-        )
-    if block > info.challenge_deadline:
-        raise ConfigError(
-            f"the challenge window of epoch {epoch} closed at block {info.challenge_deadline}"
-        )
-    posted = view.result(epoch, info.open_block)
-    if posted is None:
-        raise ConfigError(f"no result event found for epoch {epoch}")
-    wanted = operator.lower()
-    rows = [i for i, op in enumerate(posted.operators) if op.lower() == wanted]
-    if not rows:
-        raise ConfigError(f"{operator} is not among the result's operators of epoch {epoch}")
-    row = rows[0]
-    try:
-        data = update.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {update}: {exc.strerror}") from None
-    upd = Update.from_safetensors(data, GlobalModel.genesis(model_seed).spec)
-    committed = em.commitment(epoch, posted.operators[row])
-    if upd.digest != committed:
-        raise ConfigError(
-            f"{update} is not the update {operator} committed in epoch {epoch} "
-            f"(digest 0x{upd.digest.hex()}, committed 0x{committed.hex()})"
-        )
-    actual = sketch_many([upd.q], posted.seed, view.params.sketch_dim).tolist()[0]
-    if actual == posted.sketches[row] and not force:
-        raise ConfigError(
-            f"the posted sketch of {operator} is correct: a challenge would lose the bond "
-            "(--force sends it anyway)"
-        )
-    upheld, receipt = em.challenge_sketch(
-        account, epoch, row, upd.canonical_bytes(), posted.sketches[row]
+    out = challenge_sketch(
+        view, account, epoch, operator, _read(update), console.print, force=force
     )
-    verdict = (
-        "[bold green]upheld[/]: result voided, aggregator slashed"
-        if upheld
-        else "[red]rejected[/]: bond lost"
+    _report(
+        console,
+        f"sketch challenge of epoch {epoch}, {out.detail}",
+        out.upheld,
+        out.gas,
+        "result voided, aggregator slashed",
     )
-    console.print(
-        f"challenge of epoch {epoch}, row {row} ({posted.operators[row]}): {verdict}; "
-        f"gas {receipt['gasUsed']:,}, tx 0x{bytes(receipt['transactionHash']).hex()}"
+
+
+@app.command()
+def model(
+    epoch: Annotated[int, typer.Option(min=1, help="The epoch of the result.")],
+    base: Annotated[Path, typer.Option(help="The epoch's base model (safetensors).")],
+    posted: Annotated[Path, typer.Option(help="The posted model (safetensors, as served).")],
+    update: Annotated[
+        list[Path],
+        typer.Option(help="A selected operator's committed update (repeat for every one)."),
+    ],
+    rpc: options.Rpc = None,
+    epoch_manager: options.EpochManagerAddr = None,
+    keystore: options.Keystore = None,
+    password_env: options.PasswordEnv = None,
+    password_file: options.PasswordFile = None,
+) -> None:
+    """Challenge the model posted in EPOCH at its first wrong leaf (one transaction)."""
+    rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
+    from p2pfl.protocol.oneshot import challenge_model
+    from p2pfl.runtime import connect_chain
+
+    console = Console(highlight=False)
+    account = load_account(keystore, read_password(env=password_env, file=password_file))
+    view = connect_chain(rpc, epoch_manager)
+    updates = [_read(p) for p in update]
+    out = challenge_model(view, account, epoch, _read(base), updates, _read(posted), console.print)
+    _report(
+        console,
+        f"model challenge of epoch {epoch}, {out.detail}",
+        out.upheld,
+        out.gas,
+        "result voided, aggregator slashed",
     )
+
+
+@app.command()
+def norm(
+    epoch: Annotated[int, typer.Option(min=1, help="The epoch of the update.")],
+    operator: Annotated[str, typer.Option(help="The operator whose update is above the bound.")],
+    update: Annotated[
+        Path, typer.Option(help="The operator's committed update (safetensors, as served).")
+    ],
+    rpc: options.Rpc = None,
+    epoch_manager: options.EpochManagerAddr = None,
+    keystore: options.Keystore = None,
+    password_env: options.PasswordEnv = None,
+    password_file: options.PasswordFile = None,
+) -> None:
+    """Prove OPERATOR's update of EPOCH above the norm bound: the operator is slashed."""
+    rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
+    from p2pfl.protocol.oneshot import prove_norm
+    from p2pfl.runtime import connect_chain
+
+    console = Console(highlight=False)
+    account = load_account(keystore, read_password(env=password_env, file=password_file))
+    view = connect_chain(rpc, epoch_manager)
+    out = prove_norm(view, account, epoch, operator, _read(update), console.print)
+    _report(console, f"norm proof of {out.detail}", out.upheld, out.gas, "operator slashed")

@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.table import Table
 
 from p2pfl.errors import ConfigError
+from p2pfl.testnet.cheat import Cheat
 
 if TYPE_CHECKING:  # the testnet (web3, libp2p, torch) loads only when the command runs
     from p2pfl.testnet.runner import Testnet
@@ -49,7 +50,8 @@ def _table(tn: Testnet) -> Table:
         )  # fmt: skip
     table.caption = (
         "seconds; over norm: updates above the norm bound (reported by watchers); slashed: "
-        "flag = flagged by Krum, cheat = wrong sketch, late = timeout"
+        "flag = flagged by Krum, cheat = wrong sketch or model, norm = update above the norm "
+        "bound, late = timeout"
     )
     return table
 
@@ -60,8 +62,15 @@ def run_testnet(
     attack: Annotated[str, typer.Option(help="The malicious nodes' attack.")] = "gaussian",
     cheat_epoch: Annotated[
         list[int] | None,
-        typer.Option(help="Epochs whose first aggregator posts a wrong sketch (repeatable)."),
+        typer.Option(help="Epochs whose first aggregator cheats (repeatable; default 2)."),
     ] = None,
+    cheat: Annotated[
+        Cheat,
+        typer.Option(
+            help="How the cheating aggregator cheats: a wrong sketch framing an honest "
+            "operator, or a wrong (backdoored) model. Either is challenged and slashed."
+        ),
+    ] = Cheat.WRONG_SKETCH,
     no_cheat: Annotated[bool, typer.Option("--no-cheat", help="No cheating epoch.")] = False,
     epochs: Annotated[int, typer.Option(min=1, help="Epochs to run.")] = 5,
     samples: Annotated[int, typer.Option(min=32, help="Training samples per operator.")] = 2000,
@@ -130,6 +139,7 @@ def run_testnet(
             malicious=malicious,
             attack=attack,
             cheat_epochs=[] if no_cheat else (cheat_epoch or [2]),
+            cheat=cheat,
             epochs=epochs,
             samples=samples,
             block_time=block_time,
@@ -154,7 +164,7 @@ def run_testnet(
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     console.print(
         f"[bold]p2pfl testnet[/]: {cfg.nodes} nodes, {cfg.malicious} malicious ({cfg.attack}), "
-        f"cheating epochs {cfg.cheat_epochs}, {cfg.epochs} epochs -> {folder}"
+        f"cheating epochs {cfg.cheat_epochs} ({cfg.cheat}), {cfg.epochs} epochs -> {folder}"
         + (f", network namespaces ({cfg.link or 'links not shaped'})" if cfg.netns else "")
     )
 

@@ -102,10 +102,30 @@ class History:
                     "model": "0x" + bytes(a["modelDigest"]).hex(),
                 }
             )
-        elif ev.name == "SketchChallenged":
+        elif ev.name == "ModelChallenged":
             rec.challenges.append(
-                {"row": int(a["index"]), "challenger": a["challenger"], "upheld": bool(a["upheld"])}
+                {
+                    "kind": "model",
+                    "leaf": int(a["leaf"]),
+                    "challenger": a["challenger"],
+                    "upheld": bool(a["upheld"]),
+                }
             )
+        elif ev.name == "SketchChallengeOpened":  # settled by SketchChallengeClosed
+            rec.challenges.append(
+                {
+                    "kind": "sketch",
+                    "id": int(a["id"]),
+                    "row": int(a["index"]),
+                    "challenger": a["challenger"],
+                    "upheld": False,
+                    "open": True,
+                }
+            )
+        elif ev.name == "SketchChallengeClosed":
+            for c in rec.challenges:
+                if c.get("id") == int(a["id"]) and c["kind"] == "sketch":
+                    c["upheld"], c["open"] = bool(a["upheld"]), False
         elif ev.name == "ResultVoided":
             rec.voided += 1
         elif ev.name == "AggregatorTimedOut":

@@ -80,7 +80,7 @@ def frame_an_honest_operator(agg: Aggregation, me: str) -> Aggregation:
     return Aggregation(agg.operators, sketches, sketch_krum(sketches, agg.krum.f, rho=agg.krum.rho))
 
 
-BACKDOOR_LEAVES = 2  # leaves of the posted model the cheat changes
+BACKDOOR_ENTRIES = 128  # the last entries of the posted model, which the cheat changes
 
 
 def plant_a_backdoor(model: GlobalModel) -> GlobalModel:
@@ -88,5 +88,5 @@ def plant_a_backdoor(model: GlobalModel) -> GlobalModel:
     layer, in canonical order) shifted by 1.0, standing for a backdoor. Its sketches and
     proof are honest, so only a watcher who recomputes the model step catches it."""
     w = model.w.astype(np.int64)
-    w[-64 * BACKDOOR_LEAVES :] += SCALE
+    w[-BACKDOOR_ENTRIES:] += SCALE
     return GlobalModel(model.spec, clamp32(w))

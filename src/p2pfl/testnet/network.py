@@ -39,6 +39,7 @@ from p2pfl.learn.partition import shards_of
 from p2pfl.net.identity import load_or_create_identity, peer_id_of
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.robust.sketch_krum import parse_rho
+from p2pfl.testnet.cheat import Cheat
 from p2pfl.testnet.netns import LinkSpec, Netns, network, parse_link
 
 Say = Callable[[str], None]
@@ -51,6 +52,7 @@ class TestnetConfig(BaseModel):
     malicious: int = Field(2, ge=0)
     attack: str = "gaussian"
     cheat_epochs: list[int] = Field(default_factory=lambda: [2])
+    cheat: Cheat = Cheat.WRONG_SKETCH  # how the cheating aggregator cheats
     epochs: int = Field(5, ge=1)
     samples: int = Field(2000, ge=32)  # training samples per operator
     alpha: float | None = Field(None, gt=0)  # Dirichlet label skew of the shards; None: IID
@@ -373,6 +375,8 @@ def node_args(net: Devnet, op: Operator) -> list[str]:
         args += ["--testnet-attack", op.attack]
     for e in cfg.cheat_epochs:
         args += ["--testnet-cheat-epoch", str(e)]
+    if cfg.cheat_epochs:
+        args += ["--testnet-cheat", str(cfg.cheat)]
     args += ["--metrics-port", str(free_port())]  # its URL: the node's `metrics` event
     if op.host != "127.0.0.1":
         args += ["--metrics-host", op.host]

@@ -28,6 +28,7 @@ from p2pfl.events import (
     Trained,
 )
 from p2pfl.protocol.history import EpochRecord, History
+from p2pfl.testnet.cheat import Cheat
 from p2pfl.testnet.network import Devnet, NodeProcess, TestnetConfig, launch, wait_for
 
 Say = Callable[[str], None]
@@ -211,20 +212,37 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
                 f"missed: {missed}; slashed: {caught}",
             )
         )
+    norm_slashed = {
+        s.operator
+        for r in hist.values()
+        for s in r.slashes
+        if s.reason is SlashReason.NORM_VIOLATION
+    }
+    if over:
+        unslashed = sorted(tn.name_of(a) for a in over - norm_slashed)
+        out.append(
+            Expectation(
+                "every update above the norm bound proven on chain and its owner slashed",
+                not unslashed,
+                f"not slashed: {unslashed}",
+            )
+        )
+    want = SlashReason.WRONG_MODEL if cfg.cheat is Cheat.WRONG_MODEL else SlashReason.WRONG_SKETCH
+    kind = "model" if cfg.cheat is Cheat.WRONG_MODEL else "sketch"
     for e in cfg.cheat_epochs:
         if e > cfg.epochs:
             continue
         cheat: EpochRecord | None = hist.get(e)
-        upheld = cheat is not None and any(c["upheld"] for c in cheat.challenges)
-        agg_slashed = cheat is not None and any(
-            s.reason is SlashReason.WRONG_SKETCH for s in cheat.slashes
+        upheld = cheat is not None and any(
+            c["upheld"] and c["kind"] == kind for c in cheat.challenges
         )
+        agg_slashed = cheat is not None and any(s.reason is want for s in cheat.slashes)
         finished = (
             cheat is not None and cheat.done and len(cheat.aggregators) > 1 and not cheat.skipped
         )
         out.append(
             Expectation(
-                f"epoch {e}: the cheating aggregator was challenged and slashed, "
+                f"epoch {e}: the cheating aggregator ({cfg.cheat}) was challenged and slashed, "
                 "and the epoch completed under the next one",
                 upheld and agg_slashed and finished,
                 f"upheld challenge {upheld}, aggregator slashed {agg_slashed}, "
