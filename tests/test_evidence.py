@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from p2pfl import evidence, merkle
+from p2pfl.hashing import keccak256
 from p2pfl.learn import fixedpoint
 from p2pfl.learn.codec import squared_norm
 from p2pfl.robust.sketch import count_sketch, sketch_plan
@@ -31,22 +32,43 @@ def test_model_evidence_pins_the_wrong_leaf_and_proves_against_every_root() -> N
     wrong = evidence.wrong_model_leaves(base, selected, posted)
     assert wrong == [1, (D - 1) // 64]
     depth = merkle.depth(D)
+    hashes = merkle.leaf_hashes(posted)  # what the result posts: no model bytes needed
+    assert evidence.wrong_model_leaves(base, selected, hashes) == wrong
     for leaf in wrong:
-        ev = evidence.model_evidence(base, selected, posted, leaf)
+        ev = evidence.model_evidence(base, selected, hashes, leaf)
+        assert ev == evidence.model_evidence(base, selected, posted, leaf)
         assert merkle.verify_leaf(merkle.root(base), leaf, ev.base.data, list(ev.base.proof), depth)
-        assert merkle.verify_leaf(
-            merkle.root(posted), leaf, ev.model.data, list(ev.model.proof), depth
-        )
+        posted_root = merkle.root_of_leaf_hashes(hashes, D)
+        assert posted_root == merkle.root(posted)
+        assert merkle.root_from_leaf(ev.model.hash, leaf, list(ev.model.proof)) == posted_root
         for q, s in zip(selected, ev.selected, strict=True):
             assert merkle.verify_leaf(merkle.root(q), leaf, s.data, list(s.proof), depth)
 
-        # what the contract recomputes from the leaves differs from the posted leaf
+        # what the contract recomputes from the leaves does not hash to the posted leaf
         def entries(b: bytes) -> np.ndarray:
             return np.frombuffer(b, dtype="<i4").astype(np.int32)
 
         step = fixedpoint.step(entries(ev.base.data), [entries(s.data) for s in ev.selected])
-        assert not np.array_equal(step, entries(ev.model.data))
-        assert len(ev.selected) * (256 + 32 * depth) + 2 * (256 + 32 * depth) < 128 * 1024
+        assert keccak256(fixedpoint.to_bytes(step)) != ev.model.hash
+        assert len(ev.selected) * (256 + 32 * depth) + (256 + 32 * depth) + 32 * (depth + 1) < (
+            128 * 1024
+        )
+
+
+def test_leaf_hashes_give_every_proof_and_the_root() -> None:
+    rng = np.random.default_rng(2)
+    q = vec(rng)
+    hashes = merkle.leaf_hashes(q)
+    assert len(hashes) == merkle.leaf_count(D)
+    assert merkle.root_of_leaf_hashes(hashes, D) == merkle.root(q)
+    for i in (0, 1, len(hashes) - 1, (1 << merkle.depth(D)) - 1):  # padding leaves too
+        assert merkle.leaf_hash_proof(hashes, D, i) == merkle.leaf_proof(q, i)
+    with pytest.raises(ValueError, match="leaf hashes"):
+        merkle.root_of_leaf_hashes(hashes[:-1], D)
+    with pytest.raises(ValueError, match="out of range"):
+        merkle.leaf_hash_proof(hashes, D, 1 << merkle.depth(D))
+    with pytest.raises(ValueError, match="posted leaf hashes"):
+        evidence.wrong_model_leaves(q, [q], hashes[1:])
 
 
 def test_a_model_of_another_size_is_refused() -> None:

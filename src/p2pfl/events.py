@@ -282,13 +282,11 @@ class NormViolation(Event, kind="norm-violation"):
 
 @dataclass(frozen=True, kw_only=True)
 class ModelMismatch(Event, kind="model-mismatch"):
-    """The posted model is not the model step of the base and the selected updates.
-    ``available``: its bytes could be fetched (then it is challenged leaf by leaf); a
-    model nobody serves cannot be challenged (docs/protocol.md §9)."""
+    """The posted model is not the model step of the base and the selected updates, at
+    ``wrong_leaves`` of its leaves (by the posted leaf hashes); challenged at the first."""
 
     epoch: int
     aggregator: str
-    available: bool = True
     wrong_leaves: int = 0
 
 

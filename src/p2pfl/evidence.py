@@ -34,14 +34,26 @@ class LeafEvidence:
 
 
 @dataclass(frozen=True)
+class LeafHashEvidence:
+    """Leaf ``index`` of a vector known by its leaves' hashes only: the leaf's hash and
+    its Merkle proof."""
+
+    index: int
+    hash: bytes
+    proof: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
 class ModelEvidence:
-    """``challengeModel(epoch, leaf, base, …, selected …, model …)``: one leaf of the base
-    model, of every selected update (ascending operator order) and of the posted model."""
+    """``challengeModel(epoch, leaf, base, …, selected …, modelLeafHash, modelProof)``: one
+    leaf of the base model and of every selected update (ascending operator order), and
+    the posted model's hash of that leaf with its proof (from the posted leaf hashes: the
+    posted model's bytes are not needed)."""
 
     leaf: int
     base: LeafEvidence
     selected: tuple[LeafEvidence, ...]
-    model: LeafEvidence
+    model: LeafHashEvidence
 
 
 @dataclass(frozen=True)
@@ -74,28 +86,41 @@ def chunk_evidence(q: Int32Vector, c: int) -> ChunkEvidence:
     return ChunkEvidence(c, merkle.chunk_bytes(q, c), tuple(merkle.chunk_proof(q, c)))
 
 
+Posted = Int32Vector | Sequence[bytes]  # the posted model, or its live leaves' hashes
+
+
+def _posted_hashes(posted: Posted, d: int) -> list[bytes]:
+    if isinstance(posted, np.ndarray):
+        if posted.shape != (d,):
+            raise ValueError(f"the posted model has {posted.shape[0]} entries, expected {d}")
+        return merkle.leaf_hashes(posted)
+    hashes = [bytes(h) for h in posted]
+    if len(hashes) != merkle.leaf_count(d):
+        raise ValueError(f"{len(hashes)} posted leaf hashes, expected {merkle.leaf_count(d)}")
+    return hashes
+
+
 def wrong_model_leaves(
-    base: Int32Vector, selected: Sequence[Int32Vector], posted: Int32Vector
+    base: Int32Vector, selected: Sequence[Int32Vector], posted: Posted
 ) -> list[int]:
-    """The leaves at which ``posted`` is not the model step of ``base`` and ``selected``."""
-    want = fixedpoint.step(base, selected)
-    if want.shape != posted.shape:
-        raise ValueError(
-            f"the posted model has {posted.shape[0]} entries, expected {want.shape[0]}"
-        )
-    wrong = np.flatnonzero(want != posted) // merkle.LEAF_ENTRIES
-    return sorted({int(i) for i in wrong})
+    """The leaves at which ``posted`` (the model or its leaf hashes) is not the model step
+    of ``base`` and ``selected``."""
+    want = merkle.leaf_hashes(fixedpoint.step(base, selected))
+    got = _posted_hashes(posted, base.shape[0])
+    return [i for i, (a, b) in enumerate(zip(want, got, strict=True)) if a != b]
 
 
 def model_evidence(
-    base: Int32Vector, selected: Sequence[Int32Vector], posted: Int32Vector, leaf: int
+    base: Int32Vector, selected: Sequence[Int32Vector], posted: Posted, leaf: int
 ) -> ModelEvidence:
     """The model challenge of leaf ``leaf`` (one of ``wrong_model_leaves``)."""
+    d = base.shape[0]
+    hashes = _posted_hashes(posted, d)
     return ModelEvidence(
         leaf,
         leaf_evidence(base, leaf),
         tuple(leaf_evidence(q, leaf) for q in selected),
-        leaf_evidence(posted, leaf),
+        LeafHashEvidence(leaf, hashes[leaf], tuple(merkle.leaf_hash_proof(hashes, d, leaf))),
     )
 
 

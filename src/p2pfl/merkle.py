@@ -135,6 +135,33 @@ def root(q: NDArray[np.int32]) -> Hash:
     return tree(q)[-1][0]
 
 
+def leaf_hashes(q: NDArray[np.int32]) -> list[Hash]:
+    """The hashes of the ``ceil(d / 64)`` leaves that hold entries (what a result posts
+    with its model root, so that anyone can prove any leaf of it)."""
+    return _hash_leaves(_as_bytes(q))
+
+
+def _hash_tree(hashes: list[Hash], d: int) -> list[list[Hash]]:
+    if len(hashes) != leaf_count(d) or any(len(h) != 32 for h in hashes):
+        raise ValueError(f"expected {leaf_count(d)} leaf hashes of 32 bytes for d = {d}")
+    return _reduce(list(hashes), depth(d))
+
+
+def root_of_leaf_hashes(hashes: list[Hash], d: int) -> Hash:
+    """The root of the ``d``-vector whose live leaves hash to ``hashes`` (padding leaves
+    are added as in :func:`tree`)."""
+    return _hash_tree(hashes, d)[-1][0]
+
+
+def leaf_hash_proof(hashes: list[Hash], d: int, i: int) -> list[Hash]:
+    """Leaf ``i``'s proof from the live leaves' hashes alone (no leaf bytes needed)."""
+    levels = _hash_tree(hashes, d)
+    D = len(levels) - 1
+    if not 0 <= i < 1 << D:
+        raise ValueError(f"leaf {i} out of range for a tree of depth {D}")
+    return _path(levels, i, 0)
+
+
 def _path(levels: list[list[Hash]], index: int, start: int) -> list[Hash]:
     proof = []
     for lv, nodes in enumerate(levels[start:-1], start):

@@ -1,7 +1,8 @@
 """A cheating aggregator posts a wrong sketch for an honest operator (framing it as an
-outlier, with a valid proof over the wrong sketches): the watcher challenges inside the
-window, the result is voided, the aggregator slashed, and the epoch completes under the
-next aggregator without slashing the framed operator."""
+outlier, with a valid proof over the wrong sketches): the watcher opens a chunked sketch
+challenge inside the window and proves every chunk, each transaction under 128 KB; the
+result is voided, the aggregator slashed, and the epoch completes under the next
+aggregator without slashing the framed operator."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from p2pfl.chain.slashing import SlashReason
-from p2pfl.events import Submitted
+from p2pfl.events import ChallengeOpened, Submitted
 from p2pfl.testnet.network import TestnetConfig
 from tests.e2e.conftest import run_testnet, show
 
@@ -32,19 +33,23 @@ def test_watcher_catches_a_cheating_aggregator(tmp_path: Path) -> None:
         framed = [v for v in posted_wrong["flagged"] if v not in (cheater, attacker)]
         assert len(framed) == 1
         (challenge,) = rec.challenges
-        assert challenge["upheld"]
+        assert (challenge["kind"], challenge["upheld"]) == ("sketch", True)
         assert challenge["challenger"] == tn.net.watcher.address
         assert rec.voided == 1
-        # the cheater loses 10 %; the flagged attacker is excluded, not slashed (default)
-        assert [(s.operator, s.reason, s.wad) for s in rec.slashes] == [
-            (cheater, SlashReason.WRONG_SKETCH, 10**17)
-        ]
+        # the cheater loses 10 %; the flagged attacker is excluded, not slashed for the flag
+        # (default 0), but for its update above the norm bound (proven on chain)
+        assert sorted((s.operator, s.reason) for s in rec.slashes) == sorted(
+            [(cheater, SlashReason.WRONG_SKETCH), (attacker, SlashReason.NORM_VIOLATION)]
+        )
+        opened = [ev for _, ev in tn.node_events(ChallengeOpened, 1)]
+        assert [ev.operator for ev in opened] == [posted_wrong["operators"][challenge["row"]]]
+        assert all(ev.calldata < 128 * 1024 for ev in opened)
         assert rec.aggregators[1] != cheater
         assert rec.results[1]["aggregator"] == rec.aggregators[1]
         assert rec.results[1]["flagged"] == [attacker]  # the framed operator is not flagged
         (cheat_event,) = [ev for _, ev in tn.node_events(Submitted, 1) if ev.cheated]
         # the challenge landed inside the window
         epochs = tn.net.chain.contract("EpochManager", tn.net.deployment.avs.epoch_manager)
-        assert rec.blocks["SketchChallenged"] <= rec.results[0]["block"] + cfg.challenge_blocks
+        assert rec.blocks["SketchChallengeOpened"] <= rec.results[0]["block"] + cfg.challenge_blocks
         assert cheat_event.n == 6
-        assert tn.net.chain.call(epochs.functions.owed(tn.net.watcher.address)) > 0
+        assert tn.net.chain.call(epochs.functions.owed(tn.net.watcher.address)) > 0  # the bond

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from p2pfl import merkle
 from p2pfl.chain.epochs import EpochInfo
 from p2pfl.events import Submitted
 from p2pfl.protocol.aggregate import aggregate
@@ -59,7 +60,7 @@ class AggregatorRole:
             lambda: ctx.em.submit_result(
                 ctx.account,
                 e,
-                model.digest,
+                merkle.leaf_hashes(model.w),
                 agg.operators,
                 agg.sketches,
                 agg.selected_mask,

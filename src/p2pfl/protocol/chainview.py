@@ -35,6 +35,9 @@ class PostedResult:
     selected_mask: int
     flag_mask: int
     block: int
+    # The hashes of the posted model's live leaves (``submitResult``'s calldata): its root
+    # is theirs, and every leaf's proof follows from them.
+    model_leaf_hashes: tuple[bytes, ...] = ()
 
 
 @dataclass
@@ -114,4 +117,19 @@ class ChainView:
             selected_mask=int(a["selectedMask"]),
             flag_mask=int(a["flagMask"]),
             block=int(ev["blockNumber"]),
+            model_leaf_hashes=self._leaf_hashes(ev["transactionHash"]),
         )
+
+    def _leaf_hashes(self, tx_hash: Any) -> tuple[bytes, ...]:
+        """The posted model's leaf hashes, from the ``submitResult`` call's calldata (not
+        logged: calldata is where the result makes them available, at no extra gas). An
+        aggregator that submits through another contract leaves none here: the result's
+        model then cannot be challenged from this node (reported by the challenger)."""
+        tx: Any = self.chain.w3.eth.get_transaction(tx_hash)
+        try:
+            fn, args = self.epochs.contract.decode_function_input(tx["input"])
+        except ValueError:
+            return ()
+        if fn.fn_name != "submitResult":
+            return ()
+        return tuple(bytes(h) for h in args["modelLeafHashes"])

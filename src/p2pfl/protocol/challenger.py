@@ -11,8 +11,8 @@ challenge window on chain, every transaction under 128 KB.
   (a challenger that went silent does not lose the challenge). One challenge per result:
   a node opens one only when none is open on it.
 - **Model**: a posted model that is not the model step of the base model and the
-  selected updates is challenged at its first wrong leaf (``challengeModel``), with the
-  posted model's bytes fetched from the network.
+  selected updates is challenged at its first wrong leaf (``challengeModel``), proven
+  from the posted model's leaf hashes (the result carries them).
 - **Norm**: every committed update above the norm bound is proven on chain chunk by chunk,
   largest ``Σ q²`` first, until its owner is slashed.
 - **Before finalize**: sketch challenges past their deadline are closed (their bond goes
@@ -25,8 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-
-import trio
 
 from p2pfl import evidence, merkle
 from p2pfl.chain.client import ChainError
@@ -45,11 +43,7 @@ from p2pfl.protocol.check import Verdict
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.duties import Duties
 from p2pfl.protocol.epochbook import EpochState, Evidence
-from p2pfl.protocol.faults import TRANSIENT, describe
-from p2pfl.protocol.model import GlobalModel
 from p2pfl.protocol.threads import blocking
-
-MODEL_FETCH_S = 10.0  # how long one poll waits for the posted model's bytes
 
 
 class ChallengerRole:
@@ -182,6 +176,9 @@ class ChallengerRole:
 
     # ------------------------------------------------------------------ model
     async def model(self, st: EpochState, info: EpochInfo, ev: Evidence) -> None:
+        """Challenge the posted model at its first leaf whose posted hash is not the hash
+        of the model step's leaf. The posted leaf hashes give every proof: the posted
+        model's bytes are not needed (an aggregator that withholds them changes nothing)."""
         ctx, e, ch = self.ctx, st.epoch, st.challenges
         if info.attempt in ch.model_tried:
             return
@@ -189,32 +186,19 @@ class ChallengerRole:
             return
         ch.model_tried.add(info.attempt)
         posted = ev.posted
-        found: GlobalModel | None = None
-        with trio.move_on_after(MODEL_FETCH_S):
-            try:
-                found = await ctx.blobs.model(posted.model_digest, e)
-            except TRANSIENT as exc:
-                ctx.emit(ChallengeFailed(epoch=e, error=f"posted model: {describe(exc)}"))
-        if found is None:
-            ctx.emit(ModelMismatch(epoch=e, aggregator=posted.aggregator, available=False))
-            return
-        posted_model = found
+        base = await ctx.blobs.model(info.base_model, e)
         sel = [u.q for u in selected_updates(ev.updates, posted.operators, posted.selected_mask)]
-        base_model = await ctx.blobs.model(info.base_model, e)
-        wrong = await blocking(
-            lambda: evidence.wrong_model_leaves(base_model.w, sel, posted_model.w)
-        )
-        ctx.emit(
-            ModelMismatch(
-                epoch=e, aggregator=posted.aggregator, available=True, wrong_leaves=len(wrong)
-            )
-        )
-        if not wrong:  # the bytes served are right: the posted digest is of other bytes
+        hashes = list(posted.model_leaf_hashes)
+        try:
+            wrong = await blocking(lambda: evidence.wrong_model_leaves(base.w, sel, hashes))
+        except ValueError as exc:  # not one hash per leaf: the contract would have refused
+            ctx.emit(ChallengeFailed(epoch=e, error=f"posted leaf hashes: {exc}"))
+            return
+        ctx.emit(ModelMismatch(epoch=e, aggregator=posted.aggregator, wrong_leaves=len(wrong)))
+        if not wrong:  # cannot happen: the posted root is the root of the posted hashes
             return
         leaf = wrong[0]
-        me = await blocking(
-            lambda: evidence.model_evidence(base_model.w, sel, posted_model.w, leaf)
-        )
+        me = await blocking(lambda: evidence.model_evidence(base.w, sel, hashes, leaf))
         try:
             upheld, receipt = await ctx.tx(
                 "challenge model", lambda: ctx.em.challenge_model(ctx.account, e, me)
