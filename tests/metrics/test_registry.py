@@ -18,6 +18,7 @@ from p2pfl.events import (
     Event,
     Fetched,
     Listening,
+    NormProven,
     Ready,
     Submitted,
     TimeoutReported,
@@ -78,6 +79,11 @@ def test_events_move_their_metrics() -> None:
     m.observe(challenged(False))
     m.observe(ChallengeFailed(epoch=3, error="late"))
     m.observe(TimeoutReported(epoch=3, aggregator="0xb"))
+    proven = dict(epoch=3, operator="0xc", chunk=0, total="9", gas=1)
+    m.observe(NormProven(slashed=False, **proven))  # type: ignore[arg-type]
+    assert value(m, "p2pfl_slashes_total", reason="norm") == 0
+    m.observe(NormProven(slashed=True, **proven))  # type: ignore[arg-type]
+    assert value(m, "p2pfl_slashes_total", reason="norm") == 1
     for result in ("upheld", "rejected", "failed"):
         assert value(m, "p2pfl_challenges_total", result=result) == 1
     assert value(m, "p2pfl_slashes_total", reason="cheat") == 1

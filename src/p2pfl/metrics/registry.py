@@ -19,6 +19,7 @@ from p2pfl.events import (
     EpochJoined,
     Event,
     Fetched,
+    NormProven,
     Submitted,
     TimeoutReported,
     Trained,
@@ -92,7 +93,7 @@ class NodeMetrics:
         self.slashes = Counter(
             f"{NS}_slashes",
             "Slashes this node triggered, by reason (cheat: an upheld challenge; "
-            "late: a reported timeout)",
+            "norm: a norm proof; late: a reported timeout)",
             ["reason"],
             registry=r,
         )
@@ -102,7 +103,7 @@ class NodeMetrics:
             self.commits.labels(result)
         for result in ("upheld", "rejected", "failed"):
             self.challenges.labels(result)
-        for reason in ("cheat", "late"):
+        for reason in ("cheat", "norm", "late"):
             self.slashes.labels(reason)
         r.register(_LiveCollector(self))
 
@@ -142,6 +143,8 @@ class NodeMetrics:
                 self.slashes.labels("cheat").inc()
         elif isinstance(event, ChallengeFailed):
             self.challenges.labels("failed").inc()
+        elif isinstance(event, NormProven) and event.slashed:
+            self.slashes.labels("norm").inc()
         elif isinstance(event, TimeoutReported):
             self.slashes.labels("late").inc()
 
