@@ -158,8 +158,7 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         }
         if (wrongModelLeaf1) w.model[256 + 8] ^= 0x01;
         w.modelTree = fastTree(w.model);
-        bytes32[] memory inputs =
-            epochs.publicInputs(w.e, w.seed, n, f, w.sketches, w.selectedMask, w.flagMask);
+        bytes32[] memory inputs = epochs.publicInputs(w.e, w.seed, n, f, w.sketches, w.selectedMask, w.flagMask);
         vm.prank(w.aggregator);
         epochs.submitResult(
             w.e,
@@ -329,7 +328,9 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         sel[0][3] ^= 0x01;
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.WrongStatus.selector, w.e + 1, IEpochManager.Status.None));
         epochs.challengeModel{value: BOND}(w.e + 1, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
-        assertTrue(epochs.challengeModel{value: BOND}(w.e, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof));
+        assertTrue(
+            epochs.challengeModel{value: BOND}(w.e, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof)
+        );
         // a replay finds the result voided
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.WrongStatus.selector, w.e, IEpochManager.Status.Open));
         epochs.challengeModel{value: BOND}(w.e, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
@@ -478,9 +479,7 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.NormChunkAlreadyProven.selector, e, ops[0], 0));
         epochs.proveNormChunk(e, ops[0], 0, slice(cnn, 0, CHUNK_BYTES), pathOf(cnnTree, 0, 8));
         vm.recordLogs();
-        assertTrue(
-            epochs.proveNormChunk(e, ops[0], 1, slice(cnn, CHUNK_BYTES, CHUNK_BYTES), pathOf(cnnTree, 1, 8))
-        );
+        assertTrue(epochs.proveNormChunk(e, ops[0], 1, slice(cnn, CHUNK_BYTES, CHUNK_BYTES), pathOf(cnnTree, 1, 8)));
         assertReason(
             vm.getRecordedLogs(), ops[0], IEpochManager.SlashReason.NormViolation, "p2pfl: update above the norm bound"
         );
@@ -523,9 +522,7 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         uint256 stake = avs.stakeOf(w.aggregator);
         uint32[] memory ids = new uint32[](1);
         vm.prank(w.aggregator);
-        allocation.deregisterFromOperatorSets(
-            IAllocationManagerTypes.DeregisterParams(w.aggregator, address(avs), ids)
-        );
+        allocation.deregisterFromOperatorSets(IAllocationManagerTypes.DeregisterParams(w.aggregator, address(avs), ids));
         vm.roll(epochs.getEpoch(w.e).challengeDeadline);
         assertTrue(challengeLeaf(w, watcher, 1));
         assertEq(avs.stakeOf(w.aggregator), 0);

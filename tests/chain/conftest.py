@@ -16,13 +16,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
+from p2pfl import merkle
 from p2pfl.chain import realcore
 from p2pfl.chain.anvil import Anvil, dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, account
 from p2pfl.chain.deploy import WAD, Core, Deployment, deploy_devnet
 from p2pfl.chain.epochs import EpochManager, Params
-from p2pfl import merkle
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import Update
 from p2pfl.protocol.aggregate import aggregate, wrong_sketches
@@ -168,6 +168,8 @@ def run_to_result(
     inputs = em.public_inputs(e, seed, sketches, selected, flags)
     proof = keccak256(b"".join(inputs))  # the test verifier's rule
     aggregator = next(op for op in [*d.operators, d.deployer] if op.address == info.aggregator)
-    digest = keccak256(b"model-1") if model is None else merkle.root(model(operators, by_op, selected))
+    digest = (
+        keccak256(b"model-1") if model is None else merkle.root(model(operators, by_op, selected))
+    )
     em.submit_result(aggregator, e, digest, operators, sketches, selected, flags, proof)
     return e, operators, ups, by_op

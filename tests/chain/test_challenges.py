@@ -123,7 +123,8 @@ def test_a_sketch_challenge_in_several_transactions(devnet: Devnet) -> None:
     posted = list(rows[3])
     posted[0] += 1
     ev = evidence.sketch_evidence(by_op[operators[3]].q, 3, posted, info.seed, PARAMS.sketch_dim)
-    assert ev is not None and len(ev.chunks) == 3
+    assert ev is not None
+    assert len(ev.chunks) == 3
     # a right row cannot be challenged
     assert evidence.sketch_evidence(by_op[operators[2]].q, 2, rows[2], info.seed, 64) is None
     stake = d.stake_of(info.aggregator)
@@ -147,7 +148,8 @@ def test_a_sketch_challenge_in_several_transactions(devnet: Devnet) -> None:
         results.append(upheld)
     assert results == [False, False, True]
     assert slashes(d, receipt) == [(info.aggregator, SlashReason.WRONG_SKETCH)]
-    assert em.sketch_challenge(cid).closed and em.sketch_challenge(cid).complete
+    assert em.sketch_challenge(cid).closed
+    assert em.sketch_challenge(cid).complete
     assert em.open_sketch_challenges(e) == 0
     assert em.epoch(e).status == Status.OPEN
     assert em.owed(d.watcher.address) == PARAMS.challenge_bond
@@ -176,7 +178,7 @@ def test_an_expired_sketch_challenge_holds_finalize_until_closed(devnet: Devnet)
     with pytest.raises(ChainError, match=r"SketchChallengeStillOpen"):
         em.close_sketch_challenge(d.deployer, e, cid)
     d.mine_to(max(info.challenge_deadline, em.sketch_challenge(cid).deadline) + 1)
-    with pytest.raises(ChainError, match=r"SketchChallengesOpen\(epoch=%d, open=1\)" % e):
+    with pytest.raises(ChainError, match=rf"SketchChallengesOpen\(epoch={e}, open=1\)"):
         em.finalize(d.deployer, e)
     em.close_sketch_challenge(d.deployer, e, cid)
     assert em.owed(info.aggregator) == PARAMS.challenge_bond
@@ -198,11 +200,13 @@ def test_a_norm_proof_slashes_an_over_bound_update_once(devnet: Devnet) -> None:
     for chunk in chunks:
         hit, receipt = em.prove_norm_chunk(d.watcher, e, outlier, chunk)
         slashed.append(hit)
-    assert slashed[-1] and not any(slashed[:-1])
+    assert slashed[-1]
+    assert not any(slashed[:-1])
     assert slashes(d, receipt) == [(outlier, SlashReason.NORM_VIOLATION)]
     assert d.stake_of(outlier) == before - before // 10  # normSlashWad 10 %
     proof = em.norm_proof(e, outlier)
-    assert proof.slashed and proof.sum_of_squares > PARAMS.norm_bound_sq
+    assert proof.slashed
+    assert proof.sum_of_squares > PARAMS.norm_bound_sq
     with pytest.raises(ChainError, match=r"AlreadySlashedForNorm"):
         em.prove_norm_chunk(d.watcher, e, outlier, chunks[0])
     # an update within the bound: every live chunk proven, never slashed

@@ -218,7 +218,9 @@ def fund_reward_pool(
     if held < amount:
         chain.transact(funder, token.functions.mint(funder.address, amount - held))
     chain.transact(funder, token.functions.approve(epoch_manager, amount))
-    chain.transact(funder, chain.contract("EpochManager", epoch_manager).functions.fundRewards(amount))
+    chain.transact(
+        funder, chain.contract("EpochManager", epoch_manager).functions.fundRewards(amount)
+    )
 
 
 def peer_binding_signature(

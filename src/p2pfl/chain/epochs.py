@@ -38,6 +38,7 @@ def norm_bound_sq(clip: float, dim: int) -> int:
         raise ValueError(f"the norm bound needs a positive clip and dimension ({clip}, {dim})")
     return (math.floor(clip * _SCALE) + math.isqrt(dim - 1) + 1) ** 2
 
+
 NO_AGGREGATOR = "0x" + "00" * 20  # EpochInfo.aggregator before the seed is recorded
 NO_SEED = bytes(32)
 
