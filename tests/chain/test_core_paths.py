@@ -131,6 +131,7 @@ def test_an_upheld_challenge_slashes_the_aggregator_fully(devnet: Devnet) -> Non
     posted = wrong_model(operators, by_op, info.selected_mask)
     ev = evidence.model_evidence(GENESIS, selected, posted, WRONG_LEAF)
     stake = d.stake_of(info.aggregator)
+    pool = d.epochs.reward_pool()
     fn = d.epochs.contract.functions.challengeModel(
         e,
         ev.leaf,
@@ -150,7 +151,8 @@ def test_an_upheld_challenge_slashes_the_aggregator_fully(devnet: Devnet) -> Non
     # the reward is measured on this core: what the slash removed, times the share
     (credited,) = events(d.epochs.contract, receipt, "RewardCredited")
     assert credited.args.lost == stake
-    assert d.epochs.owed_tokens(d.watcher.address) == stake * PARAMS.reward_share_wad // WAD
+    reward = min(stake * PARAMS.reward_share_wad // WAD, pool)
+    assert d.epochs.owed_tokens(d.watcher.address) == reward
     # aggregatorSlashWad is 100 %: nothing is left, max magnitude 0 (on both cores)
     assert d.stake_of(info.aggregator) == 0
     am = d.allocation_manager
@@ -231,6 +233,34 @@ def test_a_deregistered_operator_is_slashed_inside_its_window(devnet: Devnet) ->
     fn = am.functions.registerForOperatorSets(outlier, (operator_set[0], [OPERATOR_SET_ID], b""))
     with pytest.raises(ChainError, match=r"AllocationManager\.AlreadyMemberOfSet\(\)"):
         d.chain.transact(d.operators[OUTLIER], fn)
+
+
+def test_an_aggregator_that_deregisters_is_still_slashed_and_the_reward_measured(
+    devnet: Devnet,
+) -> None:
+    """The reward is what the slash removed from the allocation, which a deregistered but
+    still slashable operator keeps: measured the same on both cores."""
+    d = devnet
+    e, operators, _, by_op = run_to_result(d, cnn_updates(OPERATORS), model=wrong_model)
+    info = d.epochs.epoch(e)
+    index = next(i for i, op in enumerate(d.operators) if op.address == info.aggregator)
+    stake = d.stake_of(info.aggregator)
+    left = deregister(d, index)
+    assert d.stake_of(info.aggregator) == stake  # still allocated, still slashable
+    selected = selected_of(operators, by_op, info.selected_mask)
+    posted = wrong_model(operators, by_op, info.selected_mask)
+    ev = evidence.model_evidence(GENESIS, selected, posted, WRONG_LEAF)
+    pool = d.epochs.reward_pool()
+    upheld, receipt = d.epochs.challenge_model(d.watcher, e, ev)
+    assert upheld
+    assert int(receipt["blockNumber"]) <= left + d.deallocation_delay()
+    applied, failed = slash_events(d, receipt)
+    assert failed == []
+    assert [a.args.operator for a in applied] == [info.aggregator]
+    assert d.stake_of(info.aggregator) == 0
+    (credited,) = events(d.epochs.contract, receipt, "RewardCredited")
+    assert credited.args.lost == stake
+    assert credited.args.amount == min(stake * PARAMS.reward_share_wad // WAD, pool)
 
 
 def test_outside_its_window_the_slash_is_pending_and_a_retry_applies_it(devnet: Devnet) -> None:

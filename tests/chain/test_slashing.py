@@ -43,7 +43,7 @@ def test_python_enum_mirrors_the_solidity_enum() -> None:
 
 
 def test_words_and_phrases() -> None:
-    assert [r.short for r in SlashReason] == ["flag", "cheat", "late"]
+    assert [r.short for r in SlashReason] == ["flag", "cheat", "late", "cheat", "norm"]
     assert len({r.describe for r in SlashReason}) == len(SlashReason)
     # the contract hands EigenLayer the same phrases
     contract = (contracts_dir() / "src/avs/EpochManager.sol").read_text()

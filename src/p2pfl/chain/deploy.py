@@ -184,8 +184,21 @@ def deploy_avs(
     reward_pool: int = 0,
     say: Progress = _quiet,
 ) -> Avs:
-    """Deploy the service manager and the epoch manager against ``core``."""
+    """Deploy the service manager and the epoch manager against ``core``, and put
+    ``reward_pool`` stake tokens in the challenger reward pool. Refuses, before sending
+    anything, a core whose ``DEALLOCATION_DELAY`` is shorter than
+    ``params.slashable_span`` (the EpochManager would revert ``DeallocationDelayTooShort``):
+    an operator could deregister inside an epoch and escape its slash."""
     core.check(chain, "allocation_manager", "strategy")
+    am = chain.contract("IAllocationManager", core.allocation_manager)
+    delay = int(chain.call(am.functions.DEALLOCATION_DELAY()))
+    if delay < params.slashable_span:
+        raise ConfigError(
+            f"the core's DEALLOCATION_DELAY is {delay} blocks, shorter than the "
+            f"{params.slashable_span} blocks an epoch's operators must stay slashable "
+            "(commit + max_attempts * (submit + 2 * challenge blocks)): shorten the "
+            "periods or use a core with a longer delay"
+        )
     sm = chain.deploy(
         deployer,
         "P2pflServiceManager",
