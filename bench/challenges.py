@@ -8,7 +8,7 @@ EpochManager, as real transactions on anvil (the devnet core, 8 operators), for 
 Gas is each receipt's ``gasUsed``: the 21 k base and the calldata included. The updates
 are synthetic int32 vectors of a trained update's magnitude (normal, sigma 2^10; one
 outlier at 2^20 so Krum flags it and a norm proof slashes it); the model challenge runs at
-the CNN's depth 10 with m = n - f = 6 selected updates. The test verifier stands in for the
+the CNN's depth 10 with m = n - f = 7 selected updates. The test verifier stands in for the
 Noir verifier, so ``submitResult`` is measured without proof verification. v1's single
 ``challengeSketch`` (whole update in calldata, whole sketch recomputed) is gone; its
 sketch gas is still measured by ``CountSketchGas.t.sol`` for the comparison.
@@ -174,11 +174,11 @@ def main() -> None:
         got["proveNormChunk_with_slash"] = tx(r, calldata(chain, r))
         r = em.withdraw(watcher)
         got["withdraw_eth_and_tokens"] = tx(r, calldata(chain, r))
-        # a sketch row and the rounds: the third attempt, honest, finalized
+        # the third attempt posts the honest result and finalizes (flagSlashWad 0: no slash)
         r = submit(rows)
         mine(chain.w3, params.challenge_blocks + 1)
         r = em.finalize(deployer, e)
-        got["finalize_one_flag"] = tx(r, calldata(chain, r))
+        got["finalize_flag_unslashed"] = tx(r, calldata(chain, r))
         size = (len(chain.w3.eth.get_code(em.address)), 24_576)
     open_tx = got["openSketchChallenge"]
     sketch_total = open_tx["gas"] + total

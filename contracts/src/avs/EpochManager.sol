@@ -284,8 +284,9 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         _slash(epoch, absent, _params.timeoutSlashWad, SlashReason.MissedDeadline, address(0));
     }
 
-    /// @notice After the challenge window the result stands: flagged operators are slashed
-    /// and the new model becomes the next epoch's base. An epoch with fewer than three
+    /// @notice After the challenge window, once no sketch challenge of the epoch is open
+    /// (`SketchChallengesOpen`: prove or close them first), the result stands: flagged
+    /// operators are slashed and the new model becomes the next epoch's base. An epoch with fewer than three
     /// commitments is skipped once its commit phase has closed, and so is one whose seed
     /// was never recorded while `blockhash` could still read it. Anyone may call it.
     function finalize(uint256 epoch) external {
