@@ -119,6 +119,12 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
     /// @dev Open, commit every operator's root, build the honest result (the model honest
     /// on leaves 0 and 1 only: the challenged ones), tamper as asked, submit.
     function stage(bool wrongModelLeaf1, int256 rowError) internal returns (World memory w) {
+        return stageAfter(0, wrongModelLeaf1, rowError);
+    }
+
+    /// @dev As `stage`, the result posted by the aggregator of attempt `timeouts` (the
+    /// earlier ones stayed silent).
+    function stageAfter(uint256 timeouts, bool wrongModelLeaf1, int256 rowError) internal returns (World memory w) {
         w.e = epochs.openEpoch();
         bytes[] memory byOp = new bytes[](N);
         for (uint256 i; i < N; ++i) {
@@ -128,6 +134,10 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         }
         vm.roll(epochs.getEpoch(w.e).closeBlock + 1);
         w.seed = epochs.recordSeed(w.e);
+        for (uint256 t; t < timeouts; ++t) {
+            vm.roll(epochs.getEpoch(w.e).submitDeadline + 1);
+            epochs.reportTimeout(w.e);
+        }
         w.aggregator = epochs.getEpoch(w.e).aggregator;
         w.sorted = sorted(epochs.committed(w.e));
         uint256 n = w.sorted.length;
@@ -354,6 +364,25 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         epochs.openSketchChallenge{value: BOND}(w.e, w.cnnRow, row, parts);
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.NormNotProvable.selector, w.e));
         epochs.proveNormChunk(w.e, ops[0], 0, chunkAt(w, w.cnnRow, 0), chunkProof(w, w.cnnRow, 0));
+    }
+
+    /// @dev An upheld challenge on the last attempt skips the epoch: no model, the next
+    /// epoch opens, and a sketch challenge still open on it is moot (bond back).
+    function test_anUpheldChallengeOnTheLastAttemptSkipsTheEpoch() public {
+        World memory w = stageAfter(2, true, 1); // maxAttempts = 3
+        assertEq(epochs.getEpoch(w.e).attempt, 2);
+        uint256 id = openSketch(w, watcher2, partials(w, w.cnnRow));
+        vm.expectEmit(true, false, false, true, address(epochs));
+        emit IEpochManager.AttemptsExhausted(w.e, 3);
+        assertTrue(challengeLeaf(w, watcher, 1));
+        assertEq(uint8(epochs.getEpoch(w.e).status), uint8(IEpochManager.Status.Finalized));
+        assertEq(epochs.latestModel(), genesisModel());
+        assertEq(avs.stakeOf(w.aggregator), 0);
+        assertEq(epochs.owed(watcher), BOND);
+        assertGt(epochs.owedTokens(watcher), 0);
+        epochs.closeSketchChallenge(w.e, id);
+        assertEq(epochs.owed(watcher2), BOND, "moot: bond back");
+        assertEq(epochs.openEpoch(), w.e + 1);
     }
 
     // ---------------------------------------------------------------- sketch challenge
