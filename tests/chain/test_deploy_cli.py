@@ -128,6 +128,10 @@ def test_an_older_deployment_file_still_reads(tmp_path: Path) -> None:
     assert dep.core.allocation_manager == addr
     with pytest.raises(ConfigError, match=r"^the core description has no strategy_manager address"):
         dep.core.check()
+    v1 = {**old, "params": {**asdict(Params()), "challenge_reward": 1}}
+    path.write_text(json.dumps(v1))  # written by a version before the v2 challenges
+    with pytest.raises(ConfigError, match=r"\['challenge_reward'\] differ .* redeploy"):
+        Deployment.read(path)
     old["core"] = {**core, "allocaton_manager": addr}  # a typo is refused by name
     path.write_text(json.dumps(old))
     with pytest.raises(ConfigError, match=r"unknown keys \['allocaton_manager'\]"):

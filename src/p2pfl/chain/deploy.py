@@ -101,6 +101,13 @@ class Deployment:
     def read(cls, path: Path) -> Deployment:
         """A deployment file; older ones (no ``strategy_manager``) read with it empty."""
         raw = json.loads(path.read_text())
+        known = {f.name for f in fields(Params)}
+        if set(raw["params"]) != known:
+            raise ConfigError(
+                f"{path}: its params {sorted(set(raw['params']) ^ known)} differ from this "
+                "version's EpochManager.Params (a deployment from before the v2 challenges?): "
+                "redeploy"
+            )
         return cls(
             rpc=raw["rpc"],
             chain_id=raw["chain_id"],
