@@ -6,14 +6,14 @@ stand-ins, side by side, and the real core's deployment time.
 Each core gets its own anvil, the AVS (test verifier) and 11 operators registered through
 :func:`p2pfl.chain.deploy.register_operator` (so ``f = 4`` and up to four flags), then
 one epoch per measurement: ``finalize`` with 0, 1 and 4 flagged operators (flags slash
-50 %), an upheld ``challengeSketch`` (the aggregator loses 10 %) and ``reportTimeout``
-(1 %). Every transaction is sent as nodes send it: gas estimated by the chain plus the
-client's margin; the bench fails unless every slash applies (``SlashApplied``, no
-``SlashFailed``). ``slashOperator`` is the gas of the core's own call inside the 1-flag
-``finalize`` (a call trace). Updates have 500 parameters: the challenge's sketch
-recomputation is small here (``bench.chain_gas`` measures it for a 46,730-parameter
-update). The real core needs its artifacts (``$P2PFL_EIGENLAYER_CORE`` or
-``../shared/eigenlayer-core``); without them only the devnet column is measured.
+50 %), the ``proveChunk`` that upholds a sketch challenge (the aggregator loses 10 %)
+and ``reportTimeout`` (1 %). Every transaction is sent as nodes send it: gas estimated by
+the chain plus the client's margin; the bench fails unless every slash applies
+(``SlashApplied``, no ``SlashFailed``). ``slashOperator`` is the gas of the core's own
+call inside the 1-flag ``finalize`` (a call trace). Updates have 500 parameters (one
+chunk): the challenge's sketch recomputation is small here (``bench.challenges``
+measures it for the CNN). The real core needs its artifacts (``$P2PFL_EIGENLAYER_CORE``
+or ``../shared/eigenlayer-core``); without them only the devnet column is measured.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint, TxReceipt
 
 from bench.common import write_result
+from p2pfl import evidence
 from p2pfl.chain import realcore
 from p2pfl.chain.anvil import dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
@@ -46,6 +47,7 @@ PARAMS = Params(
     challenge_blocks=10,
     max_byzantine=4,
     flag_slash_wad=WAD // 2,
+    model_dim=500,  # the updates' size: one chunk, so a sketch challenge is open + 1 proof
 )
 SPEC = ModelSpec((("w", (500,)),))
 SLASH_OPERATOR = Web3.keccak(
@@ -163,12 +165,17 @@ def measure(kind: str, deploy: Deploy) -> dict[str, Any]:
         frame = find_call(trace, core.allocation_manager, SLASH_OPERATOR)
         gas["slashOperator_call"] = int(frame["gasUsed"], 16) if frame else 0
         e = run.submitted(0, lie=True)
-        upheld, receipt = run.em.challenge_sketch(
-            run.watcher, e, 0, run.updates[run.names[0]].canonical_bytes(), run.rows[0]
+        seed = run.em.epoch(e).seed
+        ev = evidence.sketch_evidence(
+            run.updates[run.names[0]].q, 0, run.rows[0], seed, PARAMS.sketch_dim
         )
+        assert ev is not None
+        cid, _ = run.em.open_sketch_challenge(run.watcher, e, ev)
+        for chunk in ev.chunks:
+            upheld, receipt = run.em.prove_chunk(run.watcher, e, cid, chunk)
         assert upheld
         run.check(receipt, 1)
-        gas["challengeSketch_upheld"] = int(receipt["gasUsed"])
+        gas["proveChunk_upheld"] = int(receipt["gasUsed"])
         info = run.em.epoch(e)  # back to Open, the next aggregator stays silent
         mine_to(chain, info.submit_deadline + 1)
         receipt = run.em.report_timeout(run.watcher, e)
@@ -185,7 +192,8 @@ def measure(kind: str, deploy: Deploy) -> dict[str, Any]:
 
 def devnet_core(chain: Chain, deployer: LocalAccount) -> tuple[Core, float]:
     started = time.perf_counter()
-    return deploy_core(chain, deployer), time.perf_counter() - started
+    core = deploy_core(chain, deployer, deallocation_delay=PARAMS.slashable_span)
+    return core, time.perf_counter() - started
 
 
 def real_core(chain: Chain, deployer: LocalAccount) -> tuple[Core, float]:

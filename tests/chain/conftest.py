@@ -8,13 +8,15 @@ for both) and every test are the same on both."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
+from p2pfl import merkle
 from p2pfl.chain import realcore
 from p2pfl.chain.anvil import Anvil, dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
@@ -38,6 +40,9 @@ PARAMS = Params(
     aggregator_slash_wad=10**18,
     timeout_slash_wad=10**17,
 )
+# The genesis model: zero in every entry of the default model dimension (the CNN's), so a
+# model challenge can prove the base model's leaves.
+GENESIS = np.zeros(PARAMS.model_dim, dtype=np.int32)
 
 
 @dataclass
@@ -107,6 +112,7 @@ def devnet_session(request: pytest.FixtureRequest) -> Iterator[Devnet]:
             stakes,
             verifier=lambda: chain.deploy(deployer, "MockVerifier"),  # test tree only
             params=PARAMS,
+            genesis_model=merkle.root(GENESIS),
             core=core,
         )
         yield Devnet(
@@ -132,10 +138,15 @@ def devnet(devnet_session: Devnet) -> Iterator[Devnet]:
 
 
 def run_to_result(
-    d: Devnet, ups: list[Update], lie_about: int | None = None
+    d: Devnet,
+    ups: list[Update],
+    lie_about: int | None = None,
+    model: Callable[[list[str], dict[str, Update], int], np.ndarray] | None = None,
 ) -> tuple[int, list[str], list[Update], dict[str, Update]]:
     """Open an epoch, commit operator i's update ``ups[i]``, and submit the Python-computed
-    result (with a wrong sketch in row ``lie_about``, if given) under the test verifier."""
+    result (with a wrong sketch in row ``lie_about``, if given) under the test verifier.
+    The posted model digest is ``keccak256(b"model-1")``, or the Merkle root of
+    ``model(operators, by_op, selected_mask)`` when given."""
     em = d.epochs
     e, _ = em.open_epoch(d.deployer)
     by_op: dict[str, Update] = {op.address: u for op, u in zip(d.operators, ups, strict=True)}
@@ -157,7 +168,8 @@ def run_to_result(
     inputs = em.public_inputs(e, seed, sketches, selected, flags)
     proof = keccak256(b"".join(inputs))  # the test verifier's rule
     aggregator = next(op for op in [*d.operators, d.deployer] if op.address == info.aggregator)
-    em.submit_result(
-        aggregator, e, keccak256(b"model-1"), operators, sketches, selected, flags, proof
+    digest = (
+        keccak256(b"model-1") if model is None else merkle.root(model(operators, by_op, selected))
     )
+    em.submit_result(aggregator, e, digest, operators, sketches, selected, flags, proof)
     return e, operators, ups, by_op

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
-from web3.types import TxReceipt
+from web3.types import TxReceipt, Wei
 
+from p2pfl import evidence
 from p2pfl.chain.client import ChainError, decode_error, events
 from p2pfl.chain.deploy import (
     OPERATOR_SET_ID,
@@ -32,7 +33,10 @@ from p2pfl.errors import ConfigError
 from p2pfl.learn.codec import ModelSpec, Update
 from p2pfl.protocol.history import History
 from p2pfl.robust.sketch import sketch_many
-from tests.chain.conftest import OPERATORS, PARAMS, Devnet, run_to_result
+from tests.chain.conftest import GENESIS, OPERATORS, PARAMS, Devnet, run_to_result
+from tests.chain.test_challenges import OUTLIER as CNN_OUTLIER
+from tests.chain.test_challenges import WRONG_LEAF, selected_of, wrong_model
+from tests.chain.test_challenges import updates as cnn_updates
 
 SPEC = ModelSpec((("w", (500,)),))
 OUTLIER = 2  # the operator whose update Krum flags
@@ -53,7 +57,9 @@ def slash_events(d: Devnet, receipt: TxReceipt) -> tuple[list[Any], list[Any]]:
     return list(events(em, receipt, "SlashApplied")), list(events(em, receipt, "SlashFailed"))
 
 
-def send_with_exact_estimate(d: Devnet, fn: ContractFunction, who: Any) -> TxReceipt:
+def send_with_exact_estimate(
+    d: Devnet, fn: ContractFunction, who: Any, value: int = 0
+) -> TxReceipt:
     """``fn`` signed with exactly the gas the chain estimates (no client margin)."""
     w3 = d.chain.w3
     tx = fn.build_transaction(
@@ -61,6 +67,7 @@ def send_with_exact_estimate(d: Devnet, fn: ContractFunction, who: Any) -> TxRec
             "from": who.address,
             "nonce": w3.eth.get_transaction_count(who.address, "pending"),
             "chainId": d.chain.chain_id,
+            "value": Wei(value),
         }
     )
     signed = who.sign_transaction(tx)
@@ -118,23 +125,69 @@ def test_a_flag_slash_applies_under_the_estimated_gas(devnet: Devnet) -> None:
 
 def test_an_upheld_challenge_slashes_the_aggregator_fully(devnet: Devnet) -> None:
     d = devnet
-    e, operators, _, by_op = run_to_result(d, updates(OPERATORS), lie_about=3)
+    e, operators, _, by_op = run_to_result(d, cnn_updates(OPERATORS), model=wrong_model)
     info = d.epochs.epoch(e)
-    rows = sketch_many([by_op[a].q for a in operators], info.seed, PARAMS.sketch_dim).tolist()
-    rows[3][0] += 1  # the posted (wrong) row
-    upheld, receipt = d.epochs.challenge_sketch(
-        d.watcher, e, 3, by_op[operators[3]].canonical_bytes(), rows[3]
-    )  # the client's estimate + margin
-    assert upheld
+    selected = selected_of(operators, by_op, info.selected_mask)
+    posted = wrong_model(operators, by_op, info.selected_mask)
+    ev = evidence.model_evidence(GENESIS, selected, posted, WRONG_LEAF)
+    stake = d.stake_of(info.aggregator)
+    pool = d.epochs.reward_pool()
+    fn = d.epochs.contract.functions.challengeModel(
+        e,
+        ev.leaf,
+        ev.base.data,
+        list(ev.base.proof),
+        [s.data for s in ev.selected],
+        [list(s.proof) for s in ev.selected],
+        ev.model.data,
+        list(ev.model.proof),
+    )
+    receipt = send_with_exact_estimate(d, fn, d.watcher, value=PARAMS.challenge_bond)
     applied, failed = slash_events(d, receipt)
     assert failed == []
     assert [(ev.args.operator, ev.args.reason) for ev in applied] == [
-        (info.aggregator, SlashReason.WRONG_SKETCH)
+        (info.aggregator, SlashReason.WRONG_MODEL)
     ]
+    # the reward is measured on this core: what the slash removed, times the share
+    (credited,) = events(d.epochs.contract, receipt, "RewardCredited")
+    assert credited.args.lost == stake
+    reward = min(stake * PARAMS.reward_share_wad // WAD, pool)
+    assert d.epochs.owed_tokens(d.watcher.address) == reward
     # aggregatorSlashWad is 100 %: nothing is left, max magnitude 0 (on both cores)
     assert d.stake_of(info.aggregator) == 0
     am = d.allocation_manager
     assert d.chain.call(am.functions.getMaxMagnitude(info.aggregator, d.core.strategy)) == 0
+
+
+def test_a_sketch_and_a_norm_slash_apply_under_the_estimated_gas(devnet: Devnet) -> None:
+    d = devnet
+    ups = cnn_updates(OPERATORS)
+    e, operators, _, by_op = run_to_result(d, ups, lie_about=3)
+    info = d.epochs.epoch(e)
+    rows = sketch_many([by_op[a].q for a in operators], info.seed, PARAMS.sketch_dim).tolist()
+    rows[3][0] += 1
+    ev = evidence.sketch_evidence(by_op[operators[3]].q, 3, rows[3], info.seed, PARAMS.sketch_dim)
+    assert ev is not None
+    cid, _ = d.epochs.open_sketch_challenge(d.watcher, e, ev)
+    for c in ev.chunks:
+        fn = d.epochs.contract.functions.proveChunk(e, cid, c.index, c.data, list(c.proof))
+        receipt = send_with_exact_estimate(d, fn, d.deployer)
+    applied, failed = slash_events(d, receipt)
+    assert failed == []
+    assert [(a.args.operator, a.args.reason) for a in applied] == [
+        (info.aggregator, SlashReason.WRONG_SKETCH)
+    ]
+    outlier = d.operators[CNN_OUTLIER].address
+    before = d.stake_of(outlier)
+    for c in evidence.norm_evidence(ups[CNN_OUTLIER].q, PARAMS.norm_bound_sq):
+        fn = d.epochs.contract.functions.proveNormChunk(e, outlier, c.index, c.data, list(c.proof))
+        receipt = send_with_exact_estimate(d, fn, d.watcher)
+    applied, failed = slash_events(d, receipt)
+    assert failed == []
+    assert [(a.args.operator, a.args.reason) for a in applied] == [
+        (outlier, SlashReason.NORM_VIOLATION)
+    ]
+    assert d.stake_of(outlier) == before - before // 10
 
 
 def test_a_timeout_slash_applies_under_the_estimated_gas(devnet: Devnet) -> None:
@@ -180,6 +233,34 @@ def test_a_deregistered_operator_is_slashed_inside_its_window(devnet: Devnet) ->
     fn = am.functions.registerForOperatorSets(outlier, (operator_set[0], [OPERATOR_SET_ID], b""))
     with pytest.raises(ChainError, match=r"AllocationManager\.AlreadyMemberOfSet\(\)"):
         d.chain.transact(d.operators[OUTLIER], fn)
+
+
+def test_an_aggregator_that_deregisters_is_still_slashed_and_the_reward_measured(
+    devnet: Devnet,
+) -> None:
+    """The reward is what the slash removed from the allocation, which a deregistered but
+    still slashable operator keeps: measured the same on both cores."""
+    d = devnet
+    e, operators, _, by_op = run_to_result(d, cnn_updates(OPERATORS), model=wrong_model)
+    info = d.epochs.epoch(e)
+    index = next(i for i, op in enumerate(d.operators) if op.address == info.aggregator)
+    stake = d.stake_of(info.aggregator)
+    left = deregister(d, index)
+    assert d.stake_of(info.aggregator) == stake  # still allocated, still slashable
+    selected = selected_of(operators, by_op, info.selected_mask)
+    posted = wrong_model(operators, by_op, info.selected_mask)
+    ev = evidence.model_evidence(GENESIS, selected, posted, WRONG_LEAF)
+    pool = d.epochs.reward_pool()
+    upheld, receipt = d.epochs.challenge_model(d.watcher, e, ev)
+    assert upheld
+    assert int(receipt["blockNumber"]) <= left + d.deallocation_delay()
+    applied, failed = slash_events(d, receipt)
+    assert failed == []
+    assert [a.args.operator for a in applied] == [info.aggregator]
+    assert d.stake_of(info.aggregator) == 0
+    (credited,) = events(d.epochs.contract, receipt, "RewardCredited")
+    assert credited.args.lost == stake
+    assert credited.args.amount == min(stake * PARAMS.reward_share_wad // WAD, pool)
 
 
 def test_outside_its_window_the_slash_is_pending_and_a_retry_applies_it(devnet: Devnet) -> None:

@@ -45,7 +45,17 @@ def test_devnet_deploy_writes_every_address(tmp_path: Path) -> None:
 def test_avs_against_an_existing_core_over_rpc(tmp_path: Path) -> None:
     with run_anvil(accounts=3) as anvil:
         chain = Chain(anvil.url)
-        core = deploy_core(chain, account(dev_key(0)))
+        short = deploy_core(chain, account(dev_key(0)), deallocation_delay=10)
+        (tmp_path / "short.json").write_text(json.dumps(asdict(short)))
+        proc = run(
+            "--rpc", anvil.url, "--core", str(tmp_path / "short.json"),
+            "--insecure-test-verifier", "--out", str(tmp_path / "no.json"), cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.returncode == 2
+        assert "DEALLOCATION_DELAY is 10 blocks, shorter than the 170 blocks" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        span = Params().slashable_span
+        core = deploy_core(chain, account(dev_key(0)), deallocation_delay=span)
         (tmp_path / "core.json").write_text(json.dumps(asdict(core)))
         out = tmp_path / "avs.json"
         proc = run(
@@ -118,6 +128,10 @@ def test_an_older_deployment_file_still_reads(tmp_path: Path) -> None:
     assert dep.core.allocation_manager == addr
     with pytest.raises(ConfigError, match=r"^the core description has no strategy_manager address"):
         dep.core.check()
+    v1 = {**old, "params": {**asdict(Params()), "challenge_reward": 1}}
+    path.write_text(json.dumps(v1))  # written by a version before the v2 challenges
+    with pytest.raises(ConfigError, match=r"\['challenge_reward'\] differ .* redeploy"):
+        Deployment.read(path)
     old["core"] = {**core, "allocaton_manager": addr}  # a typo is refused by name
     path.write_text(json.dumps(old))
     with pytest.raises(ConfigError, match=r"unknown keys \['allocaton_manager'\]"):

@@ -19,7 +19,6 @@ from p2pfl.chain.events import EventFollower
 from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import ModelSpec, Update
-from p2pfl.robust.sketch import sketch_many
 from tests.chain.conftest import OPERATORS, Devnet, run_to_result
 
 SPEC = ModelSpec((("w", (500,)),))
@@ -92,46 +91,6 @@ def test_full_epoch_slashes_the_flagged_operator(devnet: Devnet) -> None:
     assert all(stake_of(d, op) == before[op] for op in operators if op != outlier)
     assert d.epochs.latest_model() == keccak256(b"model-1")
     assert d.epochs.epoch(e).status == Status.FINALIZED
-
-
-def test_watcher_challenge_voids_a_wrong_sketch(devnet: Devnet) -> None:
-    d = devnet
-    e, operators, _, by_op = run_to_result(d, updates(OPERATORS, outliers=(2,)), lie_about=3)
-    info = d.epochs.epoch(e)
-    aggregator = info.aggregator
-    stake_before = stake_of(d, aggregator)
-    # The watcher recomputes every sketch from the blobs and finds row 3 wrong.
-    ok_rows = sketch_many([by_op[a].q for a in operators], info.seed, 64).tolist()
-    posted = [list(r) for r in ok_rows]
-    posted[3][0] += 1
-    upheld, _receipt = d.epochs.challenge_sketch(
-        d.watcher, e, 3, by_op[operators[3]].canonical_bytes(), posted[3]
-    )
-    assert upheld
-    after = d.epochs.epoch(e)
-    assert after.status == Status.OPEN
-    assert after.attempt == 1
-    assert after.aggregator == d.epochs.aggregator_at(e, 1)  # the seed's next draw
-    assert stake_of(d, aggregator) < stake_before
-    assert (
-        d.epochs.owed(d.watcher.address)
-        == d.epochs.params().challenge_bond + d.epochs.params().challenge_reward
-    )
-    balance = d.chain.w3.eth.get_balance(d.watcher.address)
-    d.epochs.withdraw(d.watcher)
-    assert d.chain.w3.eth.get_balance(d.watcher.address) > balance
-
-
-def test_a_correct_sketch_survives_a_challenge(devnet: Devnet) -> None:
-    d = devnet
-    e, operators, _, by_op = run_to_result(d, updates(OPERATORS, outliers=(2,)))
-    info = d.epochs.epoch(e)
-    rows = sketch_many([by_op[a].q for a in operators], info.seed, 64).tolist()
-    upheld, _ = d.epochs.challenge_sketch(
-        d.watcher, e, 1, by_op[operators[1]].canonical_bytes(), rows[1]
-    )
-    assert not upheld
-    assert d.epochs.epoch(e).status == Status.SUBMITTED
 
 
 def test_chain_errors_are_decoded(devnet: Devnet) -> None:

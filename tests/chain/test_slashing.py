@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from p2pfl import evidence
 from p2pfl.chain.artifacts import build_contracts, load
 from p2pfl.chain.events import EventFollower
 from p2pfl.chain.slashing import SlashReason
@@ -14,7 +15,9 @@ from p2pfl.chain.toolchain import contracts_dir
 from p2pfl.learn.codec import ModelSpec, Update
 from p2pfl.protocol.history import History, Slash
 from p2pfl.robust.sketch import sketch_many
-from tests.chain.conftest import OPERATORS, PARAMS, Devnet, run_to_result
+from tests.chain.conftest import GENESIS, OPERATORS, PARAMS, Devnet, run_to_result
+from tests.chain.test_challenges import OUTLIER, WRONG_LEAF, selected_of, wrong_model
+from tests.chain.test_challenges import updates as cnn_updates
 
 SPEC = ModelSpec((("w", (500,)),))
 
@@ -34,13 +37,13 @@ def upper_snake(camel: str) -> str:
 def test_python_enum_mirrors_the_solidity_enum() -> None:
     source = (contracts_dir() / "src/interfaces/IEpochManager.sol").read_text()
     members = solidity_enum(source, "SlashReason")
-    assert members == ["Flagged", "WrongSketch", "MissedDeadline"]
+    assert members == ["Flagged", "WrongSketch", "MissedDeadline", "WrongModel", "NormViolation"]
     assert [upper_snake(m) for m in members] == [r.name for r in SlashReason]
     assert [r.value for r in SlashReason] == list(range(len(members)))
 
 
 def test_words_and_phrases() -> None:
-    assert [r.short for r in SlashReason] == ["flag", "cheat", "late"]
+    assert [r.short for r in SlashReason] == ["flag", "cheat", "late", "cheat", "norm"]
     assert len({r.describe for r in SlashReason}) == len(SlashReason)
     # the contract hands EigenLayer the same phrases
     contract = (contracts_dir() / "src/avs/EpochManager.sol").read_text()
@@ -96,19 +99,48 @@ def test_history_decodes_flagged(devnet: Devnet) -> None:
     assert type(slash.reason) is SlashReason
 
 
+def test_history_decodes_wrong_model(devnet: Devnet) -> None:
+    d = devnet
+    start = int(d.chain.w3.eth.block_number) + 1
+    e, operators, _, by_op = run_to_result(d, cnn_updates(OPERATORS), model=wrong_model)
+    info = d.epochs.epoch(e)
+    selected = selected_of(operators, by_op, info.selected_mask)
+    posted = wrong_model(operators, by_op, info.selected_mask)
+    ev = evidence.model_evidence(GENESIS, selected, posted, WRONG_LEAF)
+    upheld, _ = d.epochs.challenge_model(d.watcher, e, ev)
+    assert upheld
+    (slash,) = slashes(d, start)
+    assert slash == Slash(info.aggregator, PARAMS.aggregator_slash_wad, SlashReason.WRONG_MODEL)
+    assert slash.reason.short == "cheat"
+
+
 def test_history_decodes_wrong_sketch(devnet: Devnet) -> None:
     d = devnet
     start = int(d.chain.w3.eth.block_number) + 1
-    e, operators, _, by_op = run_to_result(d, updates(OPERATORS, outlier=2), lie_about=3)
+    e, operators, _, by_op = run_to_result(d, cnn_updates(OPERATORS), lie_about=3)
     info = d.epochs.epoch(e)
     rows = sketch_many([by_op[a].q for a in operators], info.seed, PARAMS.sketch_dim).tolist()
     rows[3][0] += 1  # the posted (wrong) row
-    upheld, _ = d.epochs.challenge_sketch(
-        d.watcher, e, 3, by_op[operators[3]].canonical_bytes(), rows[3]
-    )
-    assert upheld
+    ev = evidence.sketch_evidence(by_op[operators[3]].q, 3, rows[3], info.seed, PARAMS.sketch_dim)
+    assert ev is not None
+    cid, _ = d.epochs.open_sketch_challenge(d.watcher, e, ev)
+    upheld = [d.epochs.prove_chunk(d.watcher, e, cid, c)[0] for c in ev.chunks]
+    assert upheld[-1]
     (slash,) = slashes(d, start)
     assert slash == Slash(info.aggregator, PARAMS.aggregator_slash_wad, SlashReason.WRONG_SKETCH)
+
+
+def test_history_decodes_norm_violation(devnet: Devnet) -> None:
+    d = devnet
+    start = int(d.chain.w3.eth.block_number) + 1
+    ups = cnn_updates(OPERATORS)
+    e, _, _, _ = run_to_result(d, ups)
+    outlier = d.operators[OUTLIER].address
+    for chunk in evidence.norm_evidence(ups[OUTLIER].q, PARAMS.norm_bound_sq):
+        d.epochs.prove_norm_chunk(d.watcher, e, outlier, chunk)
+    (slash,) = slashes(d, start)
+    assert slash == Slash(outlier, PARAMS.norm_slash_wad, SlashReason.NORM_VIOLATION)
+    assert (slash.reason.short, slash.reason.describe) == ("norm", "update above the norm bound")
 
 
 def test_history_decodes_missed_deadline(devnet: Devnet) -> None:

@@ -3,16 +3,20 @@ pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IEpochManager} from "../interfaces/IEpochManager.sol";
 import {IKrumVerifier} from "../interfaces/IKrumVerifier.sol";
-import {CountSketch} from "./CountSketch.sol";
 import {P2pflServiceManager} from "./P2pflServiceManager.sol";
+import {ResultChallenges} from "./ResultChallenges.sol";
+import {UpdateChunk} from "./UpdateChunk.sol";
 
 /// @title EpochManager
-/// @notice The epoch of DESIGN.md on chain: block deadlines, update commitments, the
-/// stake-weighted aggregator election, results checked by a Krum proof verifier, sketch
-/// challenges recomputed on chain, the timeout path, and finalization, which slashes
-/// the operators the proven computation flagged.
+/// @notice The epoch of DESIGN.md on chain: block deadlines, update commitments (Merkle
+/// roots of the int32 updates), the stake-weighted aggregator election, results checked by
+/// a Krum proof verifier, the v2 challenges (`ResultChallenges`: model, chunked sketch, norm
+/// proof), the timeout path, and finalization, which slashes the operators the proven
+/// computation flagged.
 ///
 /// Epoch `e` opens with a snapshot of the operator set and its stakes. Operators commit
 /// update digests until the commit phase closes: at `commitDeadline`, or in the block
@@ -24,9 +28,21 @@ import {P2pflServiceManager} from "./P2pflServiceManager.sol";
 /// then finalize. A voided result or a silent aggregator passes the epoch to the next
 /// draw with a fresh submit deadline, at most `maxAttempts` attempts in all: past them
 /// the epoch is skipped (`AttemptsExhausted`, `EpochSkipped`).
+///
+/// Challenge economics: a challenge sends `challengeBond` wei, returned when upheld (or
+/// moot), forfeited to the aggregator otherwise. An upheld challenge's reward is paid in
+/// the stake token from a funded pool (`fundRewards`) and only out of what the aggregator's
+/// slash actually removed: `min(lost × rewardShareWad / 1e18, pool)`, `rewardShareWad < 1`,
+/// so challenging oneself loses `lost × (1 − rewardShareWad)`. A slash the core refuses is
+/// pending (`retrySlash`), and its reward is credited when a retry applies it. The
+/// constructor refuses an allocation manager whose `DEALLOCATION_DELAY` is shorter than
+/// the span an epoch's operators must stay slashable, so deregistering inside a window does
+/// not escape a slash.
 /// @dev Its status and slash-reason enums, custom errors and events are declared in
 /// `IEpochManager`.
-contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
+contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
     /// @notice BN254 scalar field: public inputs of the proof are field elements.
     /// @notice Sketch entries per public input of the proof, and their bound (exclusive).
     uint256 public constant SKETCH_PACK = 5;
@@ -53,6 +69,8 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         uint64 submitBlocks;
         uint64 challengeBlocks;
         uint32 sketchDim;
+        /// @dev Entries (int32) of the model and of every update: the Merkle trees' size.
+        uint32 modelDim;
         uint32 maxByzantine;
         /// @dev Flag rule: operator i is flagged iff flagRhoDen * score_i > flagRhoNum * T,
         /// T the largest selected score; 1 <= flagRhoDen <= flagRhoNum < RHO_LIMIT.
@@ -64,8 +82,15 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         uint256 flagSlashWad;
         uint256 aggregatorSlashWad;
         uint256 timeoutSlashWad;
+        /// @dev Slash of an operator whose update a norm proof showed above the bound.
+        uint256 normSlashWad;
+        /// @dev Wei a challenge sends (returned if upheld, else forfeited to the aggregator).
         uint256 challengeBond;
-        uint256 challengeReward;
+        /// @dev Share (< 1e18) of the stake an upheld challenge's slash removed that the
+        /// challenger is paid, in stake tokens from the reward pool.
+        uint256 rewardShareWad;
+        /// @dev Bound on an update's `Σ q²` (fixed point), above which it is slashable.
+        uint256 normBoundSq;
     }
 
     struct PendingSlash {
@@ -74,6 +99,9 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         uint256 wad;
         SlashReason reason;
         bool done;
+        /// @dev Whose upheld challenge the slash punishes (rewarded when a retry applies it);
+        /// address(0) for slashes without a challenger.
+        address challenger;
     }
 
     struct Epoch {
@@ -98,12 +126,18 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
 
     P2pflServiceManager public immutable serviceManager;
     IKrumVerifier public immutable verifier;
+    /// @notice The stake token (the strategy's underlying token): challenger rewards.
+    IERC20 public immutable rewardToken;
     Params private _params;
 
     uint256 public currentEpoch;
     bytes32 public latestModel;
+    /// @notice Stake tokens left in the challenger reward pool.
     uint256 public rewardPool;
+    /// @notice Wei credited to `account` (bonds), to withdraw.
     mapping(address account => uint256) public owed;
+    /// @notice Stake tokens credited to `account` (rewards), to withdraw.
+    mapping(address account => uint256) public owedTokens;
 
     mapping(uint256 epoch => Epoch) private _epochs;
     mapping(uint256 epoch => address[]) private _roster;
@@ -127,10 +161,20 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
             params_.sketchDim == 0 || params_.commitBlocks == 0 || params_.submitBlocks == 0
                 || params_.challengeBlocks == 0 || params_.flagSlashWad > 1e18 || params_.aggregatorSlashWad > 1e18
                 || params_.timeoutSlashWad > 1e18 || params_.flagRhoDen == 0 || params_.flagRhoNum < params_.flagRhoDen
-                || params_.flagRhoNum >= RHO_LIMIT || params_.maxAttempts == 0
+                || params_.flagRhoNum >= RHO_LIMIT || params_.maxAttempts == 0 || params_.modelDim == 0
+                || UpdateChunk.chunkCount(params_.modelDim) > 255 || params_.normSlashWad > 1e18
+                || params_.normBoundSq == 0 || params_.rewardShareWad >= 1e18
         ) revert BadParams();
+        // Longest an operator of an epoch must stay slashable after the epoch opened: the
+        // commit phase, then per attempt the submit phase, the challenge window and the
+        // deadline of a sketch challenge opened in its last block.
+        uint256 span = uint256(params_.commitBlocks) + uint256(params_.maxAttempts)
+            * (uint256(params_.submitBlocks) + 2 * uint256(params_.challengeBlocks));
+        uint32 delay = serviceManager_.allocationManager().DEALLOCATION_DELAY();
+        if (delay < span) revert DeallocationDelayTooShort(delay, span);
         serviceManager = serviceManager_;
         verifier = verifier_;
+        rewardToken = serviceManager_.strategy().underlyingToken();
         _params = params_;
         latestModel = genesisModel;
     }
@@ -167,8 +211,8 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         emit EpochOpened(epoch, ep.commitDeadline, ep.submitDeadline, ep.baseModel);
     }
 
-    /// @notice Commit the digest (keccak256 of the little-endian int32 update) of the
-    /// caller's update for `epoch`, once, while the commit phase is open. The last roster
+    /// @notice Commit the digest (the Merkle root, `MerkleRoot`, of the `modelDim` int32
+    /// entries) of the caller's update for `epoch`, once, while the commit phase is open. The last roster
     /// member's commit closes the phase in its block (`CommitPhaseClosed`).
     function commitUpdate(uint256 epoch, bytes32 digest) external {
         Epoch storage ep = _open(epoch);
@@ -224,48 +268,6 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         _storeResult(epoch, ep, modelDigest, operators, sketches, selectedMask, flagMask);
     }
 
-    /// @notice Prove that the posted sketch of operator `index` does not match its committed
-    /// update: send the update bytes (whose keccak256 must equal the operator's commitment)
-    /// and the posted sketch row, with the challenge bond. The contract recomputes the
-    /// CountSketch; on mismatch the result is voided, the aggregator slashed, and bond plus
-    /// reward credited to the challenger (withdraw them with `withdraw`). A challenge that
-    /// finds the sketch correct forfeits the bond to the aggregator.
-    function challengeSketch(uint256 epoch, uint256 index, bytes calldata updateBytes, int256[] calldata postedSketch)
-        external
-        payable
-        nonReentrant
-        returns (bool upheld)
-    {
-        Epoch storage ep = _epochs[epoch];
-        if (ep.status != Status.Submitted) revert WrongStatus(epoch, ep.status);
-        if (block.number > ep.challengeDeadline) revert ChallengeClosed(epoch, ep.challengeDeadline);
-        if (msg.value != _params.challengeBond) revert WrongBond(msg.value, _params.challengeBond);
-        address[] storage ops = _resultOperators[epoch];
-        if (index >= ops.length) revert BadOperatorIndex(index, ops.length);
-        address operator = ops[index];
-        if (keccak256(updateBytes) != commitmentOf[epoch][operator]) {
-            revert UpdateDoesNotMatchCommitment(epoch, operator);
-        }
-        if (keccak256(abi.encode(postedSketch)) != _sketchHashes[epoch][index]) {
-            revert SketchDoesNotMatchResult(epoch, index);
-        }
-        int256[] memory actual = CountSketch.sketch(updateBytes, ep.seed, _params.sketchDim);
-        upheld = keccak256(abi.encode(actual)) != keccak256(abi.encode(postedSketch));
-        emit SketchChallenged(epoch, index, msg.sender, upheld);
-        address aggregator = ep.aggregator;
-        if (!upheld) {
-            _credit(aggregator, msg.value);
-            return false;
-        }
-        uint256 reward = _params.challengeReward <= rewardPool ? _params.challengeReward : rewardPool;
-        rewardPool -= reward;
-        _credit(msg.sender, msg.value + reward);
-        ep.status = Status.Open;
-        emit ResultVoided(epoch, aggregator, msg.sender);
-        _rotate(epoch, ep);
-        _slash(epoch, aggregator, _params.aggregatorSlashWad, SlashReason.WrongSketch);
-    }
-
     /// @notice When the aggregator let its submit deadline pass, penalize it and hand the
     /// epoch to the next draw, or skip the epoch after its last attempt. Records the seed
     /// (and so the silent aggregator) if nobody did; reverts `SeedUnavailable` if it can no
@@ -279,11 +281,12 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         address absent = ep.aggregator;
         emit AggregatorTimedOut(epoch, absent);
         _rotate(epoch, ep);
-        _slash(epoch, absent, _params.timeoutSlashWad, SlashReason.MissedDeadline);
+        _slash(epoch, absent, _params.timeoutSlashWad, SlashReason.MissedDeadline, address(0));
     }
 
-    /// @notice After the challenge window the result stands: flagged operators are slashed
-    /// and the new model becomes the next epoch's base. An epoch with fewer than three
+    /// @notice After the challenge window, once no sketch challenge of the epoch is open
+    /// (`SketchChallengesOpen`: prove or close them first), the result stands: flagged
+    /// operators are slashed and the new model becomes the next epoch's base. An epoch with fewer than three
     /// commitments is skipped once its commit phase has closed, and so is one whose seed
     /// was never recorded while `blockhash` could still read it. Anyone may call it.
     function finalize(uint256 epoch) external {
@@ -300,25 +303,30 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         }
         if (ep.status != Status.Submitted) revert WrongStatus(epoch, ep.status);
         if (block.number <= ep.challengeDeadline) revert ChallengeStillOpen(epoch, ep.challengeDeadline);
+        uint256 open = openSketchChallenges[epoch];
+        if (open > 0) revert SketchChallengesOpen(epoch, open);
         ep.status = Status.Finalized;
         latestModel = ep.modelDigest;
         emit EpochFinalized(epoch, ep.modelDigest, ep.flagMask);
         address[] storage ops = _resultOperators[epoch];
         uint256 mask = ep.flagMask;
         for (uint256 i; i < ops.length; ++i) {
-            if ((mask >> i) & 1 == 1) _slash(epoch, ops[i], _params.flagSlashWad, SlashReason.Flagged);
+            if ((mask >> i) & 1 == 1) _slash(epoch, ops[i], _params.flagSlashWad, SlashReason.Flagged, address(0));
         }
     }
 
     /// @notice Retry pending slash `id` (one the core refused, see `SlashFailed`), with all
     /// the gas the caller sends. Reverts with the core's error if it fails again, leaving
-    /// the slash pending. Anyone may call it.
-    function retrySlash(uint256 id) external {
+    /// the slash pending. Anyone may call it. A slash that punishes an upheld challenge
+    /// credits the challenger's reward now, out of what it removed.
+    function retrySlash(uint256 id) external nonReentrant {
         if (id >= _pendingSlashes.length || _pendingSlashes[id].done) revert NoPendingSlash(id);
         PendingSlash storage p = _pendingSlashes[id];
         p.done = true;
+        uint256 before = serviceManager.stakeOf(p.operator);
         serviceManager.slash(p.operator, p.wad, _describe(p.reason));
         emit SlashApplied(p.epoch, p.operator, p.wad, p.reason);
+        if (p.challenger != address(0)) _reward(p.epoch, p.challenger, before, p.operator);
     }
 
     /// @notice Pending slash `id`: what the core refused, and whether a retry applied it.
@@ -334,20 +342,28 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
 
     // ------------------------------------------------------------------ payments
 
-    /// @notice Fund the challenger reward pool.
-    function fundRewards() external payable {
-        rewardPool += msg.value;
-        emit RewardsFunded(msg.sender, msg.value);
+    /// @notice Add `amount` stake tokens to the challenger reward pool (pulled from the
+    /// caller, which must have approved them).
+    function fundRewards(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        rewardPool += amount;
+        emit RewardsFunded(msg.sender, amount);
+        rewardToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Withdraw bonds and rewards credited to the caller.
+    /// @notice Withdraw the bonds (wei) and rewards (stake tokens) credited to the caller.
     function withdraw() external nonReentrant {
         uint256 amount = owed[msg.sender];
-        if (amount == 0) revert NothingOwed(msg.sender);
+        uint256 tokens = owedTokens[msg.sender];
+        if (amount == 0 && tokens == 0) revert NothingOwed(msg.sender);
         owed[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok,) = msg.sender.call{value: amount}("");
-        if (!ok) revert TransferFailed(msg.sender, amount);
+        owedTokens[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount, tokens);
+        if (tokens != 0) rewardToken.safeTransfer(msg.sender, tokens);
+        if (amount != 0) {
+            (bool ok,) = msg.sender.call{value: amount}("");
+            if (!ok) revert TransferFailed(msg.sender, amount);
+        }
     }
 
     // ------------------------------------------------------------------ views
@@ -544,15 +560,19 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     /// @dev A slash never fails for lack of gas: the whole transaction reverts unless the
     /// call can be given SLASH_GAS (EIP-150 forwards at most 63/64 of what is left). One
     /// the core refuses for another reason (e.g. the operator is no longer slashable) is
-    /// recorded as pending and reported; the epoch goes on.
-    function _slash(uint256 epoch, address operator, uint256 wad, SlashReason reason) private {
+    /// recorded as pending and reported; the epoch goes on. With a `challenger`, the stake
+    /// the slash removed is measured and the challenger rewarded out of it (on a retry for
+    /// a pending slash).
+    function _slash(uint256 epoch, address operator, uint256 wad, SlashReason reason, address challenger) private {
         if (wad == 0) return;
+        uint256 before = challenger == address(0) ? 0 : serviceManager.stakeOf(operator);
         uint256 needed = SLASH_GAS + SLASH_GAS / 63 + SLASH_GAS_MARGIN;
         if (gasleft() < needed) revert SlashGasTooLow(needed, gasleft());
         try serviceManager.slash{gas: SLASH_GAS}(operator, wad, _describe(reason)) {
             emit SlashApplied(epoch, operator, wad, reason);
+            if (challenger != address(0)) _reward(epoch, challenger, before, operator);
         } catch (bytes memory err) {
-            _pendingSlashes.push(PendingSlash(epoch, operator, wad, reason, false));
+            _pendingSlashes.push(PendingSlash(epoch, operator, wad, reason, false, challenger));
             emit SlashFailed(epoch, operator, reason, err);
             emit SlashPending(_pendingSlashes.length - 1, epoch, operator);
         }
@@ -562,6 +582,8 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
     function _describe(SlashReason reason) private pure returns (string memory) {
         if (reason == SlashReason.Flagged) return "p2pfl: flagged by Krum";
         if (reason == SlashReason.WrongSketch) return "p2pfl: wrong sketch in result";
+        if (reason == SlashReason.WrongModel) return "p2pfl: wrong model in result";
+        if (reason == SlashReason.NormViolation) return "p2pfl: update above the norm bound";
         return "p2pfl: aggregator missed its deadline";
     }
 
@@ -570,9 +592,111 @@ contract EpochManager is IEpochManager, Ownable, ReentrancyGuard {
         emit Credited(account, amount);
     }
 
-    function _popcount(uint256 x) private pure returns (uint256 c) {
-        for (; x != 0; x &= x - 1) {
-            ++c;
-        }
+    /// @dev Credit `challenger` `min(lost × rewardShareWad / 1e18, pool)` stake tokens,
+    /// `lost` the drop of `operator`'s allocated stake from `before` (stake is counted in
+    /// strategy shares, one to one with the token for the devnet strategy and the core's
+    /// StrategyBase). It reads the allocation, so it holds for a deregistered operator
+    /// that is still slashable.
+    function _reward(uint256 epoch, address challenger, uint256 before, address operator) private {
+        uint256 left = serviceManager.stakeOf(operator);
+        uint256 lost = before > left ? before - left : 0;
+        uint256 amount = lost * _params.rewardShareWad / 1e18;
+        if (amount > rewardPool) amount = rewardPool;
+        if (amount == 0) return;
+        rewardPool -= amount;
+        owedTokens[challenger] += amount;
+        emit RewardCredited(epoch, challenger, amount, lost);
+    }
+
+    // ------------------------------------------------------------------ challenge hooks
+
+    /// @dev Submitted and within its challenge window.
+    function _challengeable(uint256 epoch) internal view override returns (ResultView memory r) {
+        Epoch storage ep = _epochs[epoch];
+        if (ep.status != Status.Submitted) revert WrongStatus(epoch, ep.status);
+        if (block.number > ep.challengeDeadline) revert ChallengeClosed(epoch, ep.challengeDeadline);
+        return _resultOf(epoch);
+    }
+
+    function _resultOf(uint256 epoch) internal view override returns (ResultView memory) {
+        Epoch storage ep = _epochs[epoch];
+        return ResultView({
+            standing: ep.status == Status.Submitted,
+            seed: ep.seed,
+            baseModel: ep.baseModel,
+            modelDigest: ep.modelDigest,
+            selectedMask: ep.selectedMask,
+            attempt: ep.attempt,
+            aggregator: ep.aggregator
+        });
+    }
+
+    function _resultOperatorAt(uint256 epoch, uint256 index) internal view override returns (address) {
+        return _resultOperators[epoch][index];
+    }
+
+    function _resultOperatorCount(uint256 epoch) internal view override returns (uint256) {
+        return _resultOperators[epoch].length;
+    }
+
+    function _isPostedRow(uint256 epoch, uint256 index, int256[] calldata row) internal view override returns (bool) {
+        return keccak256(abi.encode(row)) == _sketchHashes[epoch][index];
+    }
+
+    function _commitment(uint256 epoch, address operator) internal view override returns (bytes32) {
+        return commitmentOf[epoch][operator];
+    }
+
+    /// @dev The current epoch once its commit phase has closed and until its result's
+    /// challenge window ends.
+    function _normProvable(uint256 epoch) internal view override returns (bool) {
+        Epoch storage ep = _epochs[epoch];
+        if (ep.status == Status.Open) return epoch == currentEpoch && block.number > ep.closeBlock;
+        return ep.status == Status.Submitted && block.number <= ep.challengeDeadline;
+    }
+
+    function _modelDim() internal view override returns (uint256) {
+        return _params.modelDim;
+    }
+
+    function _sketchDim() internal view override returns (uint256) {
+        return _params.sketchDim;
+    }
+
+    function _normBoundSq() internal view override returns (uint256) {
+        return _params.normBoundSq;
+    }
+
+    function _challengeBond() internal view override returns (uint256) {
+        return _params.challengeBond;
+    }
+
+    function _challengeBlocks() internal view override returns (uint64) {
+        return _params.challengeBlocks;
+    }
+
+    /// @dev Void the result: the bond back, the epoch to the next attempt (or skipped),
+    /// the aggregator slashed and the challenger rewarded out of what the slash removed.
+    function _uphold(uint256 epoch, address challenger, uint256 bond, ChallengeKind kind) internal override {
+        Epoch storage ep = _epochs[epoch];
+        address aggregator = ep.aggregator;
+        ep.status = Status.Open;
+        _credit(challenger, bond);
+        emit ResultVoided(epoch, aggregator, challenger);
+        _rotate(epoch, ep);
+        SlashReason reason = kind == ChallengeKind.Model ? SlashReason.WrongModel : SlashReason.WrongSketch;
+        _slash(epoch, aggregator, _params.aggregatorSlashWad, reason, challenger);
+    }
+
+    function _forfeit(address aggregator, uint256 bond) internal override {
+        _credit(aggregator, bond);
+    }
+
+    function _refund(address challenger, uint256 bond) internal override {
+        _credit(challenger, bond);
+    }
+
+    function _slashNorm(uint256 epoch, address operator) internal override {
+        _slash(epoch, operator, _params.normSlashWad, SlashReason.NormViolation, address(0));
     }
 }

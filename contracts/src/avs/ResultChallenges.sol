@@ -52,6 +52,7 @@ abstract contract ResultChallenges is IResultChallenges {
     SketchChallenge[] private _sketchChallenges;
     mapping(uint256 id => mapping(uint256 chunk => bytes32)) private _partialHash;
     mapping(uint256 epoch => uint256) public openSketchChallenges;
+    mapping(uint256 epoch => uint256[]) private _sketchChallengeIds;
     mapping(uint256 epoch => mapping(address operator => NormProof)) private _norm;
 
     // ------------------------------------------------------------------ hooks
@@ -177,6 +178,7 @@ abstract contract ResultChallenges is IResultChallenges {
             })
         );
         openSketchChallenges[epoch] += 1;
+        _sketchChallengeIds[epoch].push(id);
         emit SketchChallengeOpened(epoch, id, index, msg.sender);
     }
 
@@ -226,7 +228,14 @@ abstract contract ResultChallenges is IResultChallenges {
 
     /// @notice Challenge `id`.
     function sketchChallenge(uint256 id) external view returns (SketchChallenge memory) {
+        if (id >= _sketchChallenges.length) revert NoSketchChallenge(id);
         return _sketchChallenges[id];
+    }
+
+    /// @notice The ids of every sketch challenge opened against `epoch`'s results, closed
+    /// ones included, in opening order: where a node finds expired or moot ones to close.
+    function sketchChallengeIds(uint256 epoch) external view returns (uint256[] memory) {
+        return _sketchChallengeIds[epoch];
     }
 
     // ------------------------------------------------------------------ norm

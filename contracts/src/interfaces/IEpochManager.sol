@@ -23,7 +23,11 @@ interface IEpochManager {
         /// The aggregator posted a sketch that a challenge showed to be wrong.
         WrongSketch,
         /// The aggregator let its submit deadline pass.
-        MissedDeadline
+        MissedDeadline,
+        /// The aggregator posted a model that a model challenge showed to be wrong.
+        WrongModel,
+        /// The operator's committed update is above the norm bound (a norm proof).
+        NormViolation
     }
 
     // ------------------------------------------------------------------ errors
@@ -81,20 +85,21 @@ interface IEpochManager {
     error ChallengeClosed(uint256 epoch, uint64 deadline);
     /// @notice The challenge window of `epoch` is still open.
     error ChallengeStillOpen(uint256 epoch, uint64 deadline);
-    /// @notice A challenge must send exactly the challenge bond.
-    error WrongBond(uint256 sent, uint256 required);
-    /// @notice Operator `index` is out of range for the `n` operators of the result.
-    error BadOperatorIndex(uint256 index, uint256 n);
-    /// @notice The challenged update bytes do not hash to `operator`'s commitment.
-    error UpdateDoesNotMatchCommitment(uint256 epoch, address operator);
-    /// @notice The challenged sketch row is not the one posted in the result.
-    error SketchDoesNotMatchResult(uint256 epoch, uint256 index);
+    /// @notice `open` sketch challenges of `epoch` are still open: prove or close them
+    /// (`closeSketchChallenge`, ids from `sketchChallengeIds`) before finalizing.
+    error SketchChallengesOpen(uint256 epoch, uint256 open);
     /// @notice Nothing is credited to `account`.
     error NothingOwed(address account);
     /// @notice Sending `amount` to `to` failed.
     error TransferFailed(address to, uint256 amount);
     /// @notice The constructor's parameters are out of range (`maxAttempts` must be >= 1).
     error BadParams();
+    /// @notice The allocation manager keeps a deregistered operator slashable for `delay`
+    /// blocks, shorter than the `span` blocks an epoch's operators must stay slashable
+    /// (`commitBlocks + maxAttempts × (submitBlocks + 2 × challengeBlocks)`).
+    error DeallocationDelayTooShort(uint32 delay, uint256 span);
+    /// @notice A reward pool deposit must not be zero.
+    error ZeroAmount();
     /// @notice A slashing transaction had `left` gas where the slash needs `needed`: send
     /// it with more gas (a slash is never allowed to fail for lack of gas).
     error SlashGasTooLow(uint256 needed, uint256 left);
@@ -127,9 +132,6 @@ interface IEpochManager {
         uint256 selectedMask,
         uint256 flagMask
     );
-    /// @notice `challenger` challenged sketch row `index` of `epoch`'s result; `upheld`
-    /// when the posted sketch was wrong.
-    event SketchChallenged(uint256 indexed epoch, uint256 index, address indexed challenger, bool upheld);
     /// @notice An upheld challenge by `challenger` voided `aggregator`'s result of `epoch`.
     event ResultVoided(uint256 indexed epoch, address indexed aggregator, address challenger);
     /// @notice `aggregator` let the submit deadline of `epoch` pass.
@@ -146,7 +148,7 @@ interface IEpochManager {
     /// aggregator attempts exhausted).
     event EpochSkipped(uint256 indexed epoch, uint256 committed);
     /// @notice `operator` was slashed by `wad` (1e18 = all) of its allocation in `epoch`
-    /// for `reason`.
+    /// for `reason` (also when a retry applies a pending slash).
     event SlashApplied(uint256 indexed epoch, address indexed operator, uint256 wad, SlashReason reason);
     /// @notice Slashing `operator` in `epoch` for `reason` reverted with `error` (never for
     /// lack of gas); the epoch went on regardless and the slash is pending (`SlashPending`).
@@ -154,10 +156,14 @@ interface IEpochManager {
     /// @notice The failed slash of `operator` in `epoch` is kept as pending slash `id`;
     /// anyone may retry it with `retrySlash(id)`.
     event SlashPending(uint256 indexed id, uint256 indexed epoch, address indexed operator);
-    /// @notice `amount` (a bond or a reward) was credited to `account`, to withdraw.
+    /// @notice `amount` wei (a challenge bond) was credited to `account`, to withdraw.
     event Credited(address indexed account, uint256 amount);
-    /// @notice `account` withdrew `amount`.
-    event Withdrawn(address indexed account, uint256 amount);
-    /// @notice `from` added `amount` to the challenger reward pool.
+    /// @notice `amount` stake tokens were credited to `challenger` from the reward pool for
+    /// its upheld challenge in `epoch`, whose slash removed `lost` tokens of the aggregator's
+    /// stake (`amount = min(lost × rewardShareWad / 1e18, pool)`).
+    event RewardCredited(uint256 indexed epoch, address indexed challenger, uint256 amount, uint256 lost);
+    /// @notice `account` withdrew `amount` wei and `tokens` stake tokens.
+    event Withdrawn(address indexed account, uint256 amount, uint256 tokens);
+    /// @notice `from` added `amount` stake tokens to the challenger reward pool.
     event RewardsFunded(address indexed from, uint256 amount);
 }

@@ -19,8 +19,12 @@ abstract contract Devnet is Test {
     uint256 internal constant N = 6;
     uint256 internal constant STAKE = 100 ether;
     uint256 internal constant K = 64;
-    /// @dev The devnet's delays (blocks): deregistered operators stay slashable this long.
-    uint32 internal constant DEALLOCATION_DELAY = 5;
+    /// @dev The devnet's delays (blocks): deregistered operators stay slashable this long,
+    /// at least an epoch's slashable span (10 + 3 × (10 + 2 × 10) = 100 blocks here).
+    uint32 internal constant DEALLOCATION_DELAY = 100;
+    /// @dev Entries of the model and of every update (the CNN's: 4 chunks, 3 of them live).
+    uint32 internal constant MODEL_DIM = 46_730;
+    uint256 internal constant REWARD_POOL = 1000 ether;
     uint32 internal constant ALLOCATION_CONFIGURATION_DELAY = 5;
     /// @dev Each operator's own allocation delay.
     uint32 internal constant ALLOCATION_DELAY = 2;
@@ -51,22 +55,30 @@ abstract contract Devnet is Test {
         avs.initialize("p2pfl devnet");
         verifier = new MockVerifier();
         harness = new SketchHarness();
-        epochs = new EpochManager(avs, verifier, defaultParams(), keccak256("genesis"), address(this));
+        epochs = new EpochManager(avs, verifier, defaultParams(), genesisModel(), address(this));
         avs.setEpochManager(address(epochs));
         vm.deal(address(this), 100 ether);
-        epochs.fundRewards{value: 10 ether}();
+        token.mint(address(this), REWARD_POOL);
+        token.approve(address(epochs), REWARD_POOL);
+        epochs.fundRewards(REWARD_POOL);
         for (uint256 i; i < N; ++i) {
             (address op, uint256 key) = makeAddrAndKey(string.concat("operator", vm.toString(i)));
             addOperator(op, key, STAKE * (i + 1));
         }
     }
 
-    function defaultParams() internal pure returns (EpochManager.Params memory) {
+    /// @dev The genesis model's digest.
+    function genesisModel() internal view virtual returns (bytes32) {
+        return keccak256("genesis");
+    }
+
+    function defaultParams() internal view virtual returns (EpochManager.Params memory) {
         return EpochManager.Params({
             commitBlocks: 10,
             submitBlocks: 10,
             challengeBlocks: 10,
             sketchDim: uint32(K),
+            modelDim: MODEL_DIM,
             maxByzantine: 1,
             flagRhoNum: 3,
             flagRhoDen: 1,
@@ -74,8 +86,10 @@ abstract contract Devnet is Test {
             flagSlashWad: 0.5e18,
             aggregatorSlashWad: 1e18,
             timeoutSlashWad: 0.1e18,
+            normSlashWad: 0.1e18,
             challengeBond: 1 ether,
-            challengeReward: 2 ether
+            rewardShareWad: 0.5e18,
+            normBoundSq: type(uint256).max
         });
     }
 

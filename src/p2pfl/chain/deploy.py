@@ -35,7 +35,9 @@ OPERATOR_SET_ID = 0
 ZERO_ADDRESS = "0x" + "00" * 20
 DEVNET_CHAIN_ID = 31337  # anvil's: a chain we may mine blocks on
 # The devnet stand-ins' delays (blocks; the real core uses days of blocks). Small, so a
-# local testnet stays fast, but not zero, so the delays are exercised.
+# local testnet stays fast, but not zero, so the delays are exercised. A devnet deployment
+# raises the deallocation delay to the parameters' slashable span (``Params.slashable_span``)
+# when that is longer: the EpochManager refuses a shorter one.
 DEVNET_DEALLOCATION_DELAY = 10
 DEVNET_ALLOCATION_CONFIGURATION_DELAY = 10
 # The allocation delay a newly registered operator asks for (blocks).
@@ -99,6 +101,13 @@ class Deployment:
     def read(cls, path: Path) -> Deployment:
         """A deployment file; older ones (no ``strategy_manager``) read with it empty."""
         raw = json.loads(path.read_text())
+        known = {f.name for f in fields(Params)}
+        if set(raw["params"]) != known:
+            raise ConfigError(
+                f"{path}: its params {sorted(set(raw['params']) ^ known)} differ from this "
+                "version's EpochManager.Params (a deployment from before the v2 challenges?): "
+                "redeploy"
+            )
         return cls(
             rpc=raw["rpc"],
             chain_id=raw["chain_id"],
@@ -182,8 +191,21 @@ def deploy_avs(
     reward_pool: int = 0,
     say: Progress = _quiet,
 ) -> Avs:
-    """Deploy the service manager and the epoch manager against ``core``."""
+    """Deploy the service manager and the epoch manager against ``core``, and put
+    ``reward_pool`` stake tokens in the challenger reward pool. Refuses, before sending
+    anything, a core whose ``DEALLOCATION_DELAY`` is shorter than
+    ``params.slashable_span`` (the EpochManager would revert ``DeallocationDelayTooShort``):
+    an operator could deregister inside an epoch and escape its slash."""
     core.check(chain, "allocation_manager", "strategy")
+    am = chain.contract("IAllocationManager", core.allocation_manager)
+    delay = int(chain.call(am.functions.DEALLOCATION_DELAY()))
+    if delay < params.slashable_span:
+        raise ConfigError(
+            f"the core's DEALLOCATION_DELAY is {delay} blocks, shorter than the "
+            f"{params.slashable_span} blocks an epoch's operators must stay slashable "
+            "(commit + max_attempts * (submit + 2 * challenge blocks)): shorten the "
+            "periods or use a core with a longer delay"
+        )
     sm = chain.deploy(
         deployer,
         "P2pflServiceManager",
@@ -199,11 +221,26 @@ def deploy_avs(
     )
     chain.transact(deployer, service.functions.setEpochManager(em))
     if reward_pool:
-        chain.transact(
-            deployer, chain.contract("EpochManager", em).functions.fundRewards(), value=reward_pool
-        )
+        fund_reward_pool(chain, deployer, core, em, reward_pool)
+        say(f"reward pool: {reward_pool / WAD:g} stake tokens")
     say(f"avs: service manager {sm}, epoch manager {em}, verifier {verifier}")
     return Avs(sm, em, verifier)
+
+
+def fund_reward_pool(
+    chain: Chain, funder: LocalAccount, core: Core, epoch_manager: str, amount: int
+) -> None:
+    """Add ``amount`` stake tokens to the EpochManager's challenger reward pool: the funder
+    mints what it lacks (a devnet ``StakeToken`` it owns: the stand-ins' or the real core's
+    test token), approves the EpochManager and calls ``fundRewards``."""
+    token = chain.contract("StakeToken", core.token)
+    held = int(chain.call(token.functions.balanceOf(funder.address)))
+    if held < amount:
+        chain.transact(funder, token.functions.mint(funder.address, amount - held))
+    chain.transact(funder, token.functions.approve(epoch_manager, amount))
+    chain.transact(
+        funder, chain.contract("EpochManager", epoch_manager).functions.fundRewards(amount)
+    )
 
 
 def peer_binding_signature(
@@ -481,13 +518,16 @@ def deploy_devnet(
     *,
     core: Core | None = None,
 ) -> Deployment:
-    """Everything on a fresh local chain: the core (the devnet stand-ins, or ``core``
-    already deployed there, whose token the deployer mints), the AVS, and ``(account,
-    stake, peer id)`` operators, each minted its stake and registered."""
+    """Everything on a fresh local chain: the core (the devnet stand-ins, their
+    deallocation delay at least ``params.slashable_span``, or ``core`` already deployed
+    there, whose token the deployer mints), the AVS with ``reward_pool`` stake tokens in its
+    challenger reward pool, and ``(account, stake, peer id)`` operators, each minted its
+    stake and registered."""
     started = time.perf_counter()
     params = params or Params()
     genesis = genesis_model or keccak256(b"p2pfl/genesis")
-    core = core or deploy_core(chain, deployer, say)
+    delay = max(DEVNET_DEALLOCATION_DELAY, params.slashable_span)
+    core = core or deploy_core(chain, deployer, say, deallocation_delay=delay)
     verifier_address = verifier() if callable(verifier) else verifier
     avs = deploy_avs(
         chain, deployer, core, verifier_address, params, genesis, reward_pool=reward_pool, say=say

@@ -1,17 +1,43 @@
-"""Typed access to the EpochManager: the calls nodes and watchers make, and its views."""
+"""Typed access to the EpochManager: the calls nodes and watchers make, and its views.
+
+The v2 challenges (``contracts/src/avs/ResultChallenges.sol``) take the evidence that
+``p2pfl.evidence`` builds: ``challenge_model`` (one leaf), ``open_sketch_challenge`` then one
+``prove_chunk`` per live chunk (or ``close_sketch_challenge`` once expired or moot), and
+``prove_norm_chunk`` against an operator's update. Challenges send ``challenge_bond`` wei;
+an upheld one's reward is paid in the stake token (``owed_tokens``), ``withdraw`` pays both.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from p2pfl.chain.client import Chain, events
+
+if TYPE_CHECKING:  # the evidence module pulls in the learning stack (torch)
+    from p2pfl.evidence import ChunkEvidence, ModelEvidence, SketchEvidence
+
+# The CNN's parameter count (p2pfl.learn's default model): the default model dimension.
+DEFAULT_MODEL_DIM = 46_730
+# The default update clip C (p2pfl.learn.codec): the norm bound of the default deployment.
+DEFAULT_CLIP = 10.0
+_SCALE = 1 << 16  # p2pfl.learn.fixedpoint.SCALE
+
+
+def norm_bound_sq(clip: float, dim: int) -> int:
+    """``p2pfl.learn.codec.norm_bound_sq`` (``(⌊C·2^16⌋ + ⌈√d⌉)²``) without importing the
+    learning stack into the chain layer; tests/chain check that both agree."""
+    if not clip > 0 or dim < 1:
+        raise ValueError(f"the norm bound needs a positive clip and dimension ({clip}, {dim})")
+    return (math.floor(clip * _SCALE) + math.isqrt(dim - 1) + 1) ** 2
+
 
 NO_AGGREGATOR = "0x" + "00" * 20  # EpochInfo.aggregator before the seed is recorded
 NO_SEED = bytes(32)
@@ -62,6 +88,8 @@ class Params:
     submit_blocks: int = 20
     challenge_blocks: int = 10
     sketch_dim: int = 64
+    # Entries (int32) of the model and of every update: the size of their Merkle trees.
+    model_dim: int = DEFAULT_MODEL_DIM
     max_byzantine: int = 3
     # The flag rule's rho = num / den: flagged iff den * score > num * T (DESIGN.md: 3).
     flag_rho_num: int = 3
@@ -75,8 +103,15 @@ class Params:
     flag_slash_wad: int = 0
     aggregator_slash_wad: int = 10**17
     timeout_slash_wad: int = 10**16
+    # An operator whose update a norm proof shows above the bound loses 10 %.
+    norm_slash_wad: int = 10**17
+    # Wei a challenge sends: back when upheld (or moot), the aggregator's otherwise.
     challenge_bond: int = 10**17
-    challenge_reward: int = 10**18
+    # Share (WAD, < 1) of the stake an upheld challenge's slash removed that its challenger
+    # is paid, in stake tokens from the reward pool (never more than the pool holds).
+    reward_share_wad: int = 5 * 10**17
+    # Bound on an update's Σ q² (fixed point): p2pfl.learn.codec.norm_bound_sq(C, d).
+    norm_bound_sq: int = norm_bound_sq(DEFAULT_CLIP, DEFAULT_MODEL_DIM)
 
     @property
     def rho(self) -> Fraction:
@@ -88,6 +123,7 @@ class Params:
             self.submit_blocks,
             self.challenge_blocks,
             self.sketch_dim,
+            self.model_dim,
             self.max_byzantine,
             self.flag_rho_num,
             self.flag_rho_den,
@@ -95,9 +131,52 @@ class Params:
             self.flag_slash_wad,
             self.aggregator_slash_wad,
             self.timeout_slash_wad,
+            self.norm_slash_wad,
             self.challenge_bond,
-            self.challenge_reward,
+            self.reward_share_wad,
+            self.norm_bound_sq,
         )
+
+    @property
+    def slashable_span(self) -> int:
+        """Blocks an epoch's operators must stay slashable after it opened: the commit phase,
+        then per attempt the submit phase, the challenge window and a sketch challenge's own
+        deadline. The allocation manager's ``DEALLOCATION_DELAY`` must be at least this."""
+        return self.commit_blocks + self.max_attempts * (
+            self.submit_blocks + 2 * self.challenge_blocks
+        )
+
+
+@dataclass(frozen=True)
+class SketchChallenge:
+    """``ResultChallenges.SketchChallenge``, field for field: challenge ``id`` of row
+    ``index`` of ``epoch``'s result (attempt ``attempt``), to complete by block
+    ``deadline``; ``proven_mask`` has bit ``c`` once chunk ``c`` is proven (the padding-only
+    chunks from the start)."""
+
+    epoch: int
+    challenger: str
+    deadline: int
+    attempt: int
+    index: int
+    chunks: int
+    bond: int
+    proven_mask: int
+    closed: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.proven_mask == (1 << self.chunks) - 1
+
+
+@dataclass(frozen=True)
+class NormProof:
+    """``ResultChallenges.NormProof``: the chunks of an operator's update proven so far,
+    their ``Σ q²``, and whether the operator was slashed for it."""
+
+    proven_mask: int
+    sum_of_squares: int
+    slashed: bool
 
 
 class EpochManager:
@@ -132,14 +211,84 @@ class EpochManager:
         )
         return self.chain.transact(who, fn)
 
-    def challenge_sketch(
-        self, who: LocalAccount, epoch: int, index: int, update: bytes, posted: list[int]
+    # ---- v2 challenges (ResultChallenges): evidence from p2pfl.evidence
+    def challenge_bond(self) -> int:
+        return self.params().challenge_bond
+
+    def challenge_model(
+        self, who: LocalAccount, epoch: int, ev: ModelEvidence
     ) -> tuple[bool, TxReceipt]:
-        bond = self.params().challenge_bond
-        fn = self.contract.functions.challengeSketch(epoch, index, update, [int(x) for x in posted])
-        receipt = self.chain.transact(who, fn, value=bond)
-        (ev,) = events(self.contract, receipt, "SketchChallenged")
-        return bool(ev["args"]["upheld"]), receipt
+        """``challengeModel``: one leaf of the posted model recomputed from the base model's
+        and the selected updates' leaves. Sends the bond; True when upheld (the result is
+        voided, the aggregator slashed ``WRONG_MODEL``), False when the leaf was right (the
+        bond goes to the aggregator)."""
+        fn = self.contract.functions.challengeModel(
+            epoch,
+            ev.leaf,
+            ev.base.data,
+            list(ev.base.proof),
+            [s.data for s in ev.selected],
+            [list(s.proof) for s in ev.selected],
+            ev.model.data,
+            list(ev.model.proof),
+        )
+        receipt = self.chain.transact(who, fn, value=self.challenge_bond())
+        (log,) = events(self.contract, receipt, "ModelChallenged")
+        return bool(log["args"]["upheld"]), receipt
+
+    def open_sketch_challenge(
+        self, who: LocalAccount, epoch: int, ev: SketchEvidence
+    ) -> tuple[int, TxReceipt]:
+        """``openSketchChallenge`` of row ``ev.row`` with the challenger's partial sketches;
+        sends the bond. Returns the challenge id: prove ``ev.chunks`` with ``prove_chunk``
+        before its deadline (``sketch_challenge(id).deadline``)."""
+        fn = self.contract.functions.openSketchChallenge(
+            epoch, ev.row, [int(x) for x in ev.posted], [int(x) for x in ev.partials]
+        )
+        receipt = self.chain.transact(who, fn, value=self.challenge_bond())
+        (log,) = events(self.contract, receipt, "SketchChallengeOpened")
+        return int(log["args"]["id"]), receipt
+
+    def prove_chunk(
+        self, who: LocalAccount, epoch: int, challenge_id: int, chunk: ChunkEvidence
+    ) -> tuple[bool, TxReceipt]:
+        """``proveChunk``: True when this chunk completed the challenge and upheld it (the
+        result voided, the aggregator slashed ``WRONG_SKETCH``). False otherwise, including
+        when the result was voided meanwhile (the challenge closes as moot, bond refunded)."""
+        fn = self.contract.functions.proveChunk(
+            epoch, challenge_id, chunk.index, chunk.data, list(chunk.proof)
+        )
+        receipt = self.chain.transact(who, fn)
+        upheld = any(
+            bool(log["args"]["upheld"])
+            for log in events(self.contract, receipt, "SketchChallengeClosed")
+        )
+        return upheld, receipt
+
+    def close_sketch_challenge(self, who: LocalAccount, epoch: int, challenge_id: int) -> TxReceipt:
+        """``closeSketchChallenge``: close an expired challenge (its bond to the aggregator)
+        or a moot one (its bond back). Anyone may call it; finalize waits for it."""
+        fn = self.contract.functions.closeSketchChallenge(epoch, challenge_id)
+        return self.chain.transact(who, fn)
+
+    def prove_norm_chunk(
+        self, who: LocalAccount, epoch: int, operator: str, chunk: ChunkEvidence
+    ) -> tuple[bool, TxReceipt]:
+        """``proveNormChunk``: add a chunk's ``Σ q²`` to ``operator``'s total for ``epoch``;
+        True when this chunk took it past the bound and the operator was slashed
+        ``NORM_VIOLATION`` (once)."""
+        fn = self.contract.functions.proveNormChunk(
+            epoch, operator, chunk.index, chunk.data, list(chunk.proof)
+        )
+        receipt = self.chain.transact(who, fn)
+        # A transaction on an already slashed proof reverts, so a proof marked slashed after
+        # this one was slashed by it.
+        return self.norm_proof(epoch, operator).slashed, receipt
+
+    def fund_rewards(self, who: LocalAccount, amount: int) -> TxReceipt:
+        """``fundRewards``: add ``amount`` stake tokens to the reward pool (``who`` must have
+        approved the EpochManager for them, see ``approve_rewards``)."""
+        return self.chain.transact(who, self.contract.functions.fundRewards(amount))
 
     def report_timeout(self, who: LocalAccount, epoch: int) -> TxReceipt:
         return self.chain.transact(who, self.contract.functions.reportTimeout(epoch))
@@ -204,7 +353,46 @@ class EpochManager:
         return [bytes(x) for x in self.chain.call(fn)]
 
     def owed(self, account: str) -> int:
+        """Wei (challenge bonds) credited to ``account``, paid by ``withdraw``."""
         return int(self.chain.call(self.contract.functions.owed(account)))
+
+    def owed_tokens(self, account: str) -> int:
+        """Stake tokens (challenge rewards) credited to ``account``, paid by ``withdraw``."""
+        return int(self.chain.call(self.contract.functions.owedTokens(account)))
+
+    def reward_pool(self) -> int:
+        """Stake tokens left in the challenger reward pool."""
+        return int(self.chain.call(self.contract.functions.rewardPool()))
+
+    def reward_token(self) -> str:
+        """The stake token (the strategy's underlying token) rewards are paid in."""
+        return str(self.chain.call(self.contract.functions.rewardToken()))
+
+    def open_sketch_challenges(self, epoch: int) -> int:
+        """Sketch challenges of ``epoch`` not yet closed: ``finalize`` waits for zero."""
+        return int(self.chain.call(self.contract.functions.openSketchChallenges(epoch)))
+
+    def sketch_challenge_ids(self, epoch: int) -> list[int]:
+        """Every sketch challenge id opened against ``epoch``, closed ones included."""
+        return [int(i) for i in self.chain.call(self.contract.functions.sketchChallengeIds(epoch))]
+
+    def sketch_challenge(self, challenge_id: int) -> SketchChallenge:
+        raw: Any = self.chain.call(self.contract.functions.sketchChallenge(challenge_id))
+        return SketchChallenge(
+            int(raw[0]),
+            str(raw[1]),
+            int(raw[2]),
+            int(raw[3]),
+            int(raw[4]),
+            int(raw[5]),
+            int(raw[6]),
+            int(raw[7]),
+            bool(raw[8]),
+        )
+
+    def norm_proof(self, epoch: int, operator: str) -> NormProof:
+        raw: Any = self.chain.call(self.contract.functions.normProof(epoch, operator))
+        return NormProof(int(raw[0]), int(raw[1]), bool(raw[2]))
 
     def latest_model(self) -> bytes:
         return bytes(self.chain.call(self.contract.functions.latestModel()))

@@ -11,10 +11,12 @@ class SlashReason(IntEnum):
     FLAGGED = 0
     WRONG_SKETCH = 1
     MISSED_DEADLINE = 2
+    WRONG_MODEL = 3
+    NORM_VIOLATION = 4
 
     @property
     def short(self) -> str:
-        """One word for tables: flag, cheat or late."""
+        """One word for tables: flag, cheat, late or norm."""
         return _SHORT[self]
 
     @property
@@ -27,10 +29,14 @@ _SHORT = {
     SlashReason.FLAGGED: "flag",
     SlashReason.WRONG_SKETCH: "cheat",
     SlashReason.MISSED_DEADLINE: "late",
+    SlashReason.WRONG_MODEL: "cheat",
+    SlashReason.NORM_VIOLATION: "norm",
 }
 # The contract passes EigenLayer the same phrases, prefixed "p2pfl: ".
 _DESCRIBE = {
     SlashReason.FLAGGED: "flagged by Krum",
     SlashReason.WRONG_SKETCH: "wrong sketch in result",
     SlashReason.MISSED_DEADLINE: "aggregator missed its deadline",
+    SlashReason.WRONG_MODEL: "wrong model in result",
+    SlashReason.NORM_VIOLATION: "update above the norm bound",
 }

@@ -26,7 +26,7 @@ from p2pfl.chain.deploy import (
     deploy_avs,
     deploy_devnet,
 )
-from p2pfl.chain.epochs import Params
+from p2pfl.chain.epochs import DEFAULT_CLIP, DEFAULT_MODEL_DIM, Params, norm_bound_sq
 from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
 from p2pfl.robust.sketch_krum import parse_rho
@@ -91,6 +91,23 @@ def deploy(
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Aggregator attempts per epoch before it is skipped.")
     ] = 4,
+    model_dim: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Entries of the model and of every update (the CNN's by default)."
+        ),
+    ] = DEFAULT_MODEL_DIM,
+    clip: Annotated[
+        float, typer.Option(min=0.0, help="Update clip C: the norm bound is (C·2^16 + ⌈√d⌉)².")
+    ] = DEFAULT_CLIP,
+    reward_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.999,
+            help="Share of the stake a challenge's slash removed paid to the challenger.",
+        ),
+    ] = 0.5,
     flag_rho: Annotated[
         str, typer.Option(help="Flag rule: flagged iff score > rho * T (a fraction >= 1).")
     ] = "3",
@@ -137,6 +154,9 @@ def deploy(
         flag_rho_num=rho.numerator,
         flag_rho_den=rho.denominator,
         max_attempts=max_attempts,
+        model_dim=model_dim,
+        norm_bound_sq=norm_bound_sq(clip, model_dim),
+        reward_share_wad=round(reward_share * WAD),
     )
     build_contracts()
     with ExitStack() as stack:
