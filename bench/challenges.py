@@ -125,7 +125,7 @@ def main() -> None:
             inputs = em.public_inputs(e, seed, sketches, selected_mask, flags)
             proof = keccak256(b"".join(inputs))
             return em.submit_result(
-                who, e, merkle.root(posted), names, sketches, selected_mask, flags, proof
+                who, e, merkle.leaf_hashes(posted), names, sketches, selected_mask, flags, proof
             )
 
         r = submit(lying)

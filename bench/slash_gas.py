@@ -28,7 +28,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint, TxReceipt
 
 from bench.common import write_result
-from p2pfl import evidence
+from p2pfl import evidence, merkle
 from p2pfl.chain import realcore
 from p2pfl.chain.anvil import dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
@@ -49,6 +49,7 @@ PARAMS = Params(
     flag_slash_wad=WAD // 2,
     model_dim=500,  # the updates' size: one chunk, so a sketch challenge is open + 1 proof
 )
+ONES = merkle.leaf_hashes(np.ones(PARAMS.model_dim, dtype=np.int32))  # some posted model
 SPEC = ModelSpec((("w", (500,)),))
 SLASH_OPERATOR = Web3.keccak(
     text="slashOperator(address,(address,uint32,address[],uint256[],string))"
@@ -112,7 +113,7 @@ class Run:
         flag_mask = ((1 << flags) - 1) << (n - flags) if flags else 0
         proof = keccak256(b"".join(em.public_inputs(e, seed, rows, selected, flag_mask)))
         em.submit_result(
-            self.who(info.aggregator), e, keccak256(b"m"), names, rows, selected, flag_mask, proof
+            self.who(info.aggregator), e, ONES, names, rows, selected, flag_mask, proof
         )
         self.rows, self.names = rows, names
         return e

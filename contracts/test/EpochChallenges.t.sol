@@ -103,6 +103,14 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         return levelsOf(hs);
     }
 
+    /// @notice The hashes of the live leaves (`ceil(MODEL_DIM / 64)`): what a result posts.
+    function liveLeafHashes(bytes32[][] memory lv) internal pure returns (bytes32[] memory h) {
+        h = new bytes32[]((uint256(MODEL_DIM) + 63) / 64);
+        for (uint256 i; i < h.length; ++i) {
+            h[i] = lv[0][i];
+        }
+    }
+
     function rootOfTree(bytes32[][] memory lv) internal pure returns (bytes32) {
         return lv[lv.length - 1][0];
     }
@@ -172,7 +180,7 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         vm.prank(w.aggregator);
         epochs.submitResult(
             w.e,
-            rootOfTree(w.modelTree),
+            liveLeafHashes(w.modelTree),
             w.sorted,
             w.sketches,
             w.selectedMask,
@@ -253,7 +261,10 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         bytes memory modelLeaf = slice(w.model, 256 * l, 256);
         bytes32[] memory modelProof = pathOf(w.modelTree, l, 0);
         vm.prank(who);
-        return em.challengeModel{value: BOND}(w.e, l, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        return
+            em.challengeModel{value: BOND}(
+                w.e, l, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof
+            );
     }
 
     function openSketch(World memory w, address who, int256[] memory parts) internal returns (uint256 id) {
@@ -328,22 +339,34 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         bytes32[] memory modelProof = pathOf(w.modelTree, 1, 0);
         vm.startPrank(watcher);
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.ChallengeBondWrong.selector, BOND + 1, BOND));
-        epochs.challengeModel{value: BOND + 1}(w.e, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        epochs.challengeModel{value: BOND + 1}(
+            w.e, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof
+        );
         // leaf 1's evidence offered as leaf 2 (the zero base leaf proves at leaf 2 too)
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.LeafNotInRoot.selector, w.e, 1));
-        epochs.challengeModel{value: BOND}(w.e, 2, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        epochs.challengeModel{value: BOND}(
+            w.e, 2, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof
+        );
         sel[0][3] ^= 0x01;
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.LeafNotInRoot.selector, w.e, 2));
-        epochs.challengeModel{value: BOND}(w.e, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        epochs.challengeModel{value: BOND}(
+            w.e, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof
+        );
         sel[0][3] ^= 0x01;
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.WrongStatus.selector, w.e + 1, IEpochManager.Status.None));
-        epochs.challengeModel{value: BOND}(w.e + 1, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        epochs.challengeModel{value: BOND}(
+            w.e + 1, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof
+        );
         assertTrue(
-            epochs.challengeModel{value: BOND}(w.e, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof)
+            epochs.challengeModel{value: BOND}(
+                w.e, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof
+            )
         );
         // a replay finds the result voided
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.WrongStatus.selector, w.e, IEpochManager.Status.Open));
-        epochs.challengeModel{value: BOND}(w.e, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        epochs.challengeModel{value: BOND}(
+            w.e, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof
+        );
         vm.stopPrank();
     }
 

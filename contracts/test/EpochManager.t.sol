@@ -64,7 +64,7 @@ contract EpochManagerTest is Devnet {
         address agg = epochs.getEpoch(e).aggregator;
         bytes memory proof = proofFor(e, r);
         vm.prank(agg);
-        epochs.submitResult(e, keccak256("model-1"), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(1), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
     }
 
     function openAndSubmit() internal returns (uint256 e, Result memory r) {
@@ -318,7 +318,7 @@ contract EpochManagerTest is Devnet {
         for (uint256 i; i < N; ++i) {
             vm.prank(ops[i]);
             vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitStillOpen.selector, e, deadline));
-            epochs.submitResult(e, bytes32(0), none, new int256[](0), 0, 0, "");
+            epochs.submitResult(e, modelLeafHashes(0), none, new int256[](0), 0, 0, "");
         }
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitStillOpen.selector, e, deadline));
         epochs.finalize(e);
@@ -381,7 +381,7 @@ contract EpochManagerTest is Devnet {
         address other = agg == ops[0] ? ops[1] : ops[0];
         vm.prank(other);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.NotAggregator.selector, e, other, agg));
-        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // omits an operator
         address[] memory omit = new address[](N - 1);
@@ -390,7 +390,7 @@ contract EpochManagerTest is Devnet {
         }
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorsNotCommitted.selector, e));
-        epochs.submitResult(e, bytes32(0), omit, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), omit, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // invents an operator in place of a real one
         address[] memory invented = sorted(_copy(r.operators));
@@ -398,37 +398,37 @@ contract EpochManagerTest is Devnet {
         invented = sorted(invented);
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorNotCommitted.selector, e, address(1)));
-        epochs.submitResult(e, bytes32(0), invented, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), invented, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // duplicates / unsorted
         address[] memory dup = _copy(r.operators);
         dup[1] = dup[0];
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorsNotSorted.selector, e, 1));
-        epochs.submitResult(e, bytes32(0), dup, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), dup, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // a tampered sketch no longer matches the proof's public inputs
         r.sketches[3] += 1;
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
-        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
         r.sketches[3] -= 1;
 
         // a tampered flag mask (the flagged operator left unflagged)
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
-        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, 0, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, 0, proof);
 
         // wrong selection size
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.BadSelectionSize.selector, 1, N - 1));
-        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, 1, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, 1, r.flagMask, proof);
 
         // a sketch of the wrong length
         int256[] memory short = new int256[](K);
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.BadSketchLength.selector, K, N * K));
-        epochs.submitResult(e, bytes32(0), r.operators, short, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.operators, short, r.selectedMask, r.flagMask, proof);
 
         // a proof for another epoch's inputs
         bytes32[] memory otherInputs =
@@ -437,7 +437,7 @@ contract EpochManagerTest is Devnet {
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
         epochs.submitResult(
             e,
-            bytes32(0),
+            modelLeafHashes(0),
             r.operators,
             r.sketches,
             r.selectedMask,
@@ -457,7 +457,7 @@ contract EpochManagerTest is Devnet {
         bytes memory proof = proofFor(e, r);
         vm.prank(epochs.getEpoch(e).aggregator);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.FlaggedSelected.selector, e, both));
-        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
     }
 
     /// rho must satisfy 1 <= den <= num < 2^16 (the circuit's range): anything else is
@@ -481,7 +481,7 @@ contract EpochManagerTest is Devnet {
         bytes memory proof = proofFor(e, r);
         vm.prank(ep.aggregator);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.SubmitClosed.selector, e, ep.submitDeadline));
-        epochs.submitResult(e, bytes32(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
     }
 
     // ------------------------------------------------------------- timeout
@@ -527,9 +527,9 @@ contract EpochManagerTest is Devnet {
             address op = r.operators[i];
             assertEq(avs.stakeOf(op), STAKE * (indexOf(op) + 1)); // nobody else touched
         }
-        assertEq(epochs.latestModel(), keccak256("model-1"));
+        assertEq(epochs.latestModel(), modelRoot(1));
         assertEq(epochs.openEpoch(), 2);
-        assertEq(epochs.getEpoch(2).baseModel, keccak256("model-1"));
+        assertEq(epochs.getEpoch(2).baseModel, modelRoot(1));
     }
 
     function test_epochWithTooFewCommitsIsSkipped() public {

@@ -132,7 +132,7 @@ contract ResultChallengesTest is MerkleVectors {
             proofOf(base, l),
             selectedLeaves(l),
             selectedProofs(l),
-            leafOf(model, l),
+            keccak256(leafOf(model, l)),
             proofOf(model, l)
         );
     }
@@ -168,30 +168,30 @@ contract ResultChallengesTest is MerkleVectors {
 
         vm.startPrank(challenger);
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.ChallengeBondWrong.selector, BOND - 1, BOND));
-        st.challengeModel{value: BOND - 1}(1, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        st.challengeModel{value: BOND - 1}(1, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof);
 
         baseLeaf[0] ^= 0x01; // a base the contract never saw
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.LeafNotInRoot.selector, 1, 0));
-        st.challengeModel{value: BOND}(1, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        st.challengeModel{value: BOND}(1, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof);
         baseLeaf[0] ^= 0x01;
 
         modelLeaf[9] ^= 0x01; // a model leaf that is not the posted one
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.LeafNotInRoot.selector, 1, 1));
-        st.challengeModel{value: BOND}(1, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        st.challengeModel{value: BOND}(1, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof);
         modelLeaf[9] ^= 0x01;
 
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.LeafNotInRoot.selector, 1, 0));
-        st.challengeModel{value: BOND}(1, 2, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        st.challengeModel{value: BOND}(1, 2, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof);
 
         bytes memory keep = sel[3];
         sel[3] = leafOf(updates[0], 1); // an unselected operator's leaf in place of a selected one
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.LeafNotInRoot.selector, 1, 5));
-        st.challengeModel{value: BOND}(1, 1, baseLeaf, baseProof, sel, selProofs, modelLeaf, modelProof);
+        st.challengeModel{value: BOND}(1, 1, baseLeaf, baseProof, sel, selProofs, keccak256(modelLeaf), modelProof);
         sel[3] = keep;
 
         bytes[] memory fewer = new bytes[](7);
         vm.expectRevert(abi.encodeWithSelector(IResultChallenges.SelectedLeavesWrong.selector, 7));
-        st.challengeModel{value: BOND}(1, 1, baseLeaf, baseProof, fewer, selProofs, modelLeaf, modelProof);
+        st.challengeModel{value: BOND}(1, 1, baseLeaf, baseProof, fewer, selProofs, keccak256(modelLeaf), modelProof);
         vm.stopPrank();
         assertEq(st.upheldCount(), 0);
         assertEq(address(st).balance, 0, "every refused challenge kept its bond");
@@ -208,7 +208,7 @@ contract ResultChallengesTest is MerkleVectors {
                 proofOf(base, 1),
                 selectedLeaves(1),
                 selectedProofs(1),
-                leafOf(model, 1),
+                keccak256(leafOf(model, 1)),
                 proofOf(model, 1)
             )
         );

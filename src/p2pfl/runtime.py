@@ -19,6 +19,7 @@ from p2pfl.chain.client import Chain
 from p2pfl.chain.epochs import EpochManager
 from p2pfl.errors import ConfigError
 from p2pfl.events import Emit, Listening, Ready
+from p2pfl.learn.codec import norm_bound_sq
 from p2pfl.metrics import HealthTracker, NodeMetrics, peer_sampler, start_metrics
 from p2pfl.net.config import NetConfig
 from p2pfl.net.gossip_node import report_first_peer
@@ -71,6 +72,13 @@ async def _check_start(settings: NodeSettings, view: ChainView, pair: KeyPair) -
         toolchain.node()
         toolchain.driver()
         toolchain.crs_dir()
+        deployed = view.params.norm_bound_sq
+        mine_sq = norm_bound_sq(opts.clip, view.params.model_dim)
+        if mine_sq > deployed:
+            raise ConfigError(
+                f"--clip {opts.clip} lets updates pass the deployment's norm bound "
+                f"(Σq² ≤ {deployed}): such an update is slashed; use a smaller --clip"
+            )
         bound = await blocking(lambda: view.peer_id(me))
         if not bound:
             raise ConfigError(f"{me} is not a registered operator of {view.service_manager}")

@@ -168,8 +168,12 @@ def run_to_result(
     inputs = em.public_inputs(e, seed, sketches, selected, flags)
     proof = keccak256(b"".join(inputs))  # the test verifier's rule
     aggregator = next(op for op in [*d.operators, d.deployer] if op.address == info.aggregator)
-    digest = (
-        keccak256(b"model-1") if model is None else merkle.root(model(operators, by_op, selected))
+    posted = (
+        np.ones(em.params().model_dim, dtype=np.int32)
+        if model is None
+        else model(operators, by_op, selected)
     )
-    em.submit_result(aggregator, e, digest, operators, sketches, selected, flags, proof)
+    em.submit_result(
+        aggregator, e, merkle.leaf_hashes(posted), operators, sketches, selected, flags, proof
+    )
     return e, operators, ups, by_op

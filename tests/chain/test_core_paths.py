@@ -139,7 +139,7 @@ def test_an_upheld_challenge_slashes_the_aggregator_fully(devnet: Devnet) -> Non
         list(ev.base.proof),
         [s.data for s in ev.selected],
         [list(s.proof) for s in ev.selected],
-        ev.model.data,
+        ev.model.hash,
         list(ev.model.proof),
     )
     receipt = send_with_exact_estimate(d, fn, d.watcher, value=PARAMS.challenge_bond)

@@ -8,18 +8,20 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from p2pfl import merkle
 from p2pfl.chain.anvil import dev_key, mine, run_anvil
 from p2pfl.chain.artifacts import build_contracts
 from p2pfl.chain.client import Chain, ChainError, account
 from p2pfl.chain.deploy import WAD, deploy_devnet
 from p2pfl.chain.epochs import EpochManager, Params, Status
-from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import ModelSpec, Update
 from p2pfl.protocol.aggregate import aggregate
 from p2pfl.robust.sketch_krum import sketch_krum
 from p2pfl.zk import verifier
 from p2pfl.zk.inputs import krum_inputs, mask
 from p2pfl.zk.prover import prove
+
+ONES = merkle.leaf_hashes(np.ones(Params().model_dim, dtype=np.int32))  # some posted model
 
 pytestmark = pytest.mark.slow
 N, K = 10, 64
@@ -69,7 +71,7 @@ def test_real_proof_through_submit_result() -> None:
         sel, flags = agg.selected_mask, agg.flag_mask
 
         def submit(rows: list[list[int]], s: int, fl: int, pr: bytes, epoch: int = e) -> None:
-            em.submit_result(aggregator, epoch, keccak256(b"m"), names, rows, s, fl, pr)
+            em.submit_result(aggregator, epoch, ONES, names, rows, s, fl, pr)
 
         outside = next(i for i in range(N) if i not in result.selected)
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
@@ -101,5 +103,5 @@ def test_real_proof_through_submit_result() -> None:
         )
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
             submit(sketches, sel, flags, other_epoch.proof)  # a proof for another epoch's inputs
-        em.submit_result(aggregator, e, keccak256(b"m"), names, sketches, sel, flags, proof.proof)
+        em.submit_result(aggregator, e, ONES, names, sketches, sel, flags, proof.proof)
         assert em.epoch(e).status == Status.SUBMITTED

@@ -7,6 +7,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IEpochManager} from "../interfaces/IEpochManager.sol";
 import {IKrumVerifier} from "../interfaces/IKrumVerifier.sol";
+import {MerkleRoot} from "./MerkleRoot.sol";
 import {P2pflServiceManager} from "./P2pflServiceManager.sol";
 import {ResultChallenges} from "./ResultChallenges.sol";
 import {UpdateChunk} from "./UpdateChunk.sol";
@@ -247,12 +248,15 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         emit SeedRecorded(epoch, seed, ep.aggregator);
     }
 
-    /// @notice The aggregator posts the epoch's result: the new model's digest, the sketch
-    /// of every committed update (operators in ascending address order, `k` entries each),
-    /// the Multi-Krum selection and the flags as bitmasks over that order, and the proof.
+    /// @notice The aggregator posts the epoch's result: the hashes of the new model's
+    /// `ceil(modelDim / 64)` leaves (its root, the model digest, is derived from them, so
+    /// every leaf of the posted model can be proven by anyone from this calldata), the
+    /// sketch of every committed update (operators in ascending address order, `k` entries
+    /// each), the Multi-Krum selection and the flags as bitmasks over that order, and the
+    /// proof.
     function submitResult(
         uint256 epoch,
-        bytes32 modelDigest,
+        bytes32[] calldata modelLeafHashes,
         address[] calldata operators,
         int256[] calldata sketches,
         uint256 selectedMask,
@@ -265,7 +269,7 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         if (block.number > ep.submitDeadline) revert SubmitClosed(epoch, ep.submitDeadline);
         _checkOperators(epoch, operators);
         _checkAndVerify(epoch, seed, operators.length, sketches, selectedMask, flagMask, proof);
-        _storeResult(epoch, ep, modelDigest, operators, sketches, selectedMask, flagMask);
+        _storeResult(epoch, ep, _modelRoot(modelLeafHashes), operators, sketches, selectedMask, flagMask);
     }
 
     /// @notice When the aggregator let its submit deadline pass, penalize it and hand the
@@ -545,6 +549,14 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         ep.flagMask = flagMask;
         ep.challengeDeadline = uint64(block.number) + _params.challengeBlocks;
         emit ResultSubmitted(epoch, msg.sender, modelDigest, ep.seed, operators, sketches, selectedMask, flagMask);
+    }
+
+    /// @dev The root of the model whose live leaves hash to `hashes` (one per leaf).
+    function _modelRoot(bytes32[] calldata hashes) private view returns (bytes32) {
+        uint256 d = _params.modelDim;
+        uint256 leaves = (d + 63) / 64;
+        if (hashes.length != leaves) revert ModelLeafHashesWrong(hashes.length, leaves);
+        return MerkleRoot.rootOfLeafHashes(hashes, UpdateChunk.depth(d));
     }
 
     function _checkOperators(uint256 epoch, address[] calldata operators) private view {

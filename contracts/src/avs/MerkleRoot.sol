@@ -72,6 +72,35 @@ library MerkleRoot {
         return rootFromLeaf(leafHash(leaf), index, proof) == root;
     }
 
+    /// @notice The root of the depth-`depth` tree whose first leaves hash to `hashes` and
+    /// whose other leaves are padding (256 zero bytes): how a result's posted leaf hashes
+    /// become its model root. Reverts unless `1 <= hashes.length <= 2^depth`.
+    /// @dev Reduces `hashes` in place (a memory copy of the caller's): level by level,
+    /// a missing right node is the root of a padding subtree of that height.
+    function rootOfLeafHashes(bytes32[] memory hashes, uint256 depth) internal pure returns (bytes32) {
+        uint256 n = hashes.length;
+        if (n == 0 || n > uint256(1) << depth) revert IndexOutOfRange(n, depth);
+        bytes32 zero = leafHash(new bytes(LEAF_BYTES));
+        for (uint256 l; l < depth; ++l) {
+            uint256 m = (n + 1) >> 1;
+            for (uint256 j; j < m; ++j) {
+                bytes32 right = 2 * j + 1 < n ? hashes[2 * j + 1] : zero;
+                hashes[j] = _pair(hashes[2 * j], right);
+            }
+            n = m;
+            zero = _pair(zero, zero);
+        }
+        return hashes[0];
+    }
+
+    function _pair(bytes32 left, bytes32 right) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0x00, left)
+            mstore(0x20, right)
+            h := keccak256(0x00, 0x40)
+        }
+    }
+
     /// @notice Height of a chunk's subtree in a tree of depth `depth`: `min(depth, 8)`.
     function chunkHeight(uint256 depth) internal pure returns (uint256) {
         return depth < CHUNK_HEIGHT ? depth : CHUNK_HEIGHT;

@@ -87,8 +87,12 @@ abstract contract ResultChallenges is IResultChallenges {
 
     /// @notice Prove that leaf `leaf` of the posted model is not the model step of the base
     /// model's leaf and the selected updates' leaves (selected in ascending operator
-    /// order), each leaf with its Merkle proof. Sent with the challenge bond. Upheld: the
-    /// result is voided and the aggregator slashed; otherwise the bond goes to it.
+    /// order), each leaf with its Merkle proof. The posted model is given by its leaf's
+    /// hash and proof (both follow from the leaf hashes the result posted), not its bytes:
+    /// a model its aggregator never serves is challengeable all the same. Entries past
+    /// `modelDim` are zero in any model, so the step's are zeroed before the comparison.
+    /// Sent with the challenge bond. Upheld: the result is voided and the aggregator
+    /// slashed; otherwise the bond goes to it.
     function challengeModel(
         uint256 epoch,
         uint256 leaf,
@@ -96,14 +100,15 @@ abstract contract ResultChallenges is IResultChallenges {
         bytes32[] calldata baseProof,
         bytes[] calldata selectedLeaves,
         bytes32[][] calldata selectedProofs,
-        bytes calldata modelLeaf,
+        bytes32 modelLeafHash,
         bytes32[] calldata modelProof
     ) external payable returns (bool upheld) {
         ResultView memory r = _challengeable(epoch);
         if (msg.value != _challengeBond()) revert ChallengeBondWrong(msg.value, _challengeBond());
         uint256 depth = UpdateChunk.depth(_modelDim());
         if (!MerkleRoot.verifyLeaf(r.baseModel, leaf, baseLeaf, baseProof, depth)) revert LeafNotInRoot(epoch, 0);
-        if (!MerkleRoot.verifyLeaf(r.modelDigest, leaf, modelLeaf, modelProof, depth)) {
+        if (modelProof.length != depth) revert MerkleRoot.BadProofLength(modelProof.length, depth);
+        if (MerkleRoot.rootFromLeaf(modelLeafHash, leaf, modelProof) != r.modelDigest) {
             revert LeafNotInRoot(epoch, 1);
         }
         uint256 n = _resultOperatorCount(epoch);
@@ -120,7 +125,9 @@ abstract contract ResultChallenges is IResultChallenges {
             leaves[j] = selectedLeaves[j];
             ++j;
         }
-        upheld = keccak256(ModelStep.step(baseLeaf, leaves)) != keccak256(modelLeaf);
+        bytes memory want = ModelStep.step(baseLeaf, leaves);
+        _zeroPastDim(want, leaf);
+        upheld = keccak256(want) != modelLeafHash;
         emit ModelChallenged(epoch, leaf, msg.sender, upheld);
         if (upheld) _uphold(epoch, msg.sender, msg.value, ChallengeKind.Model);
         else _forfeit(r.aggregator, msg.value);
@@ -288,6 +295,16 @@ abstract contract ResultChallenges is IResultChallenges {
         emit SketchChallengeClosed(epoch, id, false);
         _refund(ch.challenger, ch.bond);
         return false;
+    }
+
+    /// @dev Zero the entries of leaf `leaf` at or past `modelDim` (padding in any model).
+    function _zeroPastDim(bytes memory out, uint256 leaf) private view {
+        uint256 first = leaf * MerkleRoot.LEAF_BYTES / 4;
+        uint256 d = _modelDim();
+        uint256 live = d <= first ? 0 : d - first;
+        for (uint256 b = live * 4; b < out.length; ++b) {
+            out[b] = 0;
+        }
     }
 
     function _popcount(uint256 x) internal pure returns (uint256 c) {

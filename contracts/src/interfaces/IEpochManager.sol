@@ -68,6 +68,9 @@ interface IEpochManager {
     error OperatorNotCommitted(uint256 epoch, address operator);
     /// @notice The result's operators are not in strictly ascending order at `index`.
     error OperatorsNotSorted(uint256 epoch, uint256 index);
+    /// @notice The result posts `length` model leaf hashes instead of `expected`
+    /// (`ceil(modelDim / 64)`).
+    error ModelLeafHashesWrong(uint256 length, uint256 expected);
     /// @notice The result carries `length` sketch entries instead of `expected`.
     error BadSketchLength(uint256 length, uint256 expected);
     /// @notice Sketch entry `index` lies outside (−2^47, 2^47).

@@ -10,6 +10,8 @@ import {DevAllocationManager} from "../../src/devnet/DevAllocationManager.sol";
 import {DevStrategyManager} from "../../src/devnet/DevStrategyManager.sol";
 import {P2pflServiceManager} from "../../src/avs/P2pflServiceManager.sol";
 import {EpochManager} from "../../src/avs/EpochManager.sol";
+import {MerkleRoot} from "../../src/avs/MerkleRoot.sol";
+import {UpdateChunk} from "../../src/avs/UpdateChunk.sol";
 import {IAllocationManagerTypes, IStrategy, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
 import {MockVerifier} from "./MockVerifier.sol";
 import {SketchHarness} from "./SketchHarness.sol";
@@ -131,6 +133,19 @@ abstract contract Devnet is Test {
     }
 
     /// @notice A deterministic int32 update of `d` entries (little-endian bytes).
+    /// @notice Some model's `ceil(MODEL_DIM / 64)` leaf hashes, as a result posts them.
+    function modelLeafHashes(uint256 salt) internal pure returns (bytes32[] memory h) {
+        h = new bytes32[]((uint256(MODEL_DIM) + 63) / 64);
+        for (uint256 i; i < h.length; ++i) {
+            h[i] = keccak256(abi.encode(salt, i));
+        }
+    }
+
+    /// @notice The root the EpochManager derives from `modelLeafHashes(salt)`.
+    function modelRoot(uint256 salt) internal pure returns (bytes32) {
+        return MerkleRoot.rootOfLeafHashes(modelLeafHashes(salt), UpdateChunk.depth(MODEL_DIM));
+    }
+
     function fakeUpdate(uint256 salt, uint256 d) internal pure returns (bytes memory out) {
         out = new bytes(d * 4);
         for (uint256 t; t < d; ++t) {

@@ -198,16 +198,24 @@ class EpochManager:
         self,
         who: LocalAccount,
         epoch: int,
-        model_digest: bytes,
+        model_leaf_hashes: Sequence[bytes],
         operators: Sequence[str],
         sketches: list[list[int]],
         selected_mask: int,
         flag_mask: int,
         proof: bytes,
     ) -> TxReceipt:
+        """``submitResult``: the new model by the hashes of its ``ceil(modelDim / 64)``
+        leaves (``p2pfl.merkle.leaf_hashes``; the contract derives the root from them)."""
         flat = [int(x) for row in sketches for x in row]
         fn = self.contract.functions.submitResult(
-            epoch, model_digest, list(operators), flat, selected_mask, flag_mask, proof
+            epoch,
+            [bytes(h) for h in model_leaf_hashes],
+            list(operators),
+            flat,
+            selected_mask,
+            flag_mask,
+            proof,
         )
         return self.chain.transact(who, fn)
 
@@ -229,7 +237,7 @@ class EpochManager:
             list(ev.base.proof),
             [s.data for s in ev.selected],
             [list(s.proof) for s in ev.selected],
-            ev.model.data,
+            ev.model.hash,
             list(ev.model.proof),
         )
         receipt = self.chain.transact(who, fn, value=self.challenge_bond())

@@ -27,8 +27,8 @@ from p2pfl.chain.deploy import (
     deploy_devnet,
 )
 from p2pfl.chain.epochs import DEFAULT_CLIP, DEFAULT_MODEL_DIM, Params, norm_bound_sq
+from p2pfl.cli import options
 from p2pfl.errors import ConfigError
-from p2pfl.hashing import keccak256
 from p2pfl.robust.sketch_krum import parse_rho
 
 
@@ -123,6 +123,7 @@ def deploy(
             "--exit", help="Stop the local anvil after deploying (default: keep it running)."
         ),
     ] = False,
+    model_seed: options.ModelSeed = 0,
 ) -> None:
     """Deploy p2pfl's contracts and write their addresses to a JSON file.
 
@@ -198,17 +199,17 @@ def deploy(
                 )
             return chain.deploy(deployer, "MockVerifier")
 
+        genesis = _genesis_root(model_seed, model_dim)
         if core is None:
             ops = [
                 (account(dev_key(i + 1)), int(stake * WAD), f"devnet-peer-{i}".encode())
                 for i in range(operators)
             ]
             deployment = deploy_devnet(
-                chain, deployer, ops, pick_verifier, params, say=console.print
+                chain, deployer, ops, pick_verifier, params, genesis, say=console.print
             )
         else:
             core_addrs = _load_core(core)
-            genesis = keccak256(b"p2pfl/genesis")
             avs = deploy_avs(
                 chain, deployer, core_addrs, pick_verifier(), params, genesis, say=console.print
             )
@@ -231,6 +232,20 @@ def deploy(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 console.print("stopping anvil")
+
+
+def _genesis_root(model_seed: int, model_dim: int) -> bytes:
+    """The genesis model's root (what nodes check at start, ``--model-seed``); for another
+    model dimension, the root of the zero vector."""
+    import numpy as np
+
+    from p2pfl import merkle
+    from p2pfl.protocol.model import GlobalModel
+
+    genesis = GlobalModel.genesis(model_seed)
+    if genesis.spec.dim == model_dim:
+        return genesis.digest
+    return merkle.root(np.zeros(model_dim, dtype=np.int32))
 
 
 def _show(console: Console, d: Deployment, out: Path) -> None:

@@ -9,7 +9,7 @@ import trio
 
 from p2pfl.chain.epochs import EpochInfo
 from p2pfl.events import Checked, KrumMismatch, NormViolation
-from p2pfl.learn.codec import Update, norm_bound_sq
+from p2pfl.learn.codec import Update
 from p2pfl.protocol.check import Verdict, check_result
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.epochbook import EpochState, Evidence
@@ -37,7 +37,7 @@ class WatcherRole:
             )
             return verdict
         updates = await ctx.blobs.updates(e, posted.operators)
-        bound = norm_bound_sq(ctx.opts.clip, ctx.blobs.spec.dim)
+        bound = ctx.view.params.norm_bound_sq  # the deployment's
         for op in self.note_norms(st, updates):  # an objective fault (DESIGN.md "Norm bound")
             ctx.emit(
                 NormViolation(
@@ -76,7 +76,7 @@ class WatcherRole:
         if ch.scanned or not committed:
             return
         ctx, e = self.ctx, st.epoch
-        bound = norm_bound_sq(ctx.opts.clip, ctx.blobs.spec.dim)
+        bound = ctx.view.params.norm_bound_sq  # the deployment's
         updates: dict[str, Update] = {}
         with trio.move_on_after(SCAN_S):
             try:
@@ -96,7 +96,7 @@ class WatcherRole:
     def note_norms(self, st: EpochState, updates: dict[str, Update]) -> list[str]:
         """Remember the updates above the norm bound, to prove on chain
         (:mod:`~p2pfl.protocol.challenger`); returns their owners not noted before."""
-        bound = norm_bound_sq(self.ctx.opts.clip, self.ctx.blobs.spec.dim)
+        bound = self.ctx.view.params.norm_bound_sq
         ch = st.challenges
         new = [op for op, u in updates.items() if u.norm_sq > bound and op not in ch.over_bound]
         for op in new:
