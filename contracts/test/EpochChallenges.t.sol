@@ -23,6 +23,7 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
     using stdStorage for StdStorage;
 
     uint256 internal constant DEPTH = 10; // 731 leaves of the CNN's 46,730 entries
+    uint256 internal constant LAST_LEAF = 730; // the last live leaf: 10 entries, then padding
     uint256 internal constant CHUNK_BYTES = 65_536;
     uint256 internal constant BOND = 1 ether;
 
@@ -86,6 +87,13 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
             for (uint256 b; b < 4; ++b) {
                 v[4 * t + b] = bytes1(uint8(u >> (8 * b)));
             }
+        }
+        // Non-zero bytes past entry MODEL_DIM in the last live leaf (operators 2 and up): a
+        // root an honest node never commits, yet one a model challenge must not turn
+        // against the aggregator.
+        if (opIndex < 2) return v;
+        for (uint256 b = 4 * MODEL_DIM; b < 256 * LAST_LEAF + 256; b += 7) {
+            v[b] = 0x5a;
         }
     }
 
@@ -168,8 +176,11 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         w.base = new bytes(256 << DEPTH);
         w.baseTree = fastTree(w.base);
         w.model = new bytes(256 << DEPTH);
-        for (uint256 l; l < 2; ++l) {
+        for (uint256 l; l <= LAST_LEAF; l = l == 1 ? LAST_LEAF : l + 1) {
             bytes memory leaf = ModelStep.step(slice(w.base, 256 * l, 256), selectedLeaves(w, l));
+            for (uint256 b = l == LAST_LEAF ? 4 * MODEL_DIM - 256 * LAST_LEAF : 256; b < 256; ++b) {
+                leaf[b] = 0; // entries past MODEL_DIM are zero in any model
+            }
             for (uint256 b; b < 256; ++b) {
                 w.model[256 * l + b] = leaf[b];
             }
@@ -327,6 +338,19 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         vm.prank(watcher);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.NothingOwed.selector, watcher));
         epochs.withdraw();
+    }
+
+    function test_garbagePastTheDimensionNeverFramesAnHonestAggregator() public {
+        World memory w = stage(false, 0);
+        bool garbageSelected;
+        for (uint256 i; i < w.sorted.length; ++i) {
+            if ((w.selectedMask >> i) & 1 == 1 && opIndex(w.sorted[i]) >= 2) garbageSelected = true;
+        }
+        assertTrue(garbageSelected, "the garbage is in a selected update");
+        // a selected update has non-zero bytes past MODEL_DIM in the last live leaf; the
+        // honest model is zero there: the challenge of that leaf is refused
+        assertFalse(challengeLeaf(w, watcher, LAST_LEAF), "honest last leaf");
+        assertEq(uint8(epochs.getEpoch(w.e).status), uint8(IEpochManager.Status.Submitted));
     }
 
     function test_modelChallengeRefusals() public {

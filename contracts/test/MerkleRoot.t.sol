@@ -29,6 +29,12 @@ contract MerkleRootTest is MerkleVectors {
             bytes memory padded = regenerate(p);
             assertEq(keccak256(slice(padded, 0, 4 * d)), vm.parseJsonBytes32(json, at(p, ".vector_keccak")), "regen");
             assertEq(referenceRoot(padded), root, "root");
+            // the root from the live leaves' hashes alone (what a result posts)
+            bytes32[] memory live = new bytes32[]((d + 63) / 64);
+            for (uint256 i; i < live.length; ++i) {
+                live[i] = keccak256(slice(padded, 256 * i, 256));
+            }
+            assertEq(h.rootOfLeafHashes(live, D), root, "root of leaf hashes");
             for (uint256 k; vm.keyExistsJson(json, idx(p, ".leaf_proofs", k)); ++k) {
                 string memory q = idx(p, ".leaf_proofs", k);
                 uint256 i = vm.parseJsonUint(json, at(q, ".index"));
@@ -54,6 +60,31 @@ contract MerkleRootTest is MerkleVectors {
             }
         }
         assertEq(c, 7, "all vector cases read");
+    }
+
+    function test_rootOfLeafHashesRefusesAnEmptyOrOverfullLevel() public {
+        vm.expectRevert(abi.encodeWithSelector(MerkleRoot.IndexOutOfRange.selector, 0, 3));
+        h.rootOfLeafHashes(new bytes32[](0), 3);
+        vm.expectRevert(abi.encodeWithSelector(MerkleRoot.IndexOutOfRange.selector, 9, 3));
+        h.rootOfLeafHashes(new bytes32[](9), 3);
+    }
+
+    /// forge-config: default.fuzz.runs = 64
+    function testFuzz_rootOfLeafHashesIsTheTreeRoot(uint256 salt, uint16 liveSeed) public view {
+        uint256 D = 6;
+        uint256 n = 1 + uint256(liveSeed) % (uint256(1) << D);
+        bytes memory padded = new bytes(256 << D);
+        bytes32[] memory live = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            bytes memory leaf = randomLeaf(uint256(keccak256(abi.encode(salt, i))));
+            for (uint256 b; b < 256; ++b) {
+                padded[256 * i + b] = leaf[b];
+            }
+            live[i] = keccak256(leaf);
+        }
+        assertEq(h.rootOfLeafHashes(live, D), referenceRoot(padded));
+        live[n - 1] ^= bytes32(uint256(1)); // one hash changed: another root
+        assertTrue(h.rootOfLeafHashes(live, D) != referenceRoot(padded));
     }
 
     // ---------------------------------------------------------------- fuzzing

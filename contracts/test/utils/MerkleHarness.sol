@@ -10,6 +10,10 @@ contract MerkleHarness {
         return MerkleRoot.leafHash(leaf);
     }
 
+    function rootOfLeafHashes(bytes32[] calldata hashes, uint256 depth) external pure returns (bytes32) {
+        return MerkleRoot.rootOfLeafHashes(hashes, depth);
+    }
+
     function rootFromLeaf(bytes32 node, uint256 index, bytes32[] calldata proof) external pure returns (bytes32) {
         return MerkleRoot.rootFromLeaf(node, index, proof);
     }
