@@ -145,8 +145,8 @@ def run_to_result(
 ) -> tuple[int, list[str], list[Update], dict[str, Update]]:
     """Open an epoch, commit operator i's update ``ups[i]``, and submit the Python-computed
     result (with a wrong sketch in row ``lie_about``, if given) under the test verifier.
-    The posted model digest is ``keccak256(b"model-1")``, or the Merkle root of
-    ``model(operators, by_op, selected_mask)`` when given."""
+    The posted model is the all-ones vector, or ``model(operators, by_op, selected_mask)``
+    when given (posted by its leaf hashes)."""
     em = d.epochs
     e, _ = em.open_epoch(d.deployer)
     by_op: dict[str, Update] = {op.address: u for op, u in zip(d.operators, ups, strict=True)}

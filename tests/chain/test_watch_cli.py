@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 from eth_account import Account
 
+from p2pfl import evidence
 from p2pfl.chain.epochs import Status
+from p2pfl.learn import fixedpoint
 from p2pfl.learn.codec import Update
 from p2pfl.protocol.model import GlobalModel
 from tests.chain.conftest import Devnet, run_to_result
@@ -39,7 +41,9 @@ def keystore(tmp_path: Path, key: bytes) -> Path:
     return path
 
 
-def test_one_shot_challenge_wins_and_status_shows_it(devnet: Devnet, tmp_path: Path) -> None:
+def test_one_shot_sketch_challenge_wins_in_chunks_and_status_shows_it(
+    devnet: Devnet, tmp_path: Path
+) -> None:
     d = devnet
     rng = np.random.default_rng(5)
     shaped = [Update(SPEC, rng.integers(-300, 300, SPEC.dim).astype(np.int32)) for _ in d.operators]
@@ -59,11 +63,19 @@ def test_one_shot_challenge_wins_and_status_shows_it(devnet: Devnet, tmp_path: P
                        "--update", str(honest_file), *common)  # fmt: skip
     assert mismatched.returncode == 2
     assert "is not the update" in mismatched.stderr
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\x00" * 100)
+    broken = p2pfl("challenge", "sketch", "--epoch", str(e), "--operator", operators[lie],
+                   "--update", str(corrupt), *common)  # fmt: skip
+    assert broken.returncode == 2
+    assert "Traceback" not in broken.stderr
     wrong_file = tmp_path / "lied-about.safetensors"
     wrong_file.write_bytes(ups[operators[lie]].to_safetensors())
     won = p2pfl("challenge", "sketch", "--epoch", str(e), "--operator", operators[lie],
                 "--update", str(wrong_file), *common)  # fmt: skip
     assert won.returncode == 0, won.stderr
+    assert "opened sketch challenge" in won.stdout
+    assert won.stdout.count("proved chunk") == evidence.live_chunks(SPEC.dim)
     assert "upheld" in won.stdout
     info = d.epochs.epoch(e)
     assert info.status == Status.OPEN
@@ -72,7 +84,6 @@ def test_one_shot_challenge_wins_and_status_shows_it(devnet: Devnet, tmp_path: P
     status = p2pfl("status", "--rpc", d.anvil.url, "--epoch-manager", d.epochs.address)
     assert status.returncode == 0, status.stderr
     assert f"epoch {e} open attempt 1" in status.stdout
-    assert "upheld" in status.stdout
     assert "wrong sketch" in status.stdout
     for op in d.operators:
         assert op.address in status.stdout
@@ -80,6 +91,60 @@ def test_one_shot_challenge_wins_and_status_shows_it(devnet: Devnet, tmp_path: P
                    "--update", str(wrong_file), *common)  # fmt: skip
     assert closed.returncode == 2
     assert "no result under challenge" in closed.stderr
+
+
+def test_one_shot_model_challenge_and_norm_proof(devnet: Devnet, tmp_path: Path) -> None:
+    d = devnet
+    rng = np.random.default_rng(6)
+    shaped = [Update(SPEC, rng.integers(-300, 300, SPEC.dim).astype(np.int32)) for _ in d.operators]
+    big = 2  # one update far above the norm bound
+    shaped[big] = Update(SPEC, rng.integers(-(1 << 20), 1 << 20, SPEC.dim).astype(np.int32))
+    base = GlobalModel(SPEC, np.zeros(SPEC.dim, dtype=np.int32))  # the fixture's genesis
+
+    def backdoored(ops: list[str], by_op: dict[str, Update], mask: int) -> np.ndarray:
+        chosen = [by_op[a].q for i, a in enumerate(ops) if mask >> i & 1]
+        w = fixedpoint.step(base.w, chosen).astype(np.int64)
+        w[-100:] += 1 << 16
+        return fixedpoint.clamp32(w)
+
+    e, operators, _, ups = run_to_result(d, shaped, model=backdoored)
+    info = d.epochs.epoch(e)
+    assert info.base_model == base.digest
+    ks = keystore(tmp_path, bytes(d.watcher.key))
+    common = ["--rpc", d.anvil.url, "--epoch-manager", d.epochs.address]
+    common += ["--keystore", str(ks), "--password-env", "PW"]
+    base_file = tmp_path / "base.safetensors"
+    base_file.write_bytes(base.to_safetensors())
+    other_file = tmp_path / "other.safetensors"  # not the base model
+    other_file.write_bytes(GlobalModel(SPEC, np.ones(SPEC.dim, dtype=np.int32)).to_safetensors())
+    files = []
+    for i, op in enumerate(operators):
+        f = tmp_path / f"u{i}.safetensors"
+        f.write_bytes(ups[op].to_safetensors())
+        files += ["--update", str(f)]
+    # the norm proof first: the epoch's result still stands
+    over = p2pfl("challenge", "norm", "--epoch", str(e), "--operator", d.operators[big].address,
+                 "--update", files[2 * operators.index(d.operators[big].address) + 1],
+                 *common)  # fmt: skip
+    assert over.returncode == 0, over.stderr
+    assert "operator slashed" in over.stdout
+    within = p2pfl("challenge", "norm", "--epoch", str(e), "--operator", operators[0],
+                   "--update", files[1], *common)  # fmt: skip
+    assert within.returncode == 2
+    assert "within the norm bound" in within.stderr
+    missing = p2pfl("challenge", "model", "--epoch", str(e), "--base", str(base_file),
+                    "--update", files[1], *common)  # fmt: skip
+    assert missing.returncode == 2
+    assert "is missing" in missing.stderr
+    wrong_base = p2pfl("challenge", "model", "--epoch", str(e), "--base", str(other_file),
+                       *files, *common)  # fmt: skip
+    assert wrong_base.returncode == 2
+    assert "base model" in wrong_base.stderr
+    won = p2pfl("challenge", "model", "--epoch", str(e), "--base", str(base_file),
+                *files, *common)  # fmt: skip
+    assert won.returncode == 0, won.stderr
+    assert "upheld" in won.stdout
+    assert d.epochs.epoch(e).attempt == 1
 
 
 def test_node_refuses_a_key_that_is_not_a_registered_operator(

@@ -129,7 +129,6 @@ def sketch(
 def model(
     epoch: Annotated[int, typer.Option(min=1, help="The epoch of the result.")],
     base: Annotated[Path, typer.Option(help="The epoch's base model (safetensors).")],
-    posted: Annotated[Path, typer.Option(help="The posted model (safetensors, as served).")],
     update: Annotated[
         list[Path],
         typer.Option(help="A selected operator's committed update (repeat for every one)."),
@@ -140,7 +139,7 @@ def model(
     password_env: options.PasswordEnv = None,
     password_file: options.PasswordFile = None,
 ) -> None:
-    """Challenge the model posted in EPOCH at its first wrong leaf (one transaction)."""
+    """Challenge the model posted in EPOCH at its first wrong leaf (its bytes not needed)."""
     rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
     from p2pfl.protocol.oneshot import challenge_model
     from p2pfl.runtime import connect_chain
@@ -149,7 +148,7 @@ def model(
     account = load_account(keystore, read_password(env=password_env, file=password_file))
     view = connect_chain(rpc, epoch_manager)
     updates = [_read(p) for p in update]
-    out = challenge_model(view, account, epoch, _read(base), updates, _read(posted), console.print)
+    out = challenge_model(view, account, epoch, _read(base), updates, console.print)
     _report(
         console,
         f"model challenge of epoch {epoch}, {out.detail}",

@@ -121,25 +121,23 @@ def challenge_model(
     epoch: int,
     base: bytes,
     updates: Sequence[bytes],
-    model: bytes,
     say: Say,
 ) -> Outcome:
-    """Challenge the posted model at its first wrong leaf, given the base model, the
-    selected operators' updates (any order; others are ignored) and the posted model."""
+    """Challenge the posted model at its first wrong leaf, given the base model and the
+    selected operators' updates (any order; others are ignored). The posted model is read
+    from the result's leaf hashes: its bytes are not needed."""
     info, posted = _challengeable(view, epoch)
     spec = _spec()
     try:
         base_model = GlobalModel.from_safetensors(base, spec)
-        posted_model = GlobalModel.from_safetensors(model, spec)
         given = [Update.from_safetensors(u, spec) for u in updates]
     except CodecError as exc:
         raise ConfigError(str(exc)) from None
     if base_model.digest != info.base_model:
-        raise ConfigError(
-            f"the base model given is not epoch {epoch}'s (0x{info.base_model.hex()})"
-        )
-    if posted_model.digest != posted.model_digest:
-        raise ConfigError(f"the model given is not the posted one (0x{posted.model_digest.hex()})")
+        want = info.base_model.hex()
+        raise ConfigError(f"the base model given is not epoch {epoch}'s (0x{want})")
+    if not posted.model_leaf_hashes:
+        raise ConfigError("the result's model leaf hashes are not in its transaction's calldata")
     by_root = {u.digest: u for u in given}
     have: dict[str, Update] = {}
     for i, op in enumerate(posted.operators):
@@ -149,10 +147,11 @@ def challenge_model(
                 raise ConfigError(f"the update of selected operator {op} is missing")
             have[op] = by_root[root]
     sel = [u.q for u in selected_updates(have, posted.operators, posted.selected_mask)]
-    wrong = evidence.wrong_model_leaves(base_model.w, sel, posted_model.w)
+    hashes = list(posted.model_leaf_hashes)
+    wrong = evidence.wrong_model_leaves(base_model.w, sel, hashes)
     if not wrong:
         raise ConfigError("the posted model is the model step: nothing to challenge")
-    ev = evidence.model_evidence(base_model.w, sel, posted_model.w, wrong[0])
+    ev = evidence.model_evidence(base_model.w, sel, hashes, wrong[0])
     upheld, receipt = view.epochs.challenge_model(account, epoch, ev)
     gas = int(receipt["gasUsed"])
     say(f"challenged leaf {wrong[0]} of {len(wrong)} wrong: gas {gas:,}")
