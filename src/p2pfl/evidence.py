@@ -153,18 +153,23 @@ def sketch_evidence(
     )
 
 
-def norm_evidence(q: Int32Vector, bound_sq: int) -> list[ChunkEvidence]:
-    """The fewest chunks whose ``Σ q²`` passes ``bound_sq`` (largest first), or ``[]`` when
-    the whole vector is within the bound: each is one ``proveNormChunk``."""
+def chunks_by_weight(q: Int32Vector) -> list[tuple[int, int]]:
+    """``(Σ q², c)`` of every chunk ``c`` of ``q``, largest sum first (ties to the lower
+    index): the order norm proofs take."""
     d = q.shape[0]
     sums = [
         (squared_norm(merkle.chunk_entries(merkle.chunk_bytes(q, c), d, c)), c)
         for c in range(merkle.chunk_count(d))
     ]
-    sums.sort(key=lambda s: (-s[0], s[1]))
+    return sorted(sums, key=lambda s: (-s[0], s[1]))
+
+
+def norm_evidence(q: Int32Vector, bound_sq: int) -> list[ChunkEvidence]:
+    """The fewest chunks whose ``Σ q²`` passes ``bound_sq`` (largest first), or ``[]`` when
+    the whole vector is within the bound: each is one ``proveNormChunk``."""
     chosen: list[int] = []
     total = 0
-    for s, c in sums:
+    for s, c in chunks_by_weight(q):
         chosen.append(c)
         total += s
         if total > bound_sq:

@@ -8,7 +8,7 @@ and ``norm`` are the one-shot forms, from files (``p2pfl.protocol.oneshot``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,11 @@ from p2pfl.cli.events import emitter
 from p2pfl.cli.running import run_trio, setup_logging
 from p2pfl.errors import ConfigError
 from p2pfl.net.config import NetConfig
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from p2pfl.protocol.chainview import ChainView
 
 app = typer.Typer(
     help="Check aggregators' results and challenge wrong ones on chain.",
@@ -76,6 +81,21 @@ def watch(
     run_trio(emit, lambda: run_node(settings, emit))
 
 
+def _connect(
+    rpc: str | None,
+    epoch_manager: str | None,
+    keystore: Path | None,
+    password_env: str | None,
+    password_file: Path | None,
+) -> tuple[Console, LocalAccount, ChainView]:
+    """What every one-shot challenge needs: a console, the key, the chain."""
+    rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
+    from p2pfl.runtime import connect_chain
+
+    account = load_account(keystore, read_password(env=password_env, file=password_file))
+    return Console(highlight=False), account, connect_chain(rpc, epoch_manager)
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -106,13 +126,9 @@ def sketch(
     ] = False,
 ) -> None:
     """Challenge OPERATOR's posted sketch in EPOCH: open (bond), then prove each chunk."""
-    rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
+    console, account, view = _connect(rpc, epoch_manager, keystore, password_env, password_file)
     from p2pfl.protocol.oneshot import challenge_sketch
-    from p2pfl.runtime import connect_chain
 
-    console = Console(highlight=False)
-    account = load_account(keystore, read_password(env=password_env, file=password_file))
-    view = connect_chain(rpc, epoch_manager)
     out = challenge_sketch(
         view, account, epoch, operator, _read(update), console.print, force=force
     )
@@ -140,13 +156,9 @@ def model(
     password_file: options.PasswordFile = None,
 ) -> None:
     """Challenge the model posted in EPOCH at its first wrong leaf (its bytes not needed)."""
-    rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
+    console, account, view = _connect(rpc, epoch_manager, keystore, password_env, password_file)
     from p2pfl.protocol.oneshot import challenge_model
-    from p2pfl.runtime import connect_chain
 
-    console = Console(highlight=False)
-    account = load_account(keystore, read_password(env=password_env, file=password_file))
-    view = connect_chain(rpc, epoch_manager)
     updates = [_read(p) for p in update]
     out = challenge_model(view, account, epoch, _read(base), updates, console.print)
     _report(
@@ -172,12 +184,8 @@ def norm(
     password_file: options.PasswordFile = None,
 ) -> None:
     """Prove OPERATOR's update of EPOCH above the norm bound: the operator is slashed."""
-    rpc, epoch_manager, keystore = _need(rpc, epoch_manager, keystore)
+    console, account, view = _connect(rpc, epoch_manager, keystore, password_env, password_file)
     from p2pfl.protocol.oneshot import prove_norm
-    from p2pfl.runtime import connect_chain
 
-    console = Console(highlight=False)
-    account = load_account(keystore, read_password(env=password_env, file=password_file))
-    view = connect_chain(rpc, epoch_manager)
     out = prove_norm(view, account, epoch, operator, _read(update), console.print)
     _report(console, f"norm proof of {out.detail}", out.upheld, out.gas, "operator slashed")

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from p2pfl import evidence, merkle
+from p2pfl import evidence
 from p2pfl.chain.client import ChainError
 from p2pfl.chain.epochs import EpochInfo
 from p2pfl.events import (
@@ -37,7 +37,7 @@ from p2pfl.events import (
     ModelMismatch,
     NormProven,
 )
-from p2pfl.learn.codec import Update, squared_norm
+from p2pfl.learn.codec import Update
 from p2pfl.protocol.aggregate import selected_updates
 from p2pfl.protocol.check import Verdict
 from p2pfl.protocol.context import NodeContext
@@ -236,8 +236,8 @@ class ChallengerRole:
             ch.norm_settled.add(op)
             return
         q = update.q
-        order = await blocking(lambda: _chunks_by_weight(q))
-        for c in order:
+        order = await blocking(lambda: evidence.chunks_by_weight(q))
+        for _, c in order:
             if state.proven_mask >> c & 1:
                 continue
             chunk = await blocking(partial(evidence.chunk_evidence, q, c))
@@ -293,16 +293,6 @@ class _Open:
     index: int
     deadline: int
     proven_mask: int
-
-
-def _chunks_by_weight(q: evidence.Int32Vector) -> list[int]:
-    """The chunks of ``q``, largest ``Σ q²`` first (ties to the lower index)."""
-    d = q.shape[0]
-    sums = [
-        (squared_norm(merkle.chunk_entries(merkle.chunk_bytes(q, c), d, c)), c)
-        for c in range(evidence.live_chunks(d))
-    ]
-    return [c for _, c in sorted(sums, key=lambda s: (-s[0], s[1]))]
 
 
 def _calldata_size(sk: evidence.SketchEvidence) -> int:

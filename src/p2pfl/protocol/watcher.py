@@ -37,13 +37,7 @@ class WatcherRole:
             )
             return verdict
         updates = await ctx.blobs.updates(e, posted.operators)
-        bound = ctx.view.params.norm_bound_sq  # the deployment's
-        for op in self.note_norms(st, updates):  # an objective fault (DESIGN.md "Norm bound")
-            ctx.emit(
-                NormViolation(
-                    epoch=e, operator=op, norm_sq=str(updates[op].norm_sq), bound_sq=str(bound)
-                )
-            )
+        self.note_norms(st, updates)
         base = await ctx.blobs.model(info.base_model, e)
         k = ctx.view.params.sketch_dim
         n = len(posted.operators)
@@ -76,7 +70,6 @@ class WatcherRole:
         if ch.scanned or not committed:
             return
         ctx, e = self.ctx, st.epoch
-        bound = ctx.view.params.norm_bound_sq  # the deployment's
         updates: dict[str, Update] = {}
         with trio.move_on_after(SCAN_S):
             try:
@@ -86,19 +79,19 @@ class WatcherRole:
         if not updates:
             return
         ch.scanned = True
-        for op in self.note_norms(st, updates):
-            ctx.emit(
-                NormViolation(
-                    epoch=e, operator=op, norm_sq=str(updates[op].norm_sq), bound_sq=str(bound)
-                )
-            )
+        self.note_norms(st, updates)
 
-    def note_norms(self, st: EpochState, updates: dict[str, Update]) -> list[str]:
-        """Remember the updates above the norm bound, to prove on chain
-        (:mod:`~p2pfl.protocol.challenger`); returns their owners not noted before."""
+    def note_norms(self, st: EpochState, updates: dict[str, Update]) -> None:
+        """Remember the updates above the deployment's norm bound, to prove on chain
+        (:mod:`~p2pfl.protocol.challenger`), and report each once: an objective fault
+        (DESIGN.md "Norm bound")."""
         bound = self.ctx.view.params.norm_bound_sq
         ch = st.challenges
-        new = [op for op, u in updates.items() if u.norm_sq > bound and op not in ch.over_bound]
-        for op in new:
-            ch.over_bound[op] = updates[op]
-        return new
+        for op, u in updates.items():
+            if u.norm_sq > bound and op not in ch.over_bound:
+                ch.over_bound[op] = u
+                self.ctx.emit(
+                    NormViolation(
+                        epoch=st.epoch, operator=op, norm_sq=str(u.norm_sq), bound_sq=str(bound)
+                    )
+                )
