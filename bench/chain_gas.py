@@ -89,7 +89,8 @@ def main() -> None:
         def submit(flags: int, rows: list[list[int]]) -> int:
             who = next(op for op in [*ops, deployer] if op.address == em.epoch(e).aggregator)
             proof = keccak256(b"".join(em.public_inputs(e, seed, rows, selected, flags)))
-            r = em.submit_result(who, e, ONES, names, rows, selected, flags, proof)
+            atts = em.all_held([op.key for op in ops], e)
+            r = em.submit_result(who, e, ONES, atts, rows, selected, flags, proof)
             return int(r["gasUsed"])
 
         lying = [list(r) for r in sketches]

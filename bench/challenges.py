@@ -124,8 +124,9 @@ def main() -> None:
             who = next(op for op in [*ops, deployer] if op.address == em.epoch(e).aggregator)
             inputs = em.public_inputs(e, seed, sketches, selected_mask, flags)
             proof = keccak256(b"".join(inputs))
+            atts = em.all_held([op.key for op in ops], e)
             return em.submit_result(
-                who, e, merkle.leaf_hashes(posted), names, sketches, selected_mask, flags, proof
+                who, e, merkle.leaf_hashes(posted), atts, sketches, selected_mask, flags, proof
             )
 
         r = submit(lying)

@@ -112,9 +112,8 @@ class Run:
         selected = (1 << (n - f)) - 1
         flag_mask = ((1 << flags) - 1) << (n - flags) if flags else 0
         proof = keccak256(b"".join(em.public_inputs(e, seed, rows, selected, flag_mask)))
-        em.submit_result(
-            self.who(info.aggregator), e, ONES, names, rows, selected, flag_mask, proof
-        )
+        atts = em.all_held([op.key for op in self.ops], e)
+        em.submit_result(self.who(info.aggregator), e, ONES, atts, rows, selected, flag_mask, proof)
         self.rows, self.names = rows, names
         return e
 

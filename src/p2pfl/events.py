@@ -231,6 +231,32 @@ class TimeoutReported(Event, kind="timeout-reported"):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Attested(Event, kind="attested"):
+    """This node signed and gossiped its availability attestation of the epoch: it holds
+    ``held`` of the ``committed`` updates (checked against their roots); ``missing``
+    names the ones it could not fetch in time."""
+
+    epoch: int
+    held: int
+    committed: int
+    seconds: float
+    missing: list[str] = field(default_factory=list, metadata=LONG)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Availability(Event, kind="availability"):
+    """What the aggregator derived from the attestations it gathered: ``included`` the
+    available operators (attested by at least ``f_c + 1`` others), ``excluded`` the other
+    committed ones; ``attestations`` how many it posts, after ``waited_s``."""
+
+    epoch: int
+    attestations: int
+    included: int
+    waited_s: float
+    excluded: list[str] = field(default_factory=list, metadata=LONG)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Submitted(Event, kind="submitted"):
     epoch: int
     attempt: int
@@ -258,6 +284,7 @@ class Checked(Event, kind="checked"):
     aggregator: str
     wrong_rows: list[int]
     model_matches: bool
+    excluded: list[str] = field(default_factory=list, metadata=LONG)  # wrongly left out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -281,6 +308,17 @@ class NormViolation(Event, kind="norm-violation"):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WrongfulExclusion(Event, kind="wrongful-exclusion"):
+    """A posted result left out ``operator`` although ``attestations`` committed operators
+    (at least the exclusion quorum ``2·f_c + 1``) attest its update: challenged."""
+
+    epoch: int
+    aggregator: str
+    operator: str
+    attestations: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelMismatch(Event, kind="model-mismatch"):
     """The posted model is not the model step of the base and the selected updates, at
     ``wrong_leaves`` of its leaves (by the posted leaf hashes); challenged at the first."""
@@ -293,8 +331,8 @@ class ModelMismatch(Event, kind="model-mismatch"):
 @dataclass(frozen=True, kw_only=True)
 class Challenged(Event, kind="challenged"):
     """A challenge this node settled on chain: ``subject`` ``sketch`` (``row`` the sketch
-    row, ``operator`` its owner; the last chunk proven) or ``model`` (``row`` the model
-    leaf)."""
+    row, ``operator`` its owner; the last chunk proven), ``model`` (``row`` the model
+    leaf) or ``exclusion`` (``operator`` the one left out)."""
 
     epoch: int
     attempt: int

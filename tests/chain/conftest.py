@@ -173,7 +173,8 @@ def run_to_result(
         if model is None
         else model(operators, by_op, selected)
     )
+    atts = em.all_held([op.key for op in d.operators], e)
     em.submit_result(
-        aggregator, e, merkle.leaf_hashes(posted), operators, sketches, selected, flags, proof
+        aggregator, e, merkle.leaf_hashes(posted), atts, sketches, selected, flags, proof
     )
     return e, operators, ups, by_op

@@ -10,7 +10,7 @@ endpoint that is down)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -30,7 +30,10 @@ from p2pfl.evidence import ChunkEvidence, ModelEvidence, SketchEvidence
 from p2pfl.hashing import keccak256
 from p2pfl.learn import fixedpoint
 from p2pfl.learn.codec import Update, norm_bound_sq, squared_norm
+from p2pfl.net import availability
 from p2pfl.net.announce import Announcement
+from p2pfl.net.attestations import AttestationBoard
+from p2pfl.net.availability import Attestation
 from p2pfl.net.blob import BlobService, BlobStore
 from p2pfl.net.errors import AnnouncementError, BlobUnavailableError
 from p2pfl.net.gossip import AnnouncementBoard
@@ -97,6 +100,7 @@ class EpochRecord:
     commitments: dict[str, bytes] = field(default_factory=dict)  # in commit order
     result_operators: list[str] = field(default_factory=list)
     sketches: list[list[int]] = field(default_factory=list)
+    empty: bool = False  # the standing result is an empty one (fewer than 3 available)
 
     def closed(self) -> bool:
         """The commit phase is over. A fake transaction lands in the current block; on a
@@ -174,6 +178,7 @@ class FakeChain:
         self.sketch_challenges: list[FakeSketchChallenge] = []
         self.norms: dict[tuple[int, str], FakeNormProof] = {}
         self.norm_slashes: list[tuple[int, str]] = []  # (epoch, operator)
+        self.exclusions: list[tuple[int, str, str]] = []  # (epoch, left out, challenger)
         self.dim = GlobalModel.genesis(0).spec.dim
         self.norm_bound_sq = norm_bound_sq(10.0, self.dim)
         self.rigged: dict[tuple[int, int], str] = {}  # (epoch, attempt) -> aggregator
@@ -324,7 +329,7 @@ class FakeChain:
         who: LocalAccount,
         epoch: int,
         model_leaf_hashes: list[bytes],
-        operators: list[str],
+        attestations: Sequence[Attestation],
         sketches: list[list[int]],
         selected_mask: int,
         flag_mask: int,
@@ -339,10 +344,15 @@ class FakeChain:
             raise self._revert("submit_result", me, f"NotAggregator({epoch}, {me})")
         if b > rec.submit_deadline:
             raise self._revert("submit_result", me, f"SubmitClosed({epoch})")
-        if len(operators) < MIN_PARTICIPANTS:
-            raise self._revert("submit_result", me, f"TooFewParticipants({epoch})")
-        if operators != sorted(rec.commitments, key=lambda a: int(a, 16)):
-            raise self._revert("submit_result", me, f"OperatorsNotCommitted({epoch})")
+        committed = list(rec.commitments)
+        atts = self._check_attestations("submit_result", me, epoch, committed, attestations)
+        f_c = self.byzantine_bound(len(committed))
+        operators = availability.available(committed, atts, f_c)
+        rec.empty = len(operators) < MIN_PARTICIPANTS
+        if rec.empty:
+            if model_leaf_hashes or sketches or proof or selected_mask or flag_mask:
+                raise self._revert("submit_result", me, f"EmptyResultMalformed({epoch})")
+            return self._store(epoch, rec, me, seed, rec.base_model, operators, [], 0, 0, ())
         if len(sketches) != len(operators) or any(len(r) != self.p.sketch_dim for r in sketches):
             raise self._revert("submit_result", me, "BadSketchLength()")
         if not proof:
@@ -350,6 +360,33 @@ class FakeChain:
         if len(model_leaf_hashes) != merkle.leaf_count(self.dim):
             raise self._revert("submit_result", me, "ModelLeafHashesWrong()")
         model_digest = merkle.root_of_leaf_hashes(list(model_leaf_hashes), self.dim)
+        return self._store(
+            epoch,
+            rec,
+            me,
+            seed,
+            model_digest,
+            operators,
+            sketches,
+            selected_mask,
+            flag_mask,
+            tuple(model_leaf_hashes),
+        )
+
+    def _store(
+        self,
+        epoch: int,
+        rec: EpochRecord,
+        me: str,
+        seed: bytes,
+        model_digest: bytes,
+        operators: list[str],
+        sketches: list[list[int]],
+        selected_mask: int,
+        flag_mask: int,
+        leaf_hashes: tuple[bytes, ...],
+    ) -> dict[str, int]:
+        b = block_now()
         rec.status = Status.SUBMITTED
         rec.model_digest = model_digest
         rec.result_operators = list(operators)
@@ -368,11 +405,54 @@ class FakeChain:
                 selected_mask=selected_mask,
                 flag_mask=flag_mask,
                 block=b,
-                model_leaf_hashes=tuple(model_leaf_hashes),
+                model_leaf_hashes=leaf_hashes,
             )
         )
         self.txs.append(("submit_result", me, epoch))
         return receipt(300_000)
+
+    def _check_attestations(
+        self,
+        method: str,
+        me: str,
+        epoch: int,
+        committed: list[str],
+        attestations: Sequence[Attestation],
+    ) -> list[Attestation]:
+        """The contract's checks: ascending signers, committed, mask width, signature."""
+        prev = -1
+        for i, att in enumerate(attestations):
+            if int(att.operator, 16) <= prev:
+                raise self._revert(method, me, f"AttestationsNotAscending({i})")
+            prev = int(att.operator, 16)
+            try:
+                availability.check(
+                    att, chain_id=CHAIN_ID, avs=AVS, epoch=epoch, committed=committed
+                )
+            except AnnouncementError as exc:
+                raise self._revert(method, me, f"attestation refused: {exc.reason}") from None
+        return list(attestations)
+
+    def challenge_exclusion(
+        self, who: LocalAccount, epoch: int, operator: str, attestations: Sequence[Attestation]
+    ) -> dict[str, int]:
+        self.fault("challenge_exclusion")
+        me = who.address
+        rec = self._challengeable("challenge_exclusion", me, epoch)
+        committed = list(rec.commitments)
+        if operator not in committed or operator in rec.result_operators:
+            raise self._revert("challenge_exclusion", me, f"NotExcluded({epoch}, {operator})")
+        atts = self._check_attestations("challenge_exclusion", me, epoch, committed, attestations)
+        have = len(availability.supporters(committed, atts, operator))
+        need = availability.exclusion_quorum(self.byzantine_bound(len(committed)))
+        if have < need:
+            raise self._revert(
+                "challenge_exclusion", me, f"ExclusionQuorumNotMet({epoch}, {have}, {need})"
+            )
+        self.exclusions.append((epoch, operator, me))
+        self._void(epoch, rec, 0, me)
+        self.txs.append(("challenge_exclusion", me, epoch))
+        return receipt(120_000)
 
     # ---- the v2 challenges (ResultChallenges.sol), checked like the contract checks them
     def _challengeable(self, method: str, me: str, epoch: int) -> EpochRecord:
@@ -610,7 +690,8 @@ class FakeChain:
         if self.open_sketch_challenges(epoch):
             raise self._revert("finalize", me, f"SketchChallengesOpen({epoch})")
         rec.status = Status.FINALIZED
-        self.latest = rec.model_digest
+        if not rec.empty:  # an empty result skips the epoch: the model stays
+            self.latest = rec.model_digest
         self.txs.append(("finalize", me, epoch))
         return receipt()
 
@@ -684,6 +765,7 @@ class Swarm:
         self.held: dict[ID, set[bytes]] = {}  # each peer's blobs not served yet
         self.held_requests: list[tuple[ID, bytes]] = []  # (asked peer, digest) refused
         self.boards: dict[ID, FakeBoard] = {}
+        self.attestation_boards: dict[ID, FakeAttestationBoard] = {}
         self.online: set[ID] = set()
 
     def peer(self, pid: ID, blob_dir: Path) -> Peer:
@@ -696,7 +778,13 @@ class Swarm:
         net = FakeNet(self, pid)
         blobs = FakeBlobService(self, pid, store)
         self.held[pid] = blobs.held
-        return Peer(cast(Network, net), cast(AnnouncementBoard, board), cast(BlobService, blobs))
+        atts = self.attestation_boards[pid] = FakeAttestationBoard(self, pid)
+        return Peer(
+            cast(Network, net),
+            cast(AnnouncementBoard, board),
+            cast(BlobService, blobs),
+            cast(AttestationBoard, atts),
+        )
 
 
 class FakeNet:
@@ -776,6 +864,59 @@ class FakeBoard:
                     seen.add(op)
                     yield ann
             await changed.wait()
+
+
+class FakeAttestationBoard:
+    """Attestations delivered at once to every board of the swarm that joined the
+    epoch (the first per operator stands, as on the real board)."""
+
+    def __init__(self, swarm: Swarm, pid: ID) -> None:
+        self.swarm = swarm
+        self.pid = pid
+        self.chain_id = swarm.chain_id
+        self.avs = swarm.avs
+        self.published: list[Attestation] = []
+        self._joined: set[int] = set()
+        self._accepted: dict[int, dict[str, Attestation]] = {}
+        self._changed = trio.Event()
+
+    async def join(self, epoch: int, nursery: object) -> None:
+        await trio.lowlevel.checkpoint()
+        self._joined.add(epoch)
+
+    async def leave(self, epoch: int) -> None:
+        self._joined.discard(epoch)
+        self._accepted.pop(epoch, None)
+        await trio.lowlevel.checkpoint()
+
+    def deliver(self, att: Attestation) -> None:
+        if att.epoch not in self._joined:
+            return
+        slot = self._accepted.setdefault(att.epoch, {})
+        if att.operator in slot:
+            return
+        slot[att.operator] = att
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def publish(self, att: Attestation) -> None:
+        await trio.lowlevel.checkpoint()
+        if att.epoch not in self._joined:
+            raise AnnouncementError("not-joined", f"epoch {att.epoch}")
+        if att.operator in self._accepted.get(att.epoch, {}):
+            raise AnnouncementError("already-attested", f"{att.operator} epoch {att.epoch}")
+        self.published.append(att)
+        for pid, board in self.swarm.attestation_boards.items():
+            if pid in self.swarm.online:
+                board.deliver(att)
+
+    def get(self, epoch: int) -> dict[str, Attestation]:
+        return dict(self._accepted.get(epoch, {}))
+
+    async def wait_for(self, epoch: int, operators: frozenset[str]) -> dict[str, Attestation]:
+        while not operators <= self._accepted.get(epoch, {}).keys():
+            await self._changed.wait()
+        return self.get(epoch)
 
 
 class FakeBlobService:

@@ -58,7 +58,7 @@ def test_real_proof_through_submit_result() -> None:
         seed = info.seed
         f = em.byzantine_bound(N)
         agg = aggregate(by_op, seed, f, K)
-        names, sketches, result = agg.operators, agg.sketches, agg.krum
+        sketches, result = agg.sketches, agg.krum
         assert len(result.flagged) >= 1
         inputs = krum_inputs(e, seed, f, sketches, result.selected, result.flagged, result.rho)
         proof = prove(N, K, inputs)
@@ -70,8 +70,10 @@ def test_real_proof_through_submit_result() -> None:
         aggregator = next(op for op in [*ops, deployer] if op.address == info.aggregator)
         sel, flags = agg.selected_mask, agg.flag_mask
 
+        atts = em.all_held([op.key for op in ops], e)
+
         def submit(rows: list[list[int]], s: int, fl: int, pr: bytes, epoch: int = e) -> None:
-            em.submit_result(aggregator, epoch, ONES, names, rows, s, fl, pr)
+            em.submit_result(aggregator, epoch, ONES, atts, rows, s, fl, pr)
 
         outside = next(i for i in range(N) if i not in result.selected)
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
@@ -103,5 +105,5 @@ def test_real_proof_through_submit_result() -> None:
         )
         with pytest.raises(ChainError, match=r"EpochManager\.InvalidProof"):
             submit(sketches, sel, flags, other_epoch.proof)  # a proof for another epoch's inputs
-        em.submit_result(aggregator, e, ONES, names, sketches, sel, flags, proof.proof)
+        em.submit_result(aggregator, e, ONES, atts, sketches, sel, flags, proof.proof)
         assert em.epoch(e).status == Status.SUBMITTED

@@ -23,6 +23,7 @@ from p2pfl.chain.client import Chain, events
 
 if TYPE_CHECKING:  # the evidence module pulls in the learning stack (torch)
     from p2pfl.evidence import ChunkEvidence, ModelEvidence, SketchEvidence
+    from p2pfl.net.availability import Attestation
 
 # The CNN's parameter count (p2pfl.learn's default model): the default model dimension.
 DEFAULT_MODEL_DIM = 46_730
@@ -199,25 +200,56 @@ class EpochManager:
         who: LocalAccount,
         epoch: int,
         model_leaf_hashes: Sequence[bytes],
-        operators: Sequence[str],
+        attestations: Sequence[Attestation],
         sketches: list[list[int]],
         selected_mask: int,
         flag_mask: int,
         proof: bytes,
     ) -> TxReceipt:
         """``submitResult``: the new model by the hashes of its ``ceil(modelDim / 64)``
-        leaves (``p2pfl.merkle.leaf_hashes``; the contract derives the root from them)."""
+        leaves (``p2pfl.merkle.leaf_hashes``; the contract derives the root from them),
+        the availability attestations (ascending by operator) from which the contract
+        derives the included operators, their sketches (in that order), the masks and the
+        proof. Fewer than three included: everything but the attestations empty."""
         flat = [int(x) for row in sketches for x in row]
         fn = self.contract.functions.submitResult(
             epoch,
             [bytes(h) for h in model_leaf_hashes],
-            list(operators),
+            [_attestation(a) for a in attestations],
             flat,
             selected_mask,
             flag_mask,
             proof,
         )
         return self.chain.transact(who, fn)
+
+    def challenge_exclusion(
+        self, who: LocalAccount, epoch: int, operator: str, attestations: Sequence[Attestation]
+    ) -> TxReceipt:
+        """``challengeExclusion``: ``operator`` was left out of the standing result though
+        these attestations by others (at least ``exclusion_quorum``) attest its update.
+        Reverts unless upheld; upheld voids the result and slashes the aggregator."""
+        fn = self.contract.functions.challengeExclusion(
+            epoch, operator, [_attestation(a) for a in attestations]
+        )
+        return self.chain.transact(who, fn)
+
+    def all_held(self, keys: Sequence[bytes | str], epoch: int) -> list[Attestation]:
+        """Every key's attestation that it holds all of ``epoch``'s committed updates (the
+        honest attestations when nothing is withheld: devnet tools, tests, benches)."""
+        from p2pfl.net.availability import all_held
+
+        sm = str(self.contract.functions.serviceManager().call())
+        committed = self.committed(epoch)
+        return all_held(
+            keys, chain_id=self.chain.chain_id, avs=sm, epoch=epoch, committed=committed
+        )
+
+    def exclusion_quorum(self, committed: int) -> int:
+        return int(self.contract.functions.exclusionQuorum(committed).call())
+
+    def committed_sorted(self, epoch: int) -> list[str]:
+        return [str(a) for a in self.contract.functions.committedSorted(epoch).call()]
 
     # ---- v2 challenges (ResultChallenges): evidence from p2pfl.evidence
     def challenge_bond(self) -> int:
@@ -404,3 +436,8 @@ class EpochManager:
 
     def latest_model(self) -> bytes:
         return bytes(self.chain.call(self.contract.functions.latestModel()))
+
+
+def _attestation(att: Attestation) -> tuple[str, int, bytes]:
+    """``IEpochManager.Attestation``: (operator, heldMask, 65-byte signature)."""
+    return (att.operator, att.held_mask, bytes.fromhex(att.signature[2:]))

@@ -13,6 +13,7 @@ class SlashReason(IntEnum):
     MISSED_DEADLINE = 2
     WRONG_MODEL = 3
     NORM_VIOLATION = 4
+    WRONGFUL_EXCLUSION = 5
 
     @property
     def short(self) -> str:
@@ -31,6 +32,7 @@ _SHORT = {
     SlashReason.MISSED_DEADLINE: "late",
     SlashReason.WRONG_MODEL: "cheat",
     SlashReason.NORM_VIOLATION: "norm",
+    SlashReason.WRONGFUL_EXCLUSION: "cheat",
 }
 # The contract passes EigenLayer the same phrases, prefixed "p2pfl: ".
 _DESCRIBE = {
@@ -39,4 +41,5 @@ _DESCRIBE = {
     SlashReason.MISSED_DEADLINE: "aggregator missed its deadline",
     SlashReason.WRONG_MODEL: "wrong model in result",
     SlashReason.NORM_VIOLATION: "update above the norm bound",
+    SlashReason.WRONGFUL_EXCLUSION: "available operator left out of result",
 }

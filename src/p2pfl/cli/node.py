@@ -92,9 +92,18 @@ def node(
         Cheat,
         typer.Option(
             help="TESTNET ONLY: how the cheating aggregator cheats: a wrong sketch that frames "
-            "an honest operator, or a wrong (backdoored) model."
+            "an honest operator, a wrong (backdoored) model, or an available operator left "
+            "out (exclude)."
         ),
     ] = Cheat.WRONG_SKETCH,
+    testnet_withhold: Annotated[
+        bool,
+        typer.Option(
+            "--testnet-withhold",
+            help="TESTNET ONLY: commit the update, then never serve it (the network must "
+            "leave it out and slash nobody). Refused outside a devnet chain.",
+        ),
+    ] = False,
     gossip_only: Annotated[
         bool,
         typer.Option(
@@ -191,7 +200,9 @@ def node(
     from p2pfl.runtime import NodeSettings, run_node
     from p2pfl.testnet.adversary import Adversary
 
-    adversary = Adversary(testnet_attack, frozenset(testnet_cheat_epoch or ()), testnet_cheat)
+    adversary = Adversary(
+        testnet_attack, frozenset(testnet_cheat_epoch or ()), testnet_cheat, testnet_withhold
+    )
     adversary.check(31337)  # the attack's name now; the chain is checked at start
     settings = NodeSettings(
         rpc=rpc,

@@ -60,6 +60,14 @@ def run_testnet(
     nodes: Annotated[int, typer.Option(min=3, max=16, help="Operator nodes.")] = 8,
     malicious: Annotated[int, typer.Option(min=0, help="Nodes that send an attack.")] = 2,
     attack: Annotated[str, typer.Option(help="The malicious nodes' attack.")] = "gaussian",
+    withhold: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Nodes that commit their update and never serve it: every epoch must "
+            "complete without them, nobody slashed.",
+        ),
+    ] = 0,
     cheat_epoch: Annotated[
         list[int] | None,
         typer.Option(help="Epochs whose first aggregator cheats (repeatable; default 2)."),
@@ -68,7 +76,8 @@ def run_testnet(
         Cheat,
         typer.Option(
             help="How the cheating aggregator cheats: a wrong sketch framing an honest "
-            "operator, or a wrong (backdoored) model. Either is challenged and slashed."
+            "operator, a wrong (backdoored) model, or an available operator left out "
+            "(exclude). Each is challenged and slashed."
         ),
     ] = Cheat.WRONG_SKETCH,
     no_cheat: Annotated[bool, typer.Option("--no-cheat", help="No cheating epoch.")] = False,
@@ -137,6 +146,7 @@ def run_testnet(
         cfg = TestnetConfig(
             nodes=nodes,
             malicious=malicious,
+            withhold=withhold,
             attack=attack,
             cheat_epochs=[] if no_cheat else (cheat_epoch or [2]),
             cheat=cheat,
@@ -164,7 +174,8 @@ def run_testnet(
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     console.print(
         f"[bold]p2pfl testnet[/]: {cfg.nodes} nodes, {cfg.malicious} malicious ({cfg.attack}), "
-        f"cheating epochs {cfg.cheat_epochs} ({cfg.cheat}), {cfg.epochs} epochs -> {folder}"
+        + (f"{cfg.withhold} withholding, " if cfg.withhold else "")
+        + f"cheating epochs {cfg.cheat_epochs} ({cfg.cheat}), {cfg.epochs} epochs -> {folder}"
         + (f", network namespaces ({cfg.link or 'links not shaped'})" if cfg.netns else "")
     )
 

@@ -124,19 +124,81 @@ def check(
         raise AnnouncementError("bad-signature", f"signed by {signer}, not {att.operator}")
 
 
-def available(committed: Sequence[str], attestations: Iterable[Attestation], f_c: int) -> list[str]:
-    """The available operators, in ascending order: those attested by at least ``f_c + 1``
-    committed operators other than themselves. One attestation counts per operator (a
-    second one from the same operator is ignored); attestations must be ``check``-ed."""
+def counts(committed: Sequence[str], attestations: Iterable[Attestation]) -> dict[str, int]:
+    """How many committed operators other than ``j`` attest ``j``, for every committed
+    ``j``. One attestation counts per operator (a second one by the same operator is
+    ignored); attestations must be ``check``-ed."""
     members = ordered(committed)
-    counts = [0] * len(members)
+    out = dict.fromkeys(members, 0)
     seen: set[str] = set()
     for att in attestations:
-        if att.operator in seen or att.operator not in members:
+        if att.operator in seen or att.operator not in out:
             continue
         seen.add(att.operator)
         own = members.index(att.operator)
-        for j in range(len(members)):
+        for j, op in enumerate(members):
             if j != own and att.held_mask >> j & 1:
-                counts[j] += 1
-    return [a for a, c in zip(members, counts, strict=True) if c >= f_c + 1]
+                out[op] += 1
+    return out
+
+
+def available(committed: Sequence[str], attestations: Iterable[Attestation], f_c: int) -> list[str]:
+    """The available operators, in ascending order: those attested by at least ``f_c + 1``
+    committed operators other than themselves (what ``submitResult`` derives)."""
+    return [op for op, c in counts(committed, attestations).items() if c >= f_c + 1]
+
+
+def exclusion_quorum(f_c: int) -> int:
+    """Attestations of a left-out operator that uphold ``challengeExclusion``: ``2·f_c + 1``,
+    so at least ``f_c + 1`` are honest ones, which an honest aggregator had received before
+    it posted (it waits for every committed operator's attestation, or its timeout). With
+    DESIGN.md's ``f_c + 1``, up to ``f_c`` Byzantine operators could hold their attestations
+    back until an honest aggregator had rightly left the operator out, then frame it."""
+    return 2 * f_c + 1
+
+
+def supporters(
+    committed: Sequence[str], attestations: Iterable[Attestation], operator: str
+) -> list[Attestation]:
+    """The attestations of ``operator`` by other committed operators (one per operator),
+    in ascending operator order: the evidence of ``challengeExclusion``."""
+    members = ordered(committed)
+    j = members.index(to_checksum_address(operator))
+    out: dict[str, Attestation] = {}
+    for att in attestations:
+        if att.operator in members and att.operator != members[j] and att.held_mask >> j & 1:
+            out.setdefault(att.operator, att)
+    return [out[op] for op in members if op in out]
+
+
+def valid(
+    attestations: Iterable[Attestation],
+    *,
+    chain_id: int,
+    avs: str,
+    epoch: int,
+    committed: Sequence[str],
+) -> list[Attestation]:
+    """The attestations that pass ``check`` for the epoch's committed set, one per
+    operator, in ascending operator order (the order ``submitResult`` requires)."""
+    out: dict[str, Attestation] = {}
+    for att in attestations:
+        try:
+            check(att, chain_id=chain_id, avs=avs, epoch=epoch, committed=committed)
+        except AnnouncementError:
+            continue
+        out.setdefault(att.operator, att)
+    return [out[op] for op in sorted(out, key=lambda a: int(a, 16))]
+
+
+def all_held(
+    keys: Iterable[bytes | str], *, chain_id: int, avs: str, epoch: int, committed: Sequence[str]
+) -> list[Attestation]:
+    """Each key's attestation that it holds every committed update, in ascending operator
+    order: what honest operators sign when nothing is withheld (devnet tools, benches)."""
+    everything = (1 << len(ordered(committed))) - 1
+    atts = [
+        sign_attestation(k, chain_id=chain_id, avs=avs, epoch=epoch, held_mask=everything)
+        for k in keys
+    ]
+    return sorted(atts, key=lambda a: int(a.operator, 16))

@@ -15,6 +15,7 @@ from libp2p.peer.id import ID
 
 from p2pfl.hashing import keccak256
 from p2pfl.net.announce import Announcement, sign_announcement
+from p2pfl.net.attestations import AttestationBoard
 from p2pfl.net.blob import BlobService, BlobStore, DigestFn
 from p2pfl.net.config import NetConfig
 from p2pfl.net.gossip import AnnouncementBoard, EpochWindow, OperatorCheck, any_signer
@@ -27,9 +28,16 @@ class Peer:
     net: Network
     board: AnnouncementBoard
     blobs: BlobService
+    attestations: AttestationBoard
 
     async def join(self, epoch: int) -> None:
         await self.board.join(epoch, self.net.nursery)
+        await self.attestations.join(epoch, self.net.nursery)
+
+    async def leave(self, epoch: int) -> None:
+        """Leave ``epoch``'s topics and forget what they carried."""
+        await self.board.leave(epoch)
+        await self.attestations.leave(epoch)
 
     def sign(
         self, key: bytes | str, kind: Kind, epoch: int, digest: bytes, size: int
@@ -89,9 +97,18 @@ async def open_peer(
             connect=net.discovery.connect,
             held=held,
         )
-        yield Peer(net, board, blobs)
+        attestations = AttestationBoard(
+            net.pubsub,
+            chain_id,
+            avs,
+            window,
+            is_operator,
+            max_bytes=cfg.gossip.max_announcement_bytes,
+        )
+        yield Peer(net, board, blobs, attestations)
         with trio.CancelScope(shield=True):
             await board.leave_all()
+            await attestations.leave_all()
 
 
 @asynccontextmanager

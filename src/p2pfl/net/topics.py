@@ -6,8 +6,9 @@ from typing import Literal
 
 Kind = Literal["updates", "model"]
 KINDS: tuple[Kind, ...] = ("updates", "model")
+AVAILABILITY = "availability"  # the attestations' topic (``p2pfl.net.attestations``)
 
 
-def topic(chain_id: int, avs: str, epoch: int, kind: Kind) -> str:
+def topic(chain_id: int, avs: str, epoch: int, kind: Kind | Literal["availability"]) -> str:
     """The topic of ``kind`` announcements of ``epoch`` (the AVS address in lower case)."""
     return f"p2pfl/{chain_id}/{avs.lower()}/epoch/{epoch}/{kind}"

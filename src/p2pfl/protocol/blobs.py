@@ -18,6 +18,7 @@ from p2pfl.protocol.model import GlobalModel
 from p2pfl.protocol.threads import blocking
 
 log = logging.getLogger(__name__)
+RETRY_S = 0.5  # between attempts at a blob that failed, where the caller retries
 MODEL_CACHE = 4  # decoded models kept in memory (the genesis, and the latest others)
 
 
@@ -68,28 +69,43 @@ class Blobs:
     async def updates(self, epoch: int, operators: list[str]) -> dict[str, Update]:
         """The committed update of every operator in ``operators``, from the store or the
         network, digest-checked; raises NetError naming each one that is missing."""
-        out: dict[str, Update] = {}
-        failed: dict[str, str] = {}
-
-        async def one(op: str) -> None:
-            try:
-                digest = await blocking(lambda: self.view.epochs.commitment(epoch, op))
-                data = self.store.get(digest)  # stored: no chain call for providers
-                if data is None:
-                    data = await self.peer.blobs.fetch(digest, await self.providers(op))
-                out[op] = Update.from_safetensors(data, self.spec)
-            except TRANSIENT as exc:  # reported with the others below
-                failed[op] = describe(exc)
-
-        with trio.move_on_after(self.fetch_timeout_s):
-            async with trio.open_nursery() as nursery:
-                for op in operators:
-                    nursery.start_soon(one, op)
+        out, failed = await self.gather(epoch, operators, self.fetch_timeout_s)
         missing = [op for op in operators if op not in out]
         if missing:
             why = "; ".join(f"{op}: {failed.get(op, 'timed out')}" for op in missing)
             raise NetError(f"epoch {epoch}: updates unavailable: {why}")
         return out
+
+    async def gather(
+        self, epoch: int, operators: list[str], timeout_s: float, *, retry: bool = False
+    ) -> tuple[dict[str, Update], dict[str, str]]:
+        """The committed updates of ``operators`` this node holds or can fetch within
+        ``timeout_s``, digest-checked, and why each other one failed. ``retry``: try each
+        failed one again (after ``RETRY_S``) until the time is up."""
+        out: dict[str, Update] = {}
+        failed: dict[str, str] = {}
+
+        async def one(op: str) -> None:
+            while True:
+                try:
+                    digest = await blocking(lambda: self.view.epochs.commitment(epoch, op))
+                    data = self.store.get(digest)  # stored: no chain call for providers
+                    if data is None:
+                        data = await self.peer.blobs.fetch(digest, await self.providers(op))
+                    out[op] = Update.from_safetensors(data, self.spec)
+                    failed.pop(op, None)
+                    return
+                except TRANSIENT as exc:  # reported by the caller
+                    failed[op] = describe(exc)
+                if not retry:
+                    return
+                await trio.sleep(RETRY_S)
+
+        with trio.move_on_after(timeout_s):
+            async with trio.open_nursery() as nursery:
+                for op in operators:
+                    nursery.start_soon(one, op)
+        return out, failed
 
     async def providers(self, owner: str | None) -> list[ID]:
         """Every connected peer, and ``owner``'s registered peer id."""

@@ -13,6 +13,9 @@ challenge window on chain, every transaction under 128 KB.
 - **Model**: a posted model that is not the model step of the base model and the
   selected updates is challenged at its first wrong leaf (``challengeModel``), proven
   from the posted model's leaf hashes (the result carries them).
+- **Exclusion**: a committed operator the result left out although at least the exclusion
+  quorum (``2·f_c + 1``) of others attest its update is proven with those attestations
+  (``challengeExclusion``, one transaction).
 - **Norm**: every committed update above the norm bound is proven on chain chunk by chunk,
   largest ``Σ q²`` first, until its owner is slashed.
 - **Before finalize**: sketch challenges past their deadline are closed (their bond goes
@@ -36,9 +39,12 @@ from p2pfl.events import (
     ChunkProven,
     ModelMismatch,
     NormProven,
+    WrongfulExclusion,
 )
 from p2pfl.learn.codec import Update
+from p2pfl.net import availability
 from p2pfl.protocol.aggregate import selected_updates
+from p2pfl.protocol.availability import held_attestations
 from p2pfl.protocol.check import Verdict
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.duties import Duties
@@ -71,7 +77,9 @@ class ChallengerRole:
             return
         if verdict is None or ev is None:
             return
-        if verdict.wrong_rows:
+        if in_window and verdict.excluded:
+            await self.exclusion(st, info, verdict, ev)
+        elif verdict.wrong_rows:
             await self.sketch(st, info, block, verdict, ev)
         elif in_window and not verdict.model_matches and verdict.model is not None:
             await self.model(st, info, ev)
@@ -216,6 +224,46 @@ class ChallengerRole:
                 upheld=upheld,
                 gas=int(receipt["gasUsed"]),
                 subject="model",
+            )
+        )
+
+    # ------------------------------------------------------------------ exclusion
+    async def exclusion(
+        self, st: EpochState, info: EpochInfo, verdict: Verdict, ev: Evidence
+    ) -> None:
+        """Prove that the result left out an available operator (once per attempt)."""
+        ctx, e = self.ctx, st.epoch
+        if info.attempt in st.exclusions_tried:
+            return
+        if not self.duties.ready("challenge", e, info.attempt, self._designated()):
+            return
+        st.exclusions_tried.add(info.attempt)
+        op = verdict.excluded[0]
+        committed = await ctx.call(lambda: ctx.em.committed(e))
+        atts = availability.supporters(committed, held_attestations(ctx, e, committed), op)
+        ctx.emit(
+            WrongfulExclusion(
+                epoch=e, aggregator=ev.posted.aggregator, operator=op, attestations=len(atts)
+            )
+        )
+        try:
+            receipt = await ctx.tx(
+                "challenge exclusion",
+                lambda: ctx.em.challenge_exclusion(ctx.account, e, op, atts),
+            )
+        except ChainError as exc:  # voided meanwhile, or another node was first
+            ctx.emit(ChallengeFailed(epoch=e, error=f"exclusion of {op}: {exc}"))
+            return
+        ctx.emit(
+            Challenged(
+                epoch=e,
+                attempt=info.attempt,
+                row=0,
+                operator=op,
+                aggregator=ev.posted.aggregator,
+                upheld=True,
+                gas=int(receipt["gasUsed"]),
+                subject="exclusion",
             )
         )
 

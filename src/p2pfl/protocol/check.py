@@ -26,10 +26,15 @@ class Verdict:
     # Krum recomputed from the posted sketches gives the posted selection and flags: the
     # proof says so too; this is the second line of defence against a circuit bug.
     krum_matches: bool = True
+    # Committed operators the result left out although at least the exclusion quorum of
+    # others attest their updates (``p2pfl.net.availability.exclusion_quorum``).
+    excluded: tuple[str, ...] = ()
 
     @property
     def honest(self) -> bool:
-        return not self.wrong_rows and self.model_matches and self.krum_matches
+        return (
+            not self.wrong_rows and self.model_matches and self.krum_matches and not self.excluded
+        )
 
 
 def krum_matches(posted: PostedResult, f: int, rho: Fraction) -> bool:

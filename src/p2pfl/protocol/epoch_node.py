@@ -46,6 +46,7 @@ from p2pfl.events import (
 )
 from p2pfl.net.peer import Peer
 from p2pfl.protocol.aggregator import AggregatorRole
+from p2pfl.protocol.availability import AvailabilityRole, attest_once
 from p2pfl.protocol.blobs import Blobs
 from p2pfl.protocol.chainview import ChainView, Snapshot
 from p2pfl.protocol.challenger import ChallengerRole
@@ -106,8 +107,12 @@ class EpochNode:
             emit=emit,
         )
         self.duties = Duties(ctx.me, opts.grace_s)
-        self.operator = OperatorRole(ctx, trainer) if trainer and opts.participate else None
-        self.aggregator = AggregatorRole(ctx, trainer, tamper)
+        withhold = tamper is not None and tamper.withhold
+        self.operator = (
+            OperatorRole(ctx, trainer, withhold) if trainer and opts.participate else None
+        )
+        self.availability = AvailabilityRole(ctx)
+        self.aggregator = AggregatorRole(ctx, self.availability, trainer, tamper)
         self.watcher = WatcherRole(ctx)
         self.challenger = ChallengerRole(ctx, self.duties)
         self._nursery: trio.Nursery | None = None
@@ -206,7 +211,7 @@ class EpochNode:
 
     def _nursery_leave(self, epoch: int) -> None:
         assert self._nursery is not None
-        self._nursery.start_soon(self.ctx.peer.board.leave, epoch)
+        self._nursery.start_soon(self.ctx.peer.leave, epoch)
 
     @staticmethod
     def _closed(st: EpochState, snap: Snapshot, info: EpochInfo) -> bool:
@@ -249,6 +254,10 @@ class EpochNode:
                 await self.operator.reveal(st)  # commit-reveal: not before the phase closed
         if not closed:
             return
+        if ctx.me in snap.committed and not st.attest_started:
+            st.attest_started = True  # fetch, check and attest in the background
+            assert self._nursery is not None
+            self._nursery.start_soon(attest_once, self.availability, st, list(snap.committed))
         if len(snap.committed) < MIN_PARTICIPANTS:
             if self.duties.ready("skip", e, 0, self._aggregator_at(st, 0)):
                 await ctx.tx("finalize", lambda: ctx.em.finalize(ctx.account, e))
@@ -263,7 +272,7 @@ class EpochNode:
             # number, where recordSeed (inside submitResult) still sees the phase open.
             # The updates are prefetched meanwhile.
             if info.close_block < snap.block <= info.submit_deadline:
-                await self.aggregator.aggregate(e, info, snap)
+                await self.aggregator.aggregate(st, info, snap)
             return
         if snap.block > info.submit_deadline:
             nxt = self._aggregator_at(st, info.attempt + 1)

@@ -45,6 +45,9 @@ class EpochState:
     verdicts: dict[int, Verdict] = field(default_factory=dict)  # attempt -> verdict
     evidence: dict[int, Evidence] = field(default_factory=dict)  # attempt -> evidence
     challenges: Challenges = field(default_factory=Challenges)
+    attest_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    attest_started: bool = False  # the attestation task runs (or has run) for this epoch
+    exclusions_tried: set[int] = field(default_factory=set)  # attempts challenged for it
 
 
 class EpochBook:
@@ -82,4 +85,5 @@ class EpochBook:
         gone = [self._epochs.pop(e) for e in sorted(self._epochs) if e < epoch]
         for st in gone:
             st.prefetch.cancel()
+            st.attest_scope.cancel()
         return gone

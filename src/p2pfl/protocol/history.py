@@ -111,6 +111,15 @@ class History:
                     "upheld": bool(a["upheld"]),
                 }
             )
+        elif ev.name == "ExclusionChallenged":  # only ever upheld (a refused one reverts)
+            rec.challenges.append(
+                {
+                    "kind": "exclusion",
+                    "operator": a["operator"],
+                    "challenger": a["challenger"],
+                    "upheld": True,
+                }
+            )
         elif ev.name == "SketchChallengeOpened":  # settled by SketchChallengeClosed
             rec.challenges.append(
                 {

@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 
 class OperatorRole:
-    def __init__(self, ctx: NodeContext, trainer: Trainer) -> None:
+    def __init__(self, ctx: NodeContext, trainer: Trainer, withhold: bool = False) -> None:
         self.ctx = ctx
         self.trainer = trainer
+        self.withhold = withhold  # testnet: commit, then never serve nor announce
 
     async def before_commit_deadline(self, st: EpochState, info: EpochInfo) -> None:
         """Train (unless an update for the epoch is stored), then commit and announce."""
@@ -73,7 +74,7 @@ class OperatorRole:
         only after the epoch's commit phase has closed."""
         ctx = self.ctx
         prog = ctx.state.of(st.epoch)
-        if prog.update_digest is None or "updates" in st.announced:
+        if prog.update_digest is None or "updates" in st.announced or self.withhold:
             return
         digest = bytes.fromhex(prog.update_digest)
         if not prog.revealed:

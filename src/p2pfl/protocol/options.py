@@ -6,19 +6,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from p2pfl.net.availability import Attestation
 from p2pfl.protocol.aggregate import Aggregation
 from p2pfl.protocol.model import GlobalModel
 
 
 @dataclass(frozen=True)
 class Tamper:
-    """Testnet only: rewrites the aggregator's honest output before it is posted. Each
-    hook returns what to post instead, or None (honest)."""
+    """Testnet only: misbehaviour injected into an otherwise honest node. The hooks
+    rewrite the aggregator's honest output before it is posted (each returns what to post
+    instead, or None: honest); ``withhold``: commit, never serve the update."""
 
     # (aggregation, epoch, attempt, this operator) -> the result to prove and post
     result: Callable[[Aggregation, int, int, str], Aggregation | None] | None = None
     # (the new model, epoch, attempt) -> the model to gossip and post the root of
     model: Callable[[GlobalModel, int, int], GlobalModel | None] | None = None
+    # (the valid attestations, epoch, attempt) -> the attestations to post instead
+    attestations: Callable[[list[Attestation], int, int], list[Attestation] | None] | None = None
+    withhold: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,11 @@ class NodeOptions:
     stop_after: int | None = None  # stop once this epoch is finalized
     open_first: bool = True  # may open the very first epoch (a testnet opens it itself)
     fetch_timeout_s: float = 30.0
+    # After the close: how long a node fetches the committed updates before it attests
+    # to what it holds, and how long an aggregator waits for every attestation (longer:
+    # attesters that wait out a withheld update must still be heard).
+    attest_timeout_s: float = 6.0
+    attest_wait_s: float = 10.0
     prove_timeout_s: float = 300.0
     blob_retention_s: float = 900.0  # older updates and models leave memory and disk
     max_backoff_s: float = 10.0  # the longest wait between retries after faults

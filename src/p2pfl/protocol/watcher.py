@@ -5,17 +5,22 @@ wrong is challenged on chain by :mod:`~p2pfl.protocol.challenger`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import trio
 
 from p2pfl.chain.epochs import EpochInfo
 from p2pfl.events import Checked, KrumMismatch, NormViolation
 from p2pfl.learn.codec import Update
+from p2pfl.net import availability
+from p2pfl.protocol.availability import held_attestations
 from p2pfl.protocol.check import Verdict, check_result
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.epochbook import EpochState, Evidence
 from p2pfl.protocol.faults import TRANSIENT
 from p2pfl.protocol.threads import blocking
 
+MIN_PARTICIPANTS = 3  # EpochManager.MIN_PARTICIPANTS
 SCAN_S = 3.0  # how long a poll waits for the committed updates when scanning norms
 
 
@@ -36,6 +41,13 @@ class WatcherRole:
                 [], ctx.blobs.models.get(posted.model_digest), True
             )
             return verdict
+        excluded = await self.wrongly_excluded(st, posted.operators)
+        if len(posted.operators) < MIN_PARTICIPANTS:  # an empty result: nothing to recompute
+            verdict = Verdict([], None, posted.model_digest == info.base_model, True, excluded)
+            st.verdicts[info.attempt] = verdict
+            st.evidence[info.attempt] = Evidence(posted, {})
+            self._report(e, info.attempt, posted.aggregator, verdict)
+            return verdict
         updates = await ctx.blobs.updates(e, posted.operators)
         self.note_norms(st, updates)
         base = await ctx.blobs.model(info.base_model, e)
@@ -44,23 +56,43 @@ class WatcherRole:
         f = await ctx.call(lambda: ctx.em.byzantine_bound(n))
         rho = ctx.view.params.rho
         verdict = await blocking(lambda: check_result(posted, updates, base, k, f, rho))
+        verdict = replace(verdict, excluded=excluded)
         st.verdicts[info.attempt] = verdict
         st.evidence[info.attempt] = Evidence(posted, updates)
         if verdict.model is not None and verdict.model_matches:
             ctx.blobs.keep(verdict.model)
-        ctx.emit(
-            Checked(
-                epoch=e,
-                attempt=info.attempt,
-                aggregator=posted.aggregator,
-                wrong_rows=verdict.wrong_rows,
-                model_matches=verdict.model_matches,
-            )
-        )
+        self._report(e, info.attempt, posted.aggregator, verdict)
         if not verdict.krum_matches:
             # The proof verified, yet Krum on the posted sketches disagrees: a circuit bug.
             ctx.emit(KrumMismatch(epoch=e, aggregator=posted.aggregator))
         return verdict
+
+    def _report(self, e: int, attempt: int, aggregator: str, verdict: Verdict) -> None:
+        self.ctx.emit(
+            Checked(
+                epoch=e,
+                attempt=attempt,
+                aggregator=aggregator,
+                wrong_rows=verdict.wrong_rows,
+                model_matches=verdict.model_matches,
+                excluded=list(verdict.excluded),
+            )
+        )
+
+    async def wrongly_excluded(self, st: EpochState, operators: list[str]) -> tuple[str, ...]:
+        """The committed operators a result with ``operators`` left out although at least
+        the exclusion quorum of others attest them, by the attestations this node holds."""
+        ctx, e = self.ctx, st.epoch
+        committed = await ctx.call(lambda: ctx.em.committed(e))
+        f_c = await ctx.call(lambda: ctx.em.byzantine_bound(len(committed)))
+        quorum = availability.exclusion_quorum(f_c)
+        atts = held_attestations(ctx, e, committed)
+        left_out = set(committed) - set(operators)
+        return tuple(
+            op
+            for op in availability.ordered(left_out)
+            if len(availability.supporters(committed, atts, op)) >= quorum
+        )
 
     async def scan_norms(self, st: EpochState, committed: list[str]) -> None:
         """Once the commit phase has closed: note the committed updates above the norm

@@ -1,8 +1,10 @@
 """Testnet-only behaviour, injected into a node to show the defenses at work: a
 Byzantine operator's attack (its update replaced by the attack's) and a cheating
-aggregator, of one of two kinds (:class:`Cheat`): a wrong sketch that frames an honest
-operator, proven honestly over the wrong sketches, or a wrong model (a backdoor in the
-posted model, whose bytes it serves). The protocol package never imports this module;
+aggregator, of one of three kinds (:class:`Cheat`): a wrong sketch that frames an honest
+operator, proven honestly over the wrong sketches, a wrong model (a backdoor in the
+posted model, whose bytes it serves), or an available operator left out (attestations
+dropped until it is no longer available); and a withholder, which commits its update
+and never serves it. The protocol package never imports this module;
 the node's assembly passes these in, and refuses them on any chain but a devnet's."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from p2pfl.errors import ConfigError
 from p2pfl.learn.fixedpoint import SCALE, clamp32
+from p2pfl.net.availability import Attestation
 from p2pfl.protocol.aggregate import Aggregation
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.protocol.options import Tamper
@@ -28,18 +31,19 @@ class Adversary:
     attack: str | None = None  # send this attack's update instead of an honest one
     cheat_epochs: frozenset[int] = field(default_factory=frozenset)  # cheat as aggregator
     cheat: Cheat = Cheat.WRONG_SKETCH
+    withhold: bool = False  # commit, never serve the update
 
     @property
     def dishonest(self) -> bool:
-        return self.attack is not None or bool(self.cheat_epochs)
+        return self.attack is not None or bool(self.cheat_epochs) or self.withhold
 
     def check(self, chain_id: int) -> None:
         if self.attack is not None and self.attack not in ATTACKS:
             raise ConfigError(f"unknown attack {self.attack!r}; choose from {', '.join(ATTACKS)}")
         if self.dishonest and chain_id not in DEV_CHAIN_IDS:
             raise ConfigError(
-                f"--testnet-attack and --testnet-cheat-epoch are refused on chain "
-                f"{chain_id}: they exist to demonstrate the defenses on a local devnet"
+                "--testnet-attack, --testnet-cheat-epoch and --testnet-withhold are refused "
+                f"on chain {chain_id}: they exist to demonstrate the defenses on a local devnet"
             )
 
     def make_attack(self) -> Attack | None:
@@ -47,7 +51,7 @@ class Adversary:
 
     def tamper(self) -> Tamper | None:
         if not self.cheat_epochs:
-            return None
+            return Tamper(withhold=True) if self.withhold else None
         epochs = self.cheat_epochs
 
         def result(agg: Aggregation, epoch: int, attempt: int, me: str) -> Aggregation | None:
@@ -60,9 +64,30 @@ class Adversary:
                 return plant_a_backdoor(new)
             return None
 
+        def attestations(
+            atts: list[Attestation], epoch: int, attempt: int
+        ) -> list[Attestation] | None:
+            if epoch in epochs and attempt == 0:
+                return leave_an_operator_out(atts)
+            return None
+
         if self.cheat is Cheat.WRONG_MODEL:
-            return Tamper(model=model)
-        return Tamper(result=result)
+            return Tamper(model=model, withhold=self.withhold)
+        if self.cheat is Cheat.EXCLUDE:
+            return Tamper(attestations=attestations, withhold=self.withhold)
+        return Tamper(result=result, withhold=self.withhold)
+
+
+def leave_an_operator_out(atts: list[Attestation]) -> list[Attestation] | None:
+    """The cheating aggregator's attestations: it keeps the first operator's own
+    attestation and two others, and drops the rest. The first operator is then attested
+    by two others only, below ``f_c + 1`` once ``f_c >= 2``, so the result leaves it out
+    (with the two whose attestations it kept); the Krum proof over the rest is honest.
+    Every other node holds the dropped attestations: a wrongful exclusion it proves."""
+    if len(atts) < 5:
+        return None
+    victim = atts[0]
+    return sorted([victim, *atts[1:3]], key=lambda a: int(a.operator, 16))
 
 
 def frame_an_honest_operator(agg: Aggregation, me: str) -> Aggregation:

@@ -10,3 +10,4 @@ class Cheat(StrEnum):
 
     WRONG_SKETCH = "wrong-sketch"  # a sketch row that is not its update's: chunked challenge
     WRONG_MODEL = "wrong-model"  # a model that is not the model step: challengeModel
+    EXCLUDE = "exclude"  # an available operator left out (attestations dropped): exclusion

@@ -50,6 +50,7 @@ class TestnetConfig(BaseModel):
     __test__ = False  # not a pytest class despite the name
     nodes: int = Field(8, ge=3, le=16)
     malicious: int = Field(2, ge=0)
+    withhold: int = Field(0, ge=0)  # nodes that commit and never serve their update
     attack: str = "gaussian"
     cheat_epochs: list[int] = Field(default_factory=lambda: [2])
     cheat: Cheat = Cheat.WRONG_SKETCH  # how the cheating aggregator cheats
@@ -74,8 +75,8 @@ class TestnetConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TestnetConfig:
-        if self.malicious >= self.nodes:
-            raise ValueError("malicious must be fewer than nodes")
+        if self.malicious + self.withhold >= self.nodes:
+            raise ValueError("malicious and withholding nodes together must be fewer than nodes")
         _ = self.rho  # raises on a bad rho
         if self.link is not None and not self.netns:
             raise ValueError("--link shapes the namespaces' links: it needs --netns")
@@ -94,6 +95,12 @@ class TestnetConfig(BaseModel):
     def malicious_indices(self) -> list[int]:
         """The last ``malicious`` nodes (node 0 is everyone's bootstrap and stays honest)."""
         return list(range(self.nodes - self.malicious, self.nodes))
+
+    @property
+    def withholding_indices(self) -> list[int]:
+        """The ``withhold`` nodes just before the malicious ones: honest but for serving."""
+        end = self.nodes - self.malicious
+        return list(range(end - self.withhold, end))
 
 
 @dataclass
@@ -373,6 +380,8 @@ def node_args(net: Devnet, op: Operator) -> list[str]:
         args += ["--bootstrap", net.operators[0].multiaddr()]
     if op.attack:
         args += ["--testnet-attack", op.attack]
+    if op.index in cfg.withholding_indices:
+        args += ["--testnet-withhold"]
     for e in cfg.cheat_epochs:
         args += ["--testnet-cheat-epoch", str(e)]
     if cfg.cheat_epochs:

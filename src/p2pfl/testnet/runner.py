@@ -227,8 +227,29 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
                 f"not slashed: {unslashed}",
             )
         )
-    want = SlashReason.WRONG_MODEL if cfg.cheat is Cheat.WRONG_MODEL else SlashReason.WRONG_SKETCH
-    kind = "model" if cfg.cheat is Cheat.WRONG_MODEL else "sketch"
+    withheld = {tn.net.operators[i].address for i in cfg.withholding_indices}
+    if withheld:
+        slashed = {s.operator for r in hist.values() for s in r.slashes}
+        included = sorted(
+            tn.name_of(a)
+            for r in hist.values()
+            if r.final_result is not None
+            for a in withheld & set(r.final_result["operators"])
+        )
+        done = [e for e, r in hist.items() if r.done and not r.skipped]
+        out.append(
+            Expectation(
+                "every epoch completed without the withholding operators, none of them slashed",
+                not included and not withheld & slashed and len(done) >= cfg.epochs,
+                f"included: {included}; slashed: "
+                f"{sorted(tn.name_of(a) for a in withheld & slashed)}; completed: {done}",
+            )
+        )
+    want, kind = {
+        Cheat.WRONG_MODEL: (SlashReason.WRONG_MODEL, "model"),
+        Cheat.WRONG_SKETCH: (SlashReason.WRONG_SKETCH, "sketch"),
+        Cheat.EXCLUDE: (SlashReason.WRONGFUL_EXCLUSION, "exclusion"),
+    }[cfg.cheat]
     for e in cfg.cheat_epochs:
         if e > cfg.epochs:
             continue

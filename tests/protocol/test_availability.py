@@ -1,0 +1,112 @@
+"""Availability on the fake chain and mock clock of ``test_epoch_node``
+(``p2pfl.protocol.availability``): a withheld update is left out and nobody is slashed,
+fewer than three available updates give an empty result that skips the epoch, and an
+aggregator that drops attestations to leave an available operator out is challenged,
+slashed and replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from trio.testing import MockClock
+
+from p2pfl.chain.epochs import Params, Status
+from p2pfl.events import Attested, Availability, Challenged, Submitted, WrongfulExclusion
+from p2pfl.net import availability
+from p2pfl.protocol.options import Tamper
+from p2pfl.testnet.adversary import Adversary
+from p2pfl.testnet.cheat import Cheat
+from tests.protocol.test_epoch_node import (
+    GENESIS,
+    everyone,
+    make_node,
+    network,
+    proofs,  # noqa: F401  (the autouse fixture: no threads, a fake prover)
+    run_all,
+)
+
+WITHHOLD = Tamper(withhold=True)
+
+
+@pytest.mark.trio
+async def test_a_withheld_update_is_left_out_and_nobody_is_slashed(
+    autojump_clock: MockClock, tmp_path: Path
+) -> None:
+    net = network(tmp_path, 5)
+    net.chain.open_epoch(net.accounts[0])
+    w = (net.aggregator() + 1) % 5  # the withholder is not the aggregator
+    nodes = [make_node(net, i, WITHHOLD if i == w else None, stop_after=1) for i in range(5)]
+    await run_all(nodes)
+
+    (posted,) = net.chain.results
+    others = [net.ops[i] for i in range(5) if i != w]
+    assert posted.operators == availability.ordered(others)
+    for n in nodes:
+        (att,) = n.of(Attested)
+        assert att.missing == ([] if n.i == w else [net.ops[w]])  # nobody could fetch it
+    (seen,) = nodes[net.aggregator()].of(Availability)
+    assert seen.excluded == [net.ops[w]]
+    assert seen.attestations == 5
+    assert net.chain.record(1).status == Status.FINALIZED
+    assert "0x" + net.chain.latest.hex() == nodes[net.aggregator()].of(Submitted)[0].model
+    # nobody slashed, nobody challenged: no timeout, no voided result, no norm proof
+    assert not net.chain.timeouts
+    assert not net.chain.challenges
+    assert not net.chain.norm_slashes
+    assert not net.chain.exclusions
+    assert not [e for n in nodes for e in n.of(WrongfulExclusion)]
+
+
+@pytest.mark.trio
+async def test_fewer_than_three_available_give_an_empty_result_and_a_skipped_epoch(
+    autojump_clock: MockClock, tmp_path: Path
+) -> None:
+    net = network(tmp_path, 4)
+    net.chain.open_epoch(net.accounts[0])
+    agg = net.aggregator()
+    withholders = {(agg + 1) % 4, (agg + 2) % 4}
+    nodes = [
+        make_node(net, i, WITHHOLD if i in withholders else None, stop_after=1) for i in range(4)
+    ]
+    await run_all(nodes)
+
+    (posted,) = net.chain.results
+    assert len(posted.operators) == 2
+    assert posted.sketches == []
+    assert posted.model_digest == GENESIS.digest  # an empty result posts the base model
+    (sub,) = nodes[agg].of(Submitted)
+    assert sub.n == 2
+    assert sub.gas > 0
+    assert net.chain.record(1).status == Status.FINALIZED
+    assert net.chain.latest == GENESIS.digest  # skipped: the model did not move
+    assert not net.chain.timeouts
+    assert not net.chain.challenges
+    assert not net.chain.exclusions
+
+
+@pytest.mark.trio
+async def test_an_aggregator_that_leaves_an_available_operator_out_is_challenged(
+    autojump_clock: MockClock, tmp_path: Path
+) -> None:
+    net = network(tmp_path, 7, Params(max_byzantine=2))
+    net.chain.open_epoch(net.accounts[0])
+    cheat = net.aggregator(1, 0)
+    tamper = Adversary(cheat_epochs=frozenset({1}), cheat=Cheat.EXCLUDE).tamper()
+    nodes = [make_node(net, i, tamper if i == cheat else None, stop_after=1) for i in range(7)]
+    await run_all(nodes)
+
+    lie, fixed = net.chain.results
+    assert len(lie.operators) == 4  # the victim and the two whose attestations it kept
+    assert len(fixed.operators) == 7  # the next aggregator included everyone
+    ((epoch, victim, challenger),) = net.chain.exclusions
+    assert epoch == 1
+    assert victim not in lie.operators
+    assert challenger != net.ops[cheat]
+    wrongful = everyone(nodes, WrongfulExclusion)
+    assert wrongful
+    assert all(e.attestations >= availability.exclusion_quorum(2) for e in wrongful)
+    upheld = [e for n in nodes for e in n.of(Challenged) if e.subject == "exclusion"]
+    assert [e.upheld for e in upheld] == [True]
+    assert net.chain.record(1).status == Status.FINALIZED
+    assert net.chain.record(1).attempt == 1
