@@ -51,7 +51,11 @@ class AggregatorRole:
         f_c = await ctx.call(lambda: ctx.em.byzantine_bound(len(committed)))
         inc = await self.availability.gather(st, committed, f_c)
         atts = inc.attestations
-        bent_atts = tamper.attestations(atts, e, info.attempt) if tamper.attestations else None
+        bent_atts = (
+            tamper.attestations(atts, committed, f_c, e, info.attempt)
+            if tamper.attestations
+            else None
+        )
         if bent_atts is not None:
             atts = bent_atts
             included = availability.available(committed, atts, f_c)

@@ -21,8 +21,11 @@ class Tamper:
     result: Callable[[Aggregation, int, int, str], Aggregation | None] | None = None
     # (the new model, epoch, attempt) -> the model to gossip and post the root of
     model: Callable[[GlobalModel, int, int], GlobalModel | None] | None = None
-    # (the valid attestations, epoch, attempt) -> the attestations to post instead
-    attestations: Callable[[list[Attestation], int, int], list[Attestation] | None] | None = None
+    # (the valid attestations, the committed operators, f_c, epoch, attempt) -> the
+    # attestations to post instead
+    attestations: (
+        Callable[[list[Attestation], list[str], int, int, int], list[Attestation] | None] | None
+    ) = None
     withhold: bool = False
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from p2pfl.errors import ConfigError
 from p2pfl.learn.fixedpoint import SCALE, clamp32
+from p2pfl.net import availability
 from p2pfl.net.availability import Attestation
 from p2pfl.protocol.aggregate import Aggregation
 from p2pfl.protocol.model import GlobalModel
@@ -65,10 +66,10 @@ class Adversary:
             return None
 
         def attestations(
-            atts: list[Attestation], epoch: int, attempt: int
+            atts: list[Attestation], committed: list[str], f_c: int, epoch: int, attempt: int
         ) -> list[Attestation] | None:
             if epoch in epochs and attempt == 0:
-                return leave_an_operator_out(atts)
+                return leave_an_operator_out(atts, committed, f_c)
             return None
 
         if self.cheat is Cheat.WRONG_MODEL:
@@ -78,16 +79,22 @@ class Adversary:
         return Tamper(result=result, withhold=self.withhold)
 
 
-def leave_an_operator_out(atts: list[Attestation]) -> list[Attestation] | None:
-    """The cheating aggregator's attestations: it keeps the first operator's own
-    attestation and two others, and drops the rest. The first operator is then attested
-    by two others only, below ``f_c + 1`` once ``f_c >= 2``, so the result leaves it out
-    (with the two whose attestations it kept); the Krum proof over the rest is honest.
-    Every other node holds the dropped attestations: a wrongful exclusion it proves."""
-    if len(atts) < 5:
-        return None
-    victim = atts[0]
-    return sorted([victim, *atts[1:3]], key=lambda a: int(a.operator, 16))
+def leave_an_operator_out(
+    atts: list[Attestation], committed: list[str], f_c: int
+) -> list[Attestation] | None:
+    """The cheating aggregator's attestations: it picks the first operator that at least
+    the exclusion quorum of others attest (so its exclusion is provable), keeps only
+    ``f_c`` of those attestations plus every attestation that does not attest it, and
+    posts the rest as if it had never received them. The victim is then attested by
+    ``f_c`` others, one short of being available, and the result leaves it out; the Krum
+    proof over the others is honest. Every other node holds the dropped attestations."""
+    quorum = availability.exclusion_quorum(f_c)
+    for op in availability.ordered(committed):
+        support = availability.supporters(committed, atts, op)
+        if len(support) >= quorum:
+            dropped = {a.operator for a in support[f_c:]}
+            return [a for a in atts if a.operator not in dropped]
+    return None
 
 
 def frame_an_honest_operator(agg: Aggregation, me: str) -> Aggregation:
