@@ -32,8 +32,10 @@ def test_a_withheld_update_is_left_out_and_a_wrongful_exclusion_is_caught(
         for e in (1, 2):
             rec = tn.history.epochs[e]
             assert withholder in rec.committed  # it committed like everyone
-            assert withholder not in rec.final_result["operators"]
-            assert len(rec.final_result["operators"]) == 6
+            final = rec.final_result
+            assert final is not None
+            assert withholder not in final["operators"]
+            assert len(final["operators"]) == 6
         # every honest attester could not fetch it, and said so
         missing = {tuple(ev.missing) for name, ev in tn.node_events(Attested) if name != f"node{w}"}
         assert missing == {(withholder,)}
