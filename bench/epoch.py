@@ -30,7 +30,16 @@ from p2pfl.sim.runner import run_rule
 from p2pfl.testnet.network import TestnetConfig, start_devnet
 from p2pfl.testnet.runner import judge, run
 
-PHASES = ("train", "commit", "fetch", "aggregate", "prove", "submit", "challenge_window")
+PHASES = (
+    "train",
+    "commit",
+    "attest",
+    "fetch",
+    "aggregate",
+    "prove",
+    "submit",
+    "challenge_window",
+)
 
 
 def main() -> None:

@@ -269,6 +269,7 @@ class Submitted(Event, kind="submitted"):
     aggregate_s: float
     prove_s: float
     submit_s: float
+    attest_s: float = 0.0  # waiting for the availability attestations (before fetch_s)
     accuracy: float | None = None
     suspicious: bool = False
     operators: list[str] = field(default_factory=list, metadata=LONG)

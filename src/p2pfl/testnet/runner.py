@@ -122,6 +122,7 @@ class Testnet:
                 row.accuracy = sub.accuracy
                 row.gas["submit"] = sub.gas
                 row.phases.update(
+                    attest=sub.attest_s,
                     fetch=sub.fetch_s,
                     aggregate=sub.aggregate_s,
                     prove=sub.prove_s,
