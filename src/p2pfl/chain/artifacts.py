@@ -59,6 +59,22 @@ def load(name: str, out_dir: Path | None = None) -> Artifact:
     )
 
 
+def link(
+    bytecode: str, refs: dict[str, dict[str, list[dict[str, int]]]], at: dict[str, str]
+) -> str:
+    """``bytecode`` with every library placeholder of ``refs`` (forge's
+    ``linkReferences``: file -> library -> byte offsets) replaced by the library's address
+    in ``at`` (by library name)."""
+    code = bytecode.removeprefix("0x")  # placeholders are text until linked
+    for libs in refs.values():
+        for lib, places in libs.items():
+            address = at[lib].removeprefix("0x").lower()
+            for place in places:
+                start = place["start"] * 2
+                code = code[:start] + address + code[start + place["length"] * 2 :]
+    return "0x" + code
+
+
 def type_str(param: dict[str, Any]) -> str:
     t = str(param["type"])
     if t.startswith("tuple"):

@@ -15,7 +15,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from p2pfl.chain.artifacts import UNKNOWN_ERROR, decode_revert, load
+from p2pfl.chain.artifacts import UNKNOWN_ERROR, decode_revert, link, load
 from p2pfl.errors import P2pflError
 
 # This project's contracts whose custom errors a revert may carry (inheritance brings
@@ -73,14 +73,25 @@ class Chain:
         self.url = url
         self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
         self.chain_id = int(self.w3.eth.chain_id)
+        self.libraries: dict[str, str] = {}  # external libraries deployed: name -> address
 
     def contract(self, name: str, address: str) -> Contract:
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load(name).abi)
 
     def deploy(self, account: LocalAccount, name: str, *args: Any) -> str:
-        """Deploy the forge artifact ``name`` with constructor ``args``."""
+        """Deploy the forge artifact ``name`` with constructor ``args``; the external
+        libraries it links against are deployed first (once per chain object)."""
         art = load(name)
-        return self.deploy_bytecode(account, art.abi, art.bytecode, *args, label=name)
+        code = art.bytecode
+        if art.link_references:
+            at: dict[str, str] = {}
+            for libs in art.link_references.values():
+                for lib in libs:
+                    if lib not in self.libraries:
+                        self.libraries[lib] = self.deploy(account, lib)
+                    at[lib] = self.libraries[lib]
+            code = link(code, art.link_references, at)
+        return self.deploy_bytecode(account, art.abi, code, *args, label=name)
 
     def deploy_bytecode(
         self,

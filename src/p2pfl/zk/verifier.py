@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from p2pfl.chain.artifacts import build_contracts, load
+from p2pfl.chain.artifacts import build_contracts, link, load
 from p2pfl.chain.client import Chain
 from p2pfl.chain.toolchain import binary, contracts_dir
 from p2pfl.errors import ConfigError
@@ -91,17 +91,12 @@ def deploy(chain: Chain, deployer: LocalAccount, n: int, k: int) -> str:
     """Deploy the variant's verifier: its libraries first, then the linked verifier."""
     out = generate(n, k) / "out"
     verifier = load("HonkVerifier", out)
-    code = verifier.bytecode
-    for file_refs in verifier.link_references.values():
-        for lib, places in file_refs.items():
-            art = load(lib, out)
-            lib_address = chain.deploy_bytecode(deployer, art.abi, art.bytecode, label=lib)
-            address = lib_address[2:].lower()
-            hex_code = code.removeprefix("0x")  # placeholders are text until linked
-            for place in places:
-                start = place["start"] * 2
-                hex_code = hex_code[:start] + address + hex_code[start + place["length"] * 2 :]
-            code = "0x" + hex_code
+    at = {
+        lib: chain.deploy_bytecode(deployer, load(lib, out).abi, load(lib, out).bytecode, label=lib)
+        for libs in verifier.link_references.values()
+        for lib in libs
+    }
+    code = link(verifier.bytecode, verifier.link_references, at)
     return chain.deploy_bytecode(deployer, verifier.abi, code, label="HonkVerifier")
 
 
