@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {console} from "forge-std/console.sol";
 import {Devnet} from "./utils/Devnet.sol";
-import {IStrategy, OperatorSet} from "../src/interfaces/IEigenLayer.sol";
+import {IAllocationManagerTypes, IStrategy, OperatorSet} from "../src/interfaces/IEigenLayer.sol";
 
 /// @notice Gas of `sampleCommittee` (bounded by the committee's size) against
 /// `operatorsWithStakes` (linear in the operators), each from cold storage, with 20 and
@@ -58,6 +58,36 @@ contract CommitteeGasTest is Devnet {
     function test_gas20() public {
         (uint256 g8, uint256 g16,) = _measure(20);
         assertLt(g8, g16);
+    }
+
+    /// @dev Registration (core + registrar, with the new slot) and a refresh of 16 operators.
+    function test_gasOfRegistrationAndRefresh() public {
+        _grow(100);
+        (address op, uint256 key) = makeAddrAndKey("late");
+        stakeAndAllocate(op, STAKE);
+        bytes memory peerId = abi.encodePacked("peer-", vm.toString(op));
+        bytes memory sig = signPeer(key, op, peerId);
+        uint32[] memory ids = new uint32[](1);
+        _cool();
+        vm.prank(op);
+        uint256 g = gasleft();
+        allocation.registerForOperatorSets(
+            op, IAllocationManagerTypes.RegisterParams(address(avs), ids, abi.encode(peerId, sig))
+        );
+        console.log("registerForOperatorSets of the 101st operator gas", g - gasleft());
+        address[] memory batch = new address[](16);
+        for (uint256 i; i < 16; ++i) {
+            batch[i] = ops[i * 6];
+        }
+        _cool();
+        g = gasleft();
+        avs.refreshStakes(batch);
+        console.log("refreshStakes of 16 unchanged operators gas", g - gasleft());
+        avs.setMinimumStake(STAKE * 4);
+        _cool();
+        g = gasleft();
+        avs.refreshStakes(batch);
+        console.log("refreshStakes of 16 operators, some falling below the minimum, gas", g - gasleft());
     }
 
     function test_gas100() public {
