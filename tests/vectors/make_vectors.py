@@ -23,6 +23,7 @@ from p2pfl.robust.sketch import hash_words, sketch_many
 from p2pfl.robust.sketch_krum import DEFAULT_RHO, deviations, distance_matrix, sketch_krum
 from tests.vectors import (
     availability_vectors,
+    committee_vectors,
     election_vectors,
     merkle_vectors,
     model_step_vectors,
@@ -137,6 +138,7 @@ def build() -> dict[str, dict[str, Any]]:
         "election.json": election_vectors.build(),
         "model_step.json": model_step_vectors.build(),
         "availability.json": availability_vectors.build(),
+        "committee.json": committee_vectors.build(),
     }
 
 
