@@ -55,7 +55,7 @@ contract CommitteeTest is Devnet {
         assertEq(avs.totalWeight(), _total() + 7 ether);
     }
 
-    function test_deregistrationZeroesAndReRegistrationReusesTheSlot() public {
+    function test_deregistrationFreesTheSlotAndRegistrationTakesItAgain() public {
         uint256 before = avs.totalWeight();
         vm.expectEmit(true, false, false, true, address(avs));
         emit P2pflServiceManager.StakeRefreshed(ops[2], 0);
@@ -63,7 +63,8 @@ contract CommitteeTest is Devnet {
         assertEq(avs.weightOf(ops[2]), 0);
         assertEq(avs.operatorCount(), N - 1);
         assertEq(avs.totalWeight(), before - 3 * STAKE);
-        assertEq(avs.slotOperators().length, N, "the slot stays");
+        assertEq(avs.slotOperators().length, N, "no slot removed");
+        assertEq(avs.slotOperators()[2], address(0), "the slot is free");
         // never drawn while out
         for (uint256 s; s < 20; ++s) {
             (address[] memory committee,) = avs.sampleCommittee(keccak256(abi.encode(s)), N);
@@ -71,13 +72,23 @@ contract CommitteeTest is Devnet {
                 assertTrue(committee[i] != ops[2]);
             }
         }
+        // a newcomer takes the freed slot
+        (address fresh, uint256 key) = makeAddrAndKey("newcomer");
+        stakeAndAllocate(fresh, 3 * STAKE);
+        _register(fresh, key);
+        assertEq(avs.slotOperators().length, N, "no new slot");
+        assertEq(avs.slotOperators()[2], fresh);
+        assertEq(avs.weightOf(fresh), 3 * STAKE);
+        assertEq(avs.weightOf(ops[2]), 0);
+        assertEq(avs.totalWeight(), before);
+        // the returning operator gets a new slot
         vm.roll(vm.getBlockNumber() + DEALLOCATION_DELAY + 1);
         _register(ops[2], keys[2]);
-        assertEq(avs.slotOperators().length, N, "no new slot");
-        assertEq(avs.slotOperators()[2], ops[2]);
+        assertEq(avs.slotOperators().length, N + 1);
+        assertEq(avs.slotOperators()[N], ops[2]);
         assertEq(avs.weightOf(ops[2]), 3 * STAKE);
-        assertEq(avs.totalWeight(), before);
-        assertEq(avs.operatorCount(), N);
+        assertEq(avs.totalWeight(), before + 3 * STAKE);
+        assertEq(avs.operatorCount(), N + 1);
     }
 
     function test_refreshStakesFollowsAnAllocationChange() public {
@@ -233,9 +244,8 @@ contract CommitteeTest is Devnet {
         revert("slot not found");
     }
 
-    function test_aFullTreeRefusesNewcomersButTakesReturningOperators() public {
+    function test_aFullTreeRefusesNewcomersUntilASlotIsFreed() public {
         bytes32 slot = _slotOperatorsSlot();
-        _deregister(ops[0]);
         vm.store(address(avs), slot, bytes32(StakeTree.CAPACITY)); // pretend every slot is taken
         (address op, uint256 key) = makeAddrAndKey("one too many");
         stakeAndAllocate(op, 5 ether);
@@ -247,8 +257,9 @@ contract CommitteeTest is Devnet {
         allocation.registerForOperatorSets(
             op, IAllocationManagerTypes.RegisterParams(address(avs), ids, abi.encode(peerId, sig))
         );
-        vm.roll(vm.getBlockNumber() + DEALLOCATION_DELAY + 1);
-        _register(ops[0], keys[0]);
-        assertEq(avs.weightOf(ops[0]), STAKE);
+        _deregister(ops[0]); // frees slot 0
+        _register(op, key);
+        assertEq(avs.slotOperators()[0], op);
+        assertEq(avs.weightOf(op), 5 ether);
     }
 }

@@ -19,9 +19,9 @@ import {StakeTree} from "./StakeTree.sol";
 /// signature), views of the set with stakes, and the slashing entry that only the epoch
 /// manager may use.
 ///
-/// Committees: every operator that ever registered owns a slot (in order of first
-/// registration; a returning operator gets its old slot back) in a `StakeTree` of
-/// weights, so that `sampleCommittee` draws a stake-weighted committee in gas bounded by
+/// Committees: every registered operator owns a slot in a `StakeTree` of weights (a freed
+/// slot first, else a new one; deregistration frees it, so the `StakeTree.CAPACITY` slots
+/// bound the operators registered at once, not those ever registered), so that `sampleCommittee` draws a stake-weighted committee in gas bounded by
 /// the committee's size, whatever the number of operators. A slot's weight is its
 /// operator's allocated stake if registered and at least the minimum, else 0. The weights
 /// are a cache: refreshed at registration, deregistration, slashing, and on demand by
@@ -92,9 +92,11 @@ contract P2pflServiceManager is IAVSRegistrar, Ownable, EIP712 {
 
     /// @dev The committee weights, one slot per operator that ever registered.
     StakeTree.Tree private _tree;
-    /// @dev Each slot's operator, in slot order.
+    /// @dev Each slot's operator, in slot order (address(0): a freed slot).
     address[] private _slotOperators;
-    /// @dev Each operator's slot + 1 (0: never registered).
+    /// @dev Slots freed by deregistration, taken again (last first) by registrations.
+    uint256[] private _freeSlots;
+    /// @dev Each registered operator's slot + 1 (0: not registered).
     mapping(address operator => uint256) private _slotPlusOne;
     /// @dev The number of slots of positive weight (lets a sample stop once all are drawn).
     uint256 private _weighted;
@@ -165,9 +167,17 @@ contract P2pflServiceManager is IAVSRegistrar, Ownable, EIP712 {
         peerIdOf[operator] = peerId;
         uint256 slotPlusOne = _slotPlusOne[operator];
         if (slotPlusOne == 0) {
-            if (_slotOperators.length == StakeTree.CAPACITY) revert CapacityExceeded();
-            _slotOperators.push(operator);
-            slotPlusOne = _slotOperators.length;
+            uint256 free = _freeSlots.length;
+            if (free != 0) {
+                uint256 slot = _freeSlots[free - 1];
+                _freeSlots.pop();
+                _slotOperators[slot] = operator;
+                slotPlusOne = slot + 1;
+            } else {
+                if (_slotOperators.length == StakeTree.CAPACITY) revert CapacityExceeded();
+                _slotOperators.push(operator);
+                slotPlusOne = _slotOperators.length;
+            }
             _slotPlusOne[operator] = slotPlusOne;
         }
         ++operatorCount;
@@ -181,7 +191,13 @@ contract P2pflServiceManager is IAVSRegistrar, Ownable, EIP712 {
         if (peerIdOf[operator].length != 0) {
             delete peerIdOf[operator];
             --operatorCount;
-            _setWeight(operator, _slotPlusOne[operator] - 1, 0);
+            uint256 slot = _slotPlusOne[operator] - 1;
+            _setWeight(operator, slot, 0);
+            // Free the slot: nothing reads a deregistered operator's slot again (refresh
+            // and slash skip unregistered operators), so a newcomer may take it.
+            delete _slotPlusOne[operator];
+            _slotOperators[slot] = address(0);
+            _freeSlots.push(slot);
         }
         emit OperatorDeregistered(operator);
     }
