@@ -4,9 +4,9 @@ pragma solidity ^0.8.28;
 import {Test} from "forge-std/Test.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
-/// @notice The EIP-712 digest of `Availability{epoch, heldMask}` as the contract will build
+/// @notice The EIP-712 digest of `Availability{epoch, heldMask}` as the contract builds
 /// it equals Python's (tests/vectors/availability.json), and the vectors' signatures
-/// recover to their operators: the encoding is pinned before `submitResult` verifies them.
+/// recover to their operators (`EpochAvailability.t.sol` checks `availabilityDigest` itself).
 contract AvailabilityVectorsTest is Test {
     bytes32 internal constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");

@@ -188,11 +188,12 @@ contract EpochChallengesTest is Devnet, MerkleVectors {
         if (wrongModelLeaf1) w.model[256 + 8] ^= 0x01;
         w.modelTree = fastTree(w.model);
         bytes32[] memory inputs = epochs.publicInputs(w.e, w.seed, n, f, w.sketches, w.selectedMask, w.flagMask);
+        IEpochManager.Attestation[] memory attestations = attestAll(w.e);
         vm.prank(w.aggregator);
         epochs.submitResult(
             w.e,
             liveLeafHashes(w.modelTree),
-            w.sorted,
+            attestations,
             w.sketches,
             w.selectedMask,
             w.flagMask,

@@ -12,6 +12,7 @@ contract EpochManagerTest is Devnet {
 
     struct Result {
         address[] operators;
+        IEpochManager.Attestation[] attestations;
         int256[] sketches;
         uint256 selectedMask;
         uint256 flagMask;
@@ -40,6 +41,7 @@ contract EpochManagerTest is Devnet {
         if (vm.getBlockNumber() <= ep.closeBlock) vm.roll(ep.closeBlock + 1);
         r.seed = epochs.recordSeed(e);
         r.operators = sorted(epochs.committed(e));
+        r.attestations = attestAll(e);
         uint256 n = r.operators.length;
         r.sketches = new int256[](n * K);
         for (uint256 i; i < n; ++i) {
@@ -64,7 +66,7 @@ contract EpochManagerTest is Devnet {
         address agg = epochs.getEpoch(e).aggregator;
         bytes memory proof = proofFor(e, r);
         vm.prank(agg);
-        epochs.submitResult(e, modelLeafHashes(1), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(1), r.attestations, r.sketches, r.selectedMask, r.flagMask, proof);
     }
 
     function openAndSubmit() internal returns (uint256 e, Result memory r) {
@@ -314,7 +316,7 @@ contract EpochManagerTest is Devnet {
         uint256 e = epochs.openEpoch();
         commitAll(e, N - 1);
         uint64 deadline = epochs.getEpoch(e).commitDeadline;
-        address[] memory none = new address[](0);
+        IEpochManager.Attestation[] memory none = new IEpochManager.Attestation[](0);
         for (uint256 i; i < N; ++i) {
             vm.prank(ops[i]);
             vm.expectRevert(abi.encodeWithSelector(IEpochManager.CommitStillOpen.selector, e, deadline));
@@ -381,54 +383,30 @@ contract EpochManagerTest is Devnet {
         address other = agg == ops[0] ? ops[1] : ops[0];
         vm.prank(other);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.NotAggregator.selector, e, other, agg));
-        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
-
-        // omits an operator
-        address[] memory omit = new address[](N - 1);
-        for (uint256 i; i < N - 1; ++i) {
-            omit[i] = r.operators[i];
-        }
-        vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorsNotCommitted.selector, e));
-        epochs.submitResult(e, modelLeafHashes(0), omit, r.sketches, r.selectedMask, r.flagMask, proof);
-
-        // invents an operator in place of a real one
-        address[] memory invented = sorted(_copy(r.operators));
-        invented[0] = address(1);
-        invented = sorted(invented);
-        vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorNotCommitted.selector, e, address(1)));
-        epochs.submitResult(e, modelLeafHashes(0), invented, r.sketches, r.selectedMask, r.flagMask, proof);
-
-        // duplicates / unsorted
-        address[] memory dup = _copy(r.operators);
-        dup[1] = dup[0];
-        vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(IEpochManager.OperatorsNotSorted.selector, e, 1));
-        epochs.submitResult(e, modelLeafHashes(0), dup, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.attestations, r.sketches, r.selectedMask, r.flagMask, proof);
 
         // a tampered sketch no longer matches the proof's public inputs
         r.sketches[3] += 1;
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
-        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.attestations, r.sketches, r.selectedMask, r.flagMask, proof);
         r.sketches[3] -= 1;
 
         // a tampered flag mask (the flagged operator left unflagged)
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.InvalidProof.selector, e));
-        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, 0, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.attestations, r.sketches, r.selectedMask, 0, proof);
 
         // wrong selection size
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.BadSelectionSize.selector, 1, N - 1));
-        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, 1, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.attestations, r.sketches, 1, r.flagMask, proof);
 
         // a sketch of the wrong length
         int256[] memory short = new int256[](K);
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.BadSketchLength.selector, K, N * K));
-        epochs.submitResult(e, modelLeafHashes(0), r.operators, short, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.attestations, short, r.selectedMask, r.flagMask, proof);
 
         // a proof for another epoch's inputs
         bytes32[] memory otherInputs =
@@ -438,7 +416,7 @@ contract EpochManagerTest is Devnet {
         epochs.submitResult(
             e,
             modelLeafHashes(0),
-            r.operators,
+            r.attestations,
             r.sketches,
             r.selectedMask,
             r.flagMask,
@@ -457,7 +435,7 @@ contract EpochManagerTest is Devnet {
         bytes memory proof = proofFor(e, r);
         vm.prank(epochs.getEpoch(e).aggregator);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.FlaggedSelected.selector, e, both));
-        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.attestations, r.sketches, r.selectedMask, r.flagMask, proof);
     }
 
     /// rho must satisfy 1 <= den <= num < 2^16 (the circuit's range): anything else is
@@ -481,7 +459,7 @@ contract EpochManagerTest is Devnet {
         bytes memory proof = proofFor(e, r);
         vm.prank(ep.aggregator);
         vm.expectRevert(abi.encodeWithSelector(IEpochManager.SubmitClosed.selector, e, ep.submitDeadline));
-        epochs.submitResult(e, modelLeafHashes(0), r.operators, r.sketches, r.selectedMask, r.flagMask, proof);
+        epochs.submitResult(e, modelLeafHashes(0), r.attestations, r.sketches, r.selectedMask, r.flagMask, proof);
     }
 
     // ------------------------------------------------------------- timeout
@@ -645,7 +623,8 @@ contract EpochManagerTest is Devnet {
         assertEq(uint8(IEpochManager.SlashReason.MissedDeadline), 2);
         assertEq(uint8(IEpochManager.SlashReason.WrongModel), 3);
         assertEq(uint8(IEpochManager.SlashReason.NormViolation), 4);
-        assertEq(uint8(type(IEpochManager.SlashReason).max), 4);
+        assertEq(uint8(IEpochManager.SlashReason.WrongfulExclusion), 5);
+        assertEq(uint8(type(IEpochManager.SlashReason).max), 5);
     }
 
     function test_slashReasonFlagged() public {
@@ -757,13 +736,6 @@ contract EpochManagerTest is Devnet {
     function test_onlyTheEpochManagerSlashes() public {
         vm.expectRevert(abi.encodeWithSelector(P2pflServiceManager.OnlyEpochManager.selector, address(this)));
         avs.slash(ops[0], 1e18, "no");
-    }
-
-    function _copy(address[] memory a) private pure returns (address[] memory b) {
-        b = new address[](a.length);
-        for (uint256 i; i < a.length; ++i) {
-            b[i] = a[i];
-        }
     }
 }
 

@@ -7,6 +7,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IEpochManager} from "../interfaces/IEpochManager.sol";
 import {IKrumVerifier} from "../interfaces/IKrumVerifier.sol";
+import {Attestations} from "./Attestations.sol";
 import {MerkleRoot} from "./MerkleRoot.sol";
 import {P2pflServiceManager} from "./P2pflServiceManager.sol";
 import {ResultChallenges} from "./ResultChallenges.sol";
@@ -15,9 +16,9 @@ import {UpdateChunk} from "./UpdateChunk.sol";
 /// @title EpochManager
 /// @notice The epoch of DESIGN.md on chain: block deadlines, update commitments (Merkle
 /// roots of the int32 updates), the stake-weighted aggregator election, results checked by
-/// a Krum proof verifier, the v2 challenges (`ResultChallenges`: model, chunked sketch, norm
-/// proof), the timeout path, and finalization, which slashes the operators the proven
-/// computation flagged.
+/// a Krum proof verifier over the operators that availability attestations include, the v2
+/// challenges (`ResultChallenges`: model, chunked sketch, norm proof; here: exclusion), the
+/// timeout path, and finalization, which slashes the operators the proven computation flagged.
 ///
 /// Epoch `e` opens with a snapshot of the operator set and its stakes. Operators commit
 /// update digests until the commit phase closes: at `commitDeadline`, or in the block
@@ -29,6 +30,16 @@ import {UpdateChunk} from "./UpdateChunk.sol";
 /// then finalize. A voided result or a silent aggregator passes the epoch to the next
 /// draw with a fresh submit deadline, at most `maxAttempts` attempts in all: past them
 /// the epoch is skipped (`AttemptsExhausted`, `EpochSkipped`).
+///
+/// Availability (DESIGN.md, the epoch, steps 5-7): a result carries the committed
+/// operators' signed attestations (`Attestation`, checked by the linked `Attestations`
+/// library); the contract derives from them the included set, the committed operators that
+/// at least `f_c + 1` other operators hold (`f_c = byzantineBound(c)`, `c` committed), and
+/// checks the proof against sketches of exactly that set. An operator that commits and
+/// never serves its bytes is left out, so nobody stalls an epoch by staying silent. With
+/// fewer than three included operators the result is empty (no model, no proof) and its
+/// finalization skips the epoch. A result that leaves out an operator that
+/// `exclusionQuorum(c)` others attest is voided by `challengeExclusion`.
 ///
 /// Challenge economics: a challenge sends `challengeBond` wei, returned when upheld (or
 /// moot), forfeited to the aggregator otherwise. An upheld challenge's reward is paid in
@@ -251,13 +262,23 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
     /// @notice The aggregator posts the epoch's result: the hashes of the new model's
     /// `ceil(modelDim / 64)` leaves (its root, the model digest, is derived from them, so
     /// every leaf of the posted model can be proven by anyone from this calldata), the
-    /// sketch of every committed update (operators in ascending address order, `k` entries
-    /// each), the Multi-Krum selection and the flags as bitmasks over that order, and the
-    /// proof.
+    /// availability attestations it received, the sketch of every included update
+    /// (operators in ascending address order, `k` entries each), the Multi-Krum selection
+    /// and the flags as bitmasks over that order, and the proof.
+    /// @dev The attestations (strictly ascending by operator, each by a committed operator,
+    /// masks within the `c` committed, signatures valid: else the `Attestations` library's
+    /// errors) derive the included set: committed operator `j` is included iff at least
+    /// `byzantineBound(c) + 1` of them by operators other than `j` hold it. With `n >= 3`
+    /// included, the sketches, masks and proof are checked against exactly that set. With
+    /// fewer, the result is empty: no leaf hashes, sketches or proof and zero masks (else
+    /// `EmptyResultMalformed`); it is stored unproven with the base model as digest, so its
+    /// exclusions can be challenged, and its finalization skips the epoch. Reverts
+    /// `TooFewParticipants` when fewer than three operators committed (`finalize` skips
+    /// such an epoch without a result).
     function submitResult(
         uint256 epoch,
         bytes32[] calldata modelLeafHashes,
-        address[] calldata operators,
+        Attestation[] calldata attestations,
         int256[] calldata sketches,
         uint256 selectedMask,
         uint256 flagMask,
@@ -267,9 +288,61 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         bytes32 seed = recordSeed(epoch); // draws the aggregator
         if (msg.sender != ep.aggregator) revert NotAggregator(epoch, msg.sender, ep.aggregator);
         if (block.number > ep.submitDeadline) revert SubmitClosed(epoch, ep.submitDeadline);
-        _checkOperators(epoch, operators);
-        _checkAndVerify(epoch, seed, operators.length, sketches, selectedMask, flagMask, proof);
-        _storeResult(epoch, ep, _modelRoot(modelLeafHashes), operators, sketches, selectedMask, flagMask);
+        uint256 c = _committed[epoch].length;
+        if (c < MIN_PARTICIPANTS) revert TooFewParticipants(epoch, c);
+        uint256 n = Attestations.include(
+            address(serviceManager),
+            epoch,
+            _committed[epoch],
+            attestations,
+            byzantineBound(c) + 1,
+            _resultOperators[epoch]
+        );
+        bytes32 modelDigest = ep.baseModel;
+        if (n < MIN_PARTICIPANTS) {
+            if (modelLeafHashes.length | sketches.length | proof.length | selectedMask | flagMask != 0) {
+                revert EmptyResultMalformed(epoch);
+            }
+        } else {
+            _checkAndVerify(epoch, seed, n, sketches, selectedMask, flagMask, proof);
+            modelDigest = _modelRoot(modelLeafHashes);
+        }
+        _storeResult(epoch, ep, modelDigest, sketches, selectedMask, flagMask);
+    }
+
+    /// @notice Show that the standing result of `epoch` wrongly left out `operator`: with
+    /// `attestations` (validated exactly as `submitResult` validates them) of which at least
+    /// `exclusionQuorum(c)` by operators other than `operator` hold it. While the result is
+    /// challengeable (its window open); no bond: a refused challenge reverts. Upheld: the
+    /// result is voided, the epoch passes to the next aggregator (or is skipped after the
+    /// last attempt), the aggregator is slashed `aggregatorSlashWad` (`WrongfulExclusion`)
+    /// and the caller rewarded out of what the slash removed.
+    /// @dev Why `2·f_c + 1` and not the `f_c + 1` that includes an operator: with `f_c + 1`,
+    /// up to `f_c` Byzantine operators could withhold their attestations of `j` until an
+    /// honest aggregator, having received only one honest attestation of `j`, rightly left
+    /// `j` out, then challenge with them, and the honest aggregator would be slashed. Of
+    /// `2·f_c + 1` attestations at least `f_c + 1` are honest, and an honest operator's
+    /// attestation reaches the aggregator before it posts (it waits for every committed
+    /// operator's attestation or its availability timeout), so it included `j`: an honest
+    /// aggregator cannot lose an exclusion challenge.
+    /// @return upheld Always true (a challenge that proves nothing reverts).
+    function challengeExclusion(uint256 epoch, address operator, Attestation[] calldata attestations)
+        external
+        returns (bool upheld)
+    {
+        _challengeable(epoch);
+        Attestations.checkExclusion(
+            address(serviceManager),
+            epoch,
+            _committed[epoch],
+            attestations,
+            operator,
+            _resultOperators[epoch],
+            exclusionQuorum(_committed[epoch].length)
+        );
+        emit ExclusionChallenged(epoch, operator, msg.sender);
+        _void(epoch, msg.sender, SlashReason.WrongfulExclusion);
+        return true;
     }
 
     /// @notice When the aggregator let its submit deadline pass, penalize it and hand the
@@ -285,12 +358,14 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         address absent = ep.aggregator;
         emit AggregatorTimedOut(epoch, absent);
         _rotate(epoch, ep);
-        _slash(epoch, absent, _params.timeoutSlashWad, SlashReason.MissedDeadline, address(0));
+        _slash(PendingSlash(epoch, absent, _params.timeoutSlashWad, SlashReason.MissedDeadline, false, address(0)));
     }
 
     /// @notice After the challenge window, once no sketch challenge of the epoch is open
     /// (`SketchChallengesOpen`: prove or close them first), the result stands: flagged
-    /// operators are slashed and the new model becomes the next epoch's base. An epoch with fewer than three
+    /// operators are slashed and the new model becomes the next epoch's base. An empty
+    /// result (fewer than three operators included) skips the epoch instead (`EpochSkipped`,
+    /// the model unchanged, nobody slashed). An epoch with fewer than three
     /// commitments is skipped once its commit phase has closed, and so is one whose seed
     /// was never recorded while `blockhash` could still read it. Anyone may call it.
     function finalize(uint256 epoch) external {
@@ -309,13 +384,20 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         if (block.number <= ep.challengeDeadline) revert ChallengeStillOpen(epoch, ep.challengeDeadline);
         uint256 open = openSketchChallenges[epoch];
         if (open > 0) revert SketchChallengesOpen(epoch, open);
+        if (ep.selectedMask == 0) {
+            // An empty result (fewer than three included): no model, nobody slashed.
+            _skip(epoch, ep, _committed[epoch].length);
+            return;
+        }
         ep.status = Status.Finalized;
         latestModel = ep.modelDigest;
         emit EpochFinalized(epoch, ep.modelDigest, ep.flagMask);
         address[] storage ops = _resultOperators[epoch];
         uint256 mask = ep.flagMask;
         for (uint256 i; i < ops.length; ++i) {
-            if ((mask >> i) & 1 == 1) _slash(epoch, ops[i], _params.flagSlashWad, SlashReason.Flagged, address(0));
+            if ((mask >> i) & 1 == 1) {
+                _slash(PendingSlash(epoch, ops[i], _params.flagSlashWad, SlashReason.Flagged, false, address(0)));
+            }
         }
     }
 
@@ -392,7 +474,29 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         return _committed[epoch];
     }
 
-    /// @notice Operators of the submitted result, in the result's (ascending) order.
+    /// @notice Operators that committed in `epoch`, in ascending address order: bit `i` of
+    /// an attestation's `heldMask` is the `i`-th of them.
+    function committedSorted(uint256 epoch) external view returns (address[] memory) {
+        return Attestations.sorted(_committed[epoch]);
+    }
+
+    /// @notice The EIP-712 digest an operator signs to attest that, of the updates committed
+    /// in `epoch`, it holds those in `heldMask`: `Availability(uint256 epoch,uint256
+    /// heldMask)` in the domain `{name: "p2pfl", version: "1", chainId: block.chainid,
+    /// verifyingContract: serviceManager}`.
+    function availabilityDigest(uint256 epoch, uint256 heldMask) public view returns (bytes32) {
+        return Attestations.digest(address(serviceManager), epoch, heldMask);
+    }
+
+    /// @notice Attestations of an excluded operator by others that uphold an exclusion
+    /// challenge in an epoch of `committedCount` commitments: `2·byzantineBound(c) + 1`
+    /// (see `challengeExclusion` for why not `f_c + 1`).
+    function exclusionQuorum(uint256 committedCount) public view returns (uint256) {
+        return 2 * byzantineBound(committedCount) + 1;
+    }
+
+    /// @notice Operators of the submitted result, in the result's (ascending) order: the
+    /// included set its attestations derive.
     function resultOperators(uint256 epoch) external view returns (address[] memory) {
         return _resultOperators[epoch];
     }
@@ -531,7 +635,6 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         uint256 epoch,
         Epoch storage ep,
         bytes32 modelDigest,
-        address[] calldata operators,
         int256[] calldata sketches,
         uint256 selectedMask,
         uint256 flagMask
@@ -539,16 +642,18 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         uint256 k = _params.sketchDim;
         bytes32[] storage hashes = _sketchHashes[epoch];
         while (hashes.length > 0) hashes.pop();
-        for (uint256 i; i < operators.length; ++i) {
+        // One row per included operator; none in an empty result.
+        for (uint256 i; i < sketches.length / k; ++i) {
             hashes.push(keccak256(abi.encode(sketches[i * k:(i + 1) * k])));
         }
-        _resultOperators[epoch] = operators;
         ep.status = Status.Submitted;
         ep.modelDigest = modelDigest;
         ep.selectedMask = selectedMask;
         ep.flagMask = flagMask;
         ep.challengeDeadline = uint64(block.number) + _params.challengeBlocks;
-        emit ResultSubmitted(epoch, msg.sender, modelDigest, ep.seed, operators, sketches, selectedMask, flagMask);
+        emit ResultSubmitted(
+            epoch, msg.sender, modelDigest, ep.seed, _resultOperators[epoch], sketches, selectedMask, flagMask
+        );
     }
 
     /// @dev The root of the model whose live leaves hash to `hashes` (one per leaf).
@@ -559,34 +664,26 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         return MerkleRoot.rootOfLeafHashes(hashes, UpdateChunk.depth(d));
     }
 
-    function _checkOperators(uint256 epoch, address[] calldata operators) private view {
-        uint256 n = operators.length;
-        if (n < MIN_PARTICIPANTS) revert TooFewParticipants(epoch, n);
-        if (n != _committed[epoch].length) revert OperatorsNotCommitted(epoch);
-        for (uint256 i; i < n; ++i) {
-            if (i > 0 && operators[i] <= operators[i - 1]) revert OperatorsNotSorted(epoch, i);
-            if (commitmentOf[epoch][operators[i]] == bytes32(0)) revert OperatorNotCommitted(epoch, operators[i]);
-        }
-    }
-
     /// @dev A slash never fails for lack of gas: the whole transaction reverts unless the
     /// call can be given SLASH_GAS (EIP-150 forwards at most 63/64 of what is left). One
     /// the core refuses for another reason (e.g. the operator is no longer slashable) is
     /// recorded as pending and reported; the epoch goes on. With a `challenger`, the stake
     /// the slash removed is measured and the challenger rewarded out of it (on a retry for
-    /// a pending slash).
-    function _slash(uint256 epoch, address operator, uint256 wad, SlashReason reason, address challenger) private {
-        if (wad == 0) return;
-        uint256 before = challenger == address(0) ? 0 : serviceManager.stakeOf(operator);
+    /// a pending slash). Takes the slash as one memory struct (`done` false): the optimizer specializes
+    /// a function for the literal arguments of each call site, which copied this whole body
+    /// once per slash reason; a struct pointer is never a literal, so there is one copy.
+    function _slash(PendingSlash memory p) private {
+        if (p.wad == 0) return;
+        uint256 before = p.challenger == address(0) ? 0 : serviceManager.stakeOf(p.operator);
         uint256 needed = SLASH_GAS + SLASH_GAS / 63 + SLASH_GAS_MARGIN;
         if (gasleft() < needed) revert SlashGasTooLow(needed, gasleft());
-        try serviceManager.slash{gas: SLASH_GAS}(operator, wad, _describe(reason)) {
-            emit SlashApplied(epoch, operator, wad, reason);
-            if (challenger != address(0)) _reward(epoch, challenger, before, operator);
+        try serviceManager.slash{gas: SLASH_GAS}(p.operator, p.wad, _describe(p.reason)) {
+            emit SlashApplied(p.epoch, p.operator, p.wad, p.reason);
+            if (p.challenger != address(0)) _reward(p.epoch, p.challenger, before, p.operator);
         } catch (bytes memory err) {
-            _pendingSlashes.push(PendingSlash(epoch, operator, wad, reason, false, challenger));
-            emit SlashFailed(epoch, operator, reason, err);
-            emit SlashPending(_pendingSlashes.length - 1, epoch, operator);
+            _pendingSlashes.push(p);
+            emit SlashFailed(p.epoch, p.operator, p.reason, err);
+            emit SlashPending(_pendingSlashes.length - 1, p.epoch, p.operator);
         }
     }
 
@@ -596,6 +693,7 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         if (reason == SlashReason.WrongSketch) return "p2pfl: wrong sketch in result";
         if (reason == SlashReason.WrongModel) return "p2pfl: wrong model in result";
         if (reason == SlashReason.NormViolation) return "p2pfl: update above the norm bound";
+        if (reason == SlashReason.WrongfulExclusion) return "p2pfl: wrongful exclusion";
         return "p2pfl: aggregator missed its deadline";
     }
 
@@ -690,14 +788,20 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
     /// @dev Void the result: the bond back, the epoch to the next attempt (or skipped),
     /// the aggregator slashed and the challenger rewarded out of what the slash removed.
     function _uphold(uint256 epoch, address challenger, uint256 bond, ChallengeKind kind) internal override {
+        _credit(challenger, bond);
+        _void(epoch, challenger, kind == ChallengeKind.Model ? SlashReason.WrongModel : SlashReason.WrongSketch);
+    }
+
+    /// @dev An upheld challenge by `challenger`: the result voided, the epoch to the next
+    /// attempt (or skipped), then (the interaction, last) the aggregator slashed for
+    /// `reason` and the challenger rewarded out of what the slash removed.
+    function _void(uint256 epoch, address challenger, SlashReason reason) private {
         Epoch storage ep = _epochs[epoch];
         address aggregator = ep.aggregator;
         ep.status = Status.Open;
-        _credit(challenger, bond);
         emit ResultVoided(epoch, aggregator, challenger);
         _rotate(epoch, ep);
-        SlashReason reason = kind == ChallengeKind.Model ? SlashReason.WrongModel : SlashReason.WrongSketch;
-        _slash(epoch, aggregator, _params.aggregatorSlashWad, reason, challenger);
+        _slash(PendingSlash(epoch, aggregator, _params.aggregatorSlashWad, reason, false, challenger));
     }
 
     function _forfeit(address aggregator, uint256 bond) internal override {
@@ -709,6 +813,6 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
     }
 
     function _slashNorm(uint256 epoch, address operator) internal override {
-        _slash(epoch, operator, _params.normSlashWad, SlashReason.NormViolation, address(0));
+        _slash(PendingSlash(epoch, operator, _params.normSlashWad, SlashReason.NormViolation, false, address(0)));
     }
 }

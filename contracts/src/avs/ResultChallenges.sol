@@ -92,7 +92,8 @@ abstract contract ResultChallenges is IResultChallenges {
     /// a model its aggregator never serves is challengeable all the same. Entries past
     /// `modelDim` are zero in any model, so the step's are zeroed before the comparison.
     /// Sent with the challenge bond. Upheld: the result is voided and the aggregator
-    /// slashed; otherwise the bond goes to it.
+    /// slashed; otherwise the bond goes to it. An empty result (it selects nobody: a Krum
+    /// result selects `n − f >= 3`) has no model to challenge (`EmptyResult`).
     function challengeModel(
         uint256 epoch,
         uint256 leaf,
@@ -104,6 +105,7 @@ abstract contract ResultChallenges is IResultChallenges {
         bytes32[] calldata modelProof
     ) external payable returns (bool upheld) {
         ResultView memory r = _challengeable(epoch);
+        if (r.selectedMask == 0) revert EmptyResult(epoch);
         if (msg.value != _challengeBond()) revert ChallengeBondWrong(msg.value, _challengeBond());
         uint256 depth = UpdateChunk.depth(_modelDim());
         if (!MerkleRoot.verifyLeaf(r.baseModel, leaf, baseLeaf, baseProof, depth)) revert LeafNotInRoot(epoch, 0);
@@ -139,13 +141,15 @@ abstract contract ResultChallenges is IResultChallenges {
     /// result posted it, `partials` the challenger's partial sketch of every chunk of the
     /// operator's update (`chunks × k` entries, chunk-major), which must not sum to the
     /// posted row. Sent with the challenge bond. Then `proveChunk` for every chunk, by
-    /// anyone, before the challenge's deadline; the result cannot finalize meanwhile.
+    /// anyone, before the challenge's deadline; the result cannot finalize meanwhile. An
+    /// empty result has no sketch to challenge (`EmptyResult`).
     function openSketchChallenge(uint256 epoch, uint256 index, int256[] calldata posted, int256[] calldata partials)
         external
         payable
         returns (uint256 id)
     {
         ResultView memory r = _challengeable(epoch);
+        if (r.selectedMask == 0) revert EmptyResult(epoch);
         if (msg.value != _challengeBond()) revert ChallengeBondWrong(msg.value, _challengeBond());
         uint256 n = _resultOperatorCount(epoch);
         if (index >= n) revert ChallengedRowOutOfRange(index, n);

@@ -27,7 +27,22 @@ interface IEpochManager {
         /// The aggregator posted a model that a model challenge showed to be wrong.
         WrongModel,
         /// The operator's committed update is above the norm bound (a norm proof).
-        NormViolation
+        NormViolation,
+        /// The aggregator left out an operator that an exclusion challenge showed available
+        /// (`challengeExclusion`: `exclusionQuorum` attestations of it by others).
+        WrongfulExclusion
+    }
+
+    /// @notice A committed operator's availability attestation: its EIP-712 signature
+    /// (65 bytes, `r ‖ s ‖ v`) over `Availability(uint256 epoch,uint256 heldMask)` in the
+    /// domain `{name: "p2pfl", version: "1", chainId, verifyingContract: the AVS service
+    /// manager}`. Bit `i` of `heldMask` is the `i`-th operator that committed in the epoch,
+    /// in ascending address order (`committedSorted`): the updates whose bytes the operator
+    /// fetched and checked against their roots.
+    struct Attestation {
+        address operator;
+        uint256 heldMask;
+        bytes signature;
     }
 
     // ------------------------------------------------------------------ errors
@@ -62,12 +77,25 @@ interface IEpochManager {
     error SeedUnavailable(uint256 epoch);
     /// @notice `epoch` has `committed` participants, fewer than the minimum.
     error TooFewParticipants(uint256 epoch, uint256 committed);
-    /// @notice The result's operators are not exactly the ones that committed in `epoch`.
-    error OperatorsNotCommitted(uint256 epoch);
-    /// @notice `operator` of the result did not commit in `epoch`.
-    error OperatorNotCommitted(uint256 epoch, address operator);
-    /// @notice The result's operators are not in strictly ascending order at `index`.
-    error OperatorsNotSorted(uint256 epoch, uint256 index);
+    /// @notice The attestations are not in strictly ascending operator order at `index`
+    /// (a repeated operator included: one attestation counts per operator).
+    error AttestationsNotAscending(uint256 index);
+    /// @notice An attestation of `epoch` is by `operator`, which did not commit in it.
+    error AttestorNotCommitted(uint256 epoch, address operator);
+    /// @notice `operator`'s attestation of `epoch` sets bits at or beyond the committed count.
+    error AttestationMaskTooWide(uint256 epoch, address operator);
+    /// @notice `operator`'s attestation does not carry its signature over its mask in
+    /// `epoch`, this chain and this AVS (malformed, another signer, epoch or domain).
+    error BadAttestationSignature(uint256 epoch, address operator);
+    /// @notice Fewer than three operators are included in the result of `epoch`, so it must
+    /// be empty: no model leaf hashes, sketches or proof, and both masks zero.
+    error EmptyResultMalformed(uint256 epoch);
+    /// @notice `operator` did not commit in `epoch`, or the result includes it: there is no
+    /// exclusion to challenge.
+    error NotExcluded(uint256 epoch, address operator);
+    /// @notice An exclusion challenge in `epoch` carries `have` valid attestations of the
+    /// operator by others, fewer than the `need` (`exclusionQuorum`) it takes.
+    error ExclusionQuorumNotMet(uint256 epoch, uint256 have, uint256 need);
     /// @notice The result posts `length` model leaf hashes instead of `expected`
     /// (`ceil(modelDim / 64)`).
     error ModelLeafHashesWrong(uint256 length, uint256 expected);
@@ -124,7 +152,9 @@ interface IEpochManager {
     /// drawn from it for the current attempt.
     event SeedRecorded(uint256 indexed epoch, bytes32 seed, address aggregator);
     /// @notice `aggregator` posted the result of `epoch`: the new model's digest, the
-    /// sketches of the (ascending) `operators`, and the selection and flag bitmasks.
+    /// sketches of the (ascending) `operators` (the included set the attestations derive),
+    /// and the selection and flag bitmasks. An empty result (fewer than three operators
+    /// included) has the base model as digest, no sketches and zero masks.
     event ResultSubmitted(
         uint256 indexed epoch,
         address indexed aggregator,
@@ -137,6 +167,9 @@ interface IEpochManager {
     );
     /// @notice An upheld challenge by `challenger` voided `aggregator`'s result of `epoch`.
     event ResultVoided(uint256 indexed epoch, address indexed aggregator, address challenger);
+    /// @notice `challenger` showed that the result of `epoch` wrongly left out `operator`
+    /// (an upheld exclusion challenge; `ResultVoided` follows).
+    event ExclusionChallenged(uint256 indexed epoch, address indexed operator, address challenger);
     /// @notice `aggregator` let the submit deadline of `epoch` pass.
     event AggregatorTimedOut(uint256 indexed epoch, address indexed aggregator);
     /// @notice `epoch` passed to `aggregator` (drawn for rotation `attempt`) with a new submit
@@ -147,8 +180,8 @@ interface IEpochManager {
     event AttemptsExhausted(uint256 indexed epoch, uint32 attempts);
     /// @notice The result of `epoch` stands: `modelDigest` is the new model.
     event EpochFinalized(uint256 indexed epoch, bytes32 modelDigest, uint256 flagMask);
-    /// @notice `epoch` ended without a result (`committed` commitments, a lost seed, or its
-    /// aggregator attempts exhausted).
+    /// @notice `epoch` ended without a new model (`committed` commitments, a lost seed, its
+    /// aggregator attempts exhausted, or an empty result finalized).
     event EpochSkipped(uint256 indexed epoch, uint256 committed);
     /// @notice `operator` was slashed by `wad` (1e18 = all) of its allocation in `epoch`
     /// for `reason` (also when a retry applies a pending slash).

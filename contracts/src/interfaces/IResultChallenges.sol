@@ -15,6 +15,9 @@ interface IResultChallenges {
 
     // ------------------------------------------------------------------ errors
 
+    /// @notice The result of `epoch` is empty (fewer than three operators included): it has
+    /// no model or sketch to challenge, only exclusions (`challengeExclusion`).
+    error EmptyResult(uint256 epoch);
     /// @notice A challenge must send exactly the challenge bond.
     error ChallengeBondWrong(uint256 sent, uint256 required);
     /// @notice Leaf `which` of a model challenge (0 the base model, 1 the posted model,

@@ -10,6 +10,7 @@ import {DevAllocationManager} from "../../src/devnet/DevAllocationManager.sol";
 import {DevStrategyManager} from "../../src/devnet/DevStrategyManager.sol";
 import {P2pflServiceManager} from "../../src/avs/P2pflServiceManager.sol";
 import {EpochManager} from "../../src/avs/EpochManager.sol";
+import {IEpochManager} from "../../src/interfaces/IEpochManager.sol";
 import {MerkleRoot} from "../../src/avs/MerkleRoot.sol";
 import {UpdateChunk} from "../../src/avs/UpdateChunk.sol";
 import {IAllocationManagerTypes, IStrategy, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
@@ -132,7 +133,46 @@ abstract contract Devnet is Test {
         return abi.encodePacked(r, s, v);
     }
 
-    /// @notice A deterministic int32 update of `d` entries (little-endian bytes).
+    /// @notice The private key of operator `op`.
+    function keyOf(address op) internal view returns (uint256) {
+        for (uint256 i; i < ops.length; ++i) {
+            if (ops[i] == op) return keys[i];
+        }
+        revert("unknown operator");
+    }
+
+    /// @notice `op`'s availability attestation of epoch `e` holding `mask`, signed (EIP-712)
+    /// with its key, as a node gossips it.
+    function attest(uint256 e, address op, uint256 mask) internal view returns (IEpochManager.Attestation memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(keyOf(op), epochs.availabilityDigest(e, mask));
+        return IEpochManager.Attestation(op, mask, abi.encodePacked(r, s, v));
+    }
+
+    /// @notice Every committed operator's attestation of `e` (ascending), each with
+    /// `masks[i]` for the `i`-th committed operator in ascending order.
+    function attestWith(uint256 e, uint256[] memory masks)
+        internal
+        view
+        returns (IEpochManager.Attestation[] memory a)
+    {
+        address[] memory c = epochs.committedSorted(e);
+        a = new IEpochManager.Attestation[](c.length);
+        for (uint256 i; i < c.length; ++i) {
+            a[i] = attest(e, c[i], masks[i]);
+        }
+    }
+
+    /// @notice Every committed operator's attestation of `e`, each holding every update:
+    /// the attestations of an epoch in which everybody served its bytes.
+    function attestAll(uint256 e) internal view returns (IEpochManager.Attestation[] memory) {
+        uint256 c = epochs.committed(e).length;
+        uint256[] memory masks = new uint256[](c);
+        for (uint256 i; i < c; ++i) {
+            masks[i] = (1 << c) - 1;
+        }
+        return attestWith(e, masks);
+    }
+
     /// @notice Some model's `ceil(MODEL_DIM / 64)` leaf hashes, as a result posts them.
     function modelLeafHashes(uint256 salt) internal pure returns (bytes32[] memory h) {
         h = new bytes32[]((uint256(MODEL_DIM) + 63) / 64);
@@ -146,6 +186,7 @@ abstract contract Devnet is Test {
         return MerkleRoot.rootOfLeafHashes(modelLeafHashes(salt), UpdateChunk.depth(MODEL_DIM));
     }
 
+    /// @notice A deterministic int32 update of `d` entries (little-endian bytes).
     function fakeUpdate(uint256 salt, uint256 d) internal pure returns (bytes memory out) {
         out = new bytes(d * 4);
         for (uint256 t; t < d; ++t) {
