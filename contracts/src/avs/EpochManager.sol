@@ -103,6 +103,9 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         uint256 rewardShareWad;
         /// @dev Bound on an update's `Σ q²` (fixed point), above which it is slashable.
         uint256 normBoundSq;
+        /// @dev N_max, the largest committee: the largest `n` a Krum verifier is deployed
+        /// for (3 ..= 255). A larger operator set sits a stake-weighted committee per epoch.
+        uint32 committeeSize;
     }
 
     struct PendingSlash {
@@ -176,6 +179,7 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
                 || params_.flagRhoNum >= RHO_LIMIT || params_.maxAttempts == 0 || params_.modelDim == 0
                 || UpdateChunk.chunkCount(params_.modelDim) > 255 || params_.normSlashWad > 1e18
                 || params_.normBoundSq == 0 || params_.rewardShareWad >= 1e18
+                || params_.committeeSize < MIN_PARTICIPANTS || params_.committeeSize > 255
         ) revert BadParams();
         // Longest an operator of an epoch must stay slashable after the epoch opened: the
         // commit phase, then per attempt the submit phase, the challenge window and the
@@ -193,13 +197,26 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
 
     // ------------------------------------------------------------------ epoch flow
 
-    /// @notice Open the next epoch: snapshot the operator set and stakes. The aggregator is
-    /// drawn later, from the seed (`recordSeed`). Anyone may call it once the previous
-    /// epoch is finalized.
+    /// @notice Open the next epoch: snapshot its roster and stakes. Up to `committeeSize`
+    /// registered operators, the roster is the whole operator set; above it, a committee of
+    /// at most `committeeSize` operators drawn by stake (`P2pflServiceManager.sampleCommittee`)
+    /// from the previous epoch's seed (or, with none recorded, the previous block's hash):
+    /// the gas is then bounded by the committee's size, not the operator set's. The
+    /// aggregator is drawn later, from the seed (`recordSeed`). Anyone may call it once the
+    /// previous epoch is finalized.
     function openEpoch() external returns (uint256 epoch) {
         uint256 prev = currentEpoch;
         if (prev != 0 && _epochs[prev].status != Status.Finalized) revert PreviousEpochNotFinalized(prev);
-        (address[] memory ops, uint256[] memory stakes) = serviceManager.operatorsWithStakes();
+        uint256 size = _params.committeeSize;
+        address[] memory ops;
+        uint256[] memory stakes;
+        if (serviceManager.operatorCount() > size) {
+            bytes32 from = _epochs[prev].seed;
+            if (from == bytes32(0)) from = blockhash(block.number - 1);
+            (ops, stakes) = serviceManager.sampleCommittee(from, size);
+        } else {
+            (ops, stakes) = serviceManager.operatorsWithStakes();
+        }
         uint256 minimum = serviceManager.minimumStake();
         epoch = prev + 1;
         uint256 total;

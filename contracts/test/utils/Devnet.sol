@@ -92,7 +92,8 @@ abstract contract Devnet is Test {
             normSlashWad: 0.1e18,
             challengeBond: 1 ether,
             rewardShareWad: 0.5e18,
-            normBoundSq: type(uint256).max
+            normBoundSq: type(uint256).max,
+            committeeSize: 16
         });
     }
 

@@ -113,6 +113,9 @@ class Params:
     reward_share_wad: int = 5 * 10**17
     # Bound on an update's Σ q² (fixed point): p2pfl.learn.codec.norm_bound_sq(C, d).
     norm_bound_sq: int = norm_bound_sq(DEFAULT_CLIP, DEFAULT_MODEL_DIM)
+    # N_max: the largest committee, the largest n a Krum verifier is deployed for. More
+    # registered operators than this: each epoch a committee of this many is drawn by stake.
+    committee_size: int = 16
 
     @property
     def rho(self) -> Fraction:
@@ -136,6 +139,7 @@ class Params:
             self.challenge_bond,
             self.reward_share_wad,
             self.norm_bound_sq,
+            self.committee_size,
         )
 
     @property

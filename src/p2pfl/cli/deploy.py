@@ -91,6 +91,15 @@ def deploy(
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Aggregator attempts per epoch before it is skipped.")
     ] = 4,
+    committee_size: Annotated[
+        int | None,
+        typer.Option(
+            min=3,
+            max=255,
+            help="N_max: above this many registered operators, each epoch draws a committee "
+            "of this many by stake. Default: the largest --krum-verifier size, else 16.",
+        ),
+    ] = None,
     model_dim: Annotated[
         int,
         typer.Option(
@@ -139,6 +148,11 @@ def deploy(
             "verifier) or, on a devnet, --insecure-test-verifier"
         )
     size = _parse_size(krum_verifier) if krum_verifier else None
+    if size and committee_size and committee_size > size[0]:
+        raise ConfigError(
+            f"--committee-size {committee_size} exceeds the largest verifier (n = {size[0]}): "
+            "a committee that large could never be proven"
+        )
     if rpc is not None and core is None:
         raise ConfigError(
             "--rpc needs --core: the devnet stand-ins are never deployed to a live network"
@@ -158,6 +172,7 @@ def deploy(
         model_dim=model_dim,
         norm_bound_sq=norm_bound_sq(clip, model_dim),
         reward_share_wad=round(reward_share * WAD),
+        committee_size=committee_size or (size[0] if size else 16),
     )
     build_contracts()
     with ExitStack() as stack:

@@ -60,6 +60,15 @@ def run_testnet(
     nodes: Annotated[int, typer.Option(min=3, max=16, help="Operator nodes.")] = 8,
     malicious: Annotated[int, typer.Option(min=0, help="Nodes that send an attack.")] = 2,
     attack: Annotated[str, typer.Option(help="The malicious nodes' attack.")] = "gaussian",
+    committee: Annotated[
+        int | None,
+        typer.Option(
+            min=3,
+            max=16,
+            help="Committee size N_max (default: every node): with fewer than the nodes, "
+            "each epoch draws this many by stake and the others watch.",
+        ),
+    ] = None,
     withhold: Annotated[
         int,
         typer.Option(
@@ -147,6 +156,7 @@ def run_testnet(
             nodes=nodes,
             malicious=malicious,
             withhold=withhold,
+            committee=committee,
             attack=attack,
             cheat_epochs=[] if no_cheat else (cheat_epoch or [2]),
             cheat=cheat,

@@ -64,6 +64,9 @@ class TestnetConfig(BaseModel):
     challenge_blocks: int = Field(6, ge=2)
     max_byzantine: int = Field(2, ge=0)
     max_attempts: int = Field(4, ge=1)  # aggregator attempts per epoch, then skipped
+    # N_max (verifiers are deployed for n = 3 ..= it); fewer than the nodes: each epoch a
+    # committee of this many is drawn by stake, the others watch. None: every node.
+    committee: int | None = Field(None, ge=3, le=16)
     block_time: int = Field(1, ge=1)
     threads: int = Field(1, ge=1)  # torch threads per node process
     flag_slash_pct: float = Field(0.0, ge=0, le=100)  # DESIGN.md: flags do not slash
@@ -75,6 +78,8 @@ class TestnetConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TestnetConfig:
+        if self.committee is not None and self.committee > self.nodes:
+            raise ValueError("the committee cannot be larger than the nodes")
         if self.malicious + self.withhold >= self.nodes:
             raise ValueError("malicious and withholding nodes together must be fewer than nodes")
         _ = self.rho  # raises on a bad rho
@@ -82,6 +87,10 @@ class TestnetConfig(BaseModel):
             raise ValueError("--link shapes the namespaces' links: it needs --netns")
         _ = self.link_spec  # raises on a bad spec
         return self
+
+    @property
+    def committee_size(self) -> int:
+        return self.committee or self.nodes
 
     @property
     def link_spec(self) -> LinkSpec | None:
@@ -251,13 +260,14 @@ def _devnet(cfg: TestnetConfig, out: Path, say: Say, ns: Netns | None) -> Iterat
             challenge_blocks=cfg.challenge_blocks,
             max_byzantine=cfg.max_byzantine,
             max_attempts=cfg.max_attempts,
+            committee_size=cfg.committee_size,
             flag_rho_num=cfg.rho.numerator,
             flag_rho_den=cfg.rho.denominator,
             flag_slash_wad=_wad(cfg.flag_slash_pct),
             aggregator_slash_wad=_wad(cfg.aggregator_slash_pct),
             timeout_slash_wad=_wad(cfg.timeout_slash_pct),
         )
-        say(f"deploying to {anvil.url}: core, AVS, Krum verifiers for n = 3..{cfg.nodes}")
+        say(f"deploying to {anvil.url}: core, AVS, Krum verifiers for n = 3..{cfg.committee_size}")
         deployment = deploy_devnet(
             chain,
             deployer,
@@ -266,7 +276,7 @@ def _devnet(cfg: TestnetConfig, out: Path, say: Say, ns: Netns | None) -> Iterat
                 for op in ops
             ],
             verifier=lambda: verifier.deploy_router(
-                chain, deployer, range(3, cfg.nodes + 1), params.sketch_dim, say=say
+                chain, deployer, range(3, cfg.committee_size + 1), params.sketch_dim, say=say
             ),
             params=params,
             genesis_model=GlobalModel.genesis(cfg.model_seed).digest,
