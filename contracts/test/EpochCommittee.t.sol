@@ -34,8 +34,7 @@ contract EpochCommitteeTest is Devnet {
 
     function test_aRosterAboveTheCommitteeSizeSitsADrawnCommittee() public {
         EpochManager em = _manager(4);
-        (address[] memory expected, uint256[] memory stakes) =
-            avs.sampleCommittee(blockhash(block.number - 1), 4);
+        (address[] memory expected, uint256[] memory stakes) = avs.sampleCommittee(blockhash(block.number - 1), 4);
         uint256 e = em.openEpoch();
         (address[] memory roster, uint256[] memory rosterStakes) = em.roster(e);
         assertEq(roster.length, 4);

@@ -37,13 +37,20 @@ def upper_snake(camel: str) -> str:
 def test_python_enum_mirrors_the_solidity_enum() -> None:
     source = (contracts_dir() / "src/interfaces/IEpochManager.sol").read_text()
     members = solidity_enum(source, "SlashReason")
-    assert members == ["Flagged", "WrongSketch", "MissedDeadline", "WrongModel", "NormViolation"]
+    assert members == [
+        "Flagged",
+        "WrongSketch",
+        "MissedDeadline",
+        "WrongModel",
+        "NormViolation",
+        "WrongfulExclusion",
+    ]
     assert [upper_snake(m) for m in members] == [r.name for r in SlashReason]
     assert [r.value for r in SlashReason] == list(range(len(members)))
 
 
 def test_words_and_phrases() -> None:
-    assert [r.short for r in SlashReason] == ["flag", "cheat", "late", "cheat", "norm"]
+    assert [r.short for r in SlashReason] == ["flag", "cheat", "late", "cheat", "norm", "cheat"]
     assert len({r.describe for r in SlashReason}) == len(SlashReason)
     # the contract hands EigenLayer the same phrases
     contract = (contracts_dir() / "src/avs/EpochManager.sol").read_text()

@@ -41,5 +41,5 @@ _DESCRIBE = {
     SlashReason.MISSED_DEADLINE: "aggregator missed its deadline",
     SlashReason.WRONG_MODEL: "wrong model in result",
     SlashReason.NORM_VIOLATION: "update above the norm bound",
-    SlashReason.WRONGFUL_EXCLUSION: "available operator left out of result",
+    SlashReason.WRONGFUL_EXCLUSION: "wrongful exclusion",
 }
