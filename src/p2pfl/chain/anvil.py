@@ -27,10 +27,20 @@ class Anvil:
     chain_id: int
 
 
+_HANDED_OUT: set[int] = set()  # ports this process already gave out (maybe not bound yet)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free TCP port on 127.0.0.1, never one this process handed out before: a port
+    reserved for a process started later (the testnet's watcher) is not bound yet, and the
+    kernel would otherwise offer it again (a node's metrics port took the watcher's)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def mine(w3: Web3, blocks: int) -> None:
