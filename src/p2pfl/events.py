@@ -269,7 +269,12 @@ class Submitted(Event, kind="submitted"):
     aggregate_s: float
     prove_s: float
     submit_s: float
-    attest_s: float = 0.0  # waiting for the availability attestations (before fetch_s)
+    attest_s: float = 0.0  # waiting for the availability attestations
+    # Built for every committed operator while the attestations arrived (fetch_s,
+    # aggregate_s and prove_s then overlap attest_s); ready_s: from the start to the
+    # result ready to post.
+    ahead: bool = False
+    ready_s: float = 0.0
     accuracy: float | None = None
     suspicious: bool = False
     operators: list[str] = field(default_factory=list, metadata=LONG)

@@ -149,3 +149,34 @@ async def test_a_held_blob_is_refused_until_released_and_a_fetch_waits_for_it() 
             got = await fetcher.blobs.fetch(digest, [owner.net.peer_id], size=len(data))
         assert got == data
         assert owner.blobs.stats["serve-held"] >= 3
+
+
+@pytest.mark.trio
+async def test_concurrent_fetches_of_one_blob_transfer_it_once() -> None:
+    async with open_peers(2) as (fetcher, provider):
+        data, digest = random_blob(500_000)
+        provider.blobs.store.put(digest, data)
+        got: list[bytes] = []
+
+        async def one() -> None:
+            got.append(await fetcher.blobs.fetch(digest, [provider.net.peer_id]))
+
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                for _ in range(4):
+                    nursery.start_soon(one)
+        assert got == [data] * 4
+        assert provider.blobs.stats["served"] == 1
+        assert fetcher.blobs.stats["fetched"] == 1
+
+
+@pytest.mark.trio
+async def test_the_first_provider_is_asked_first() -> None:
+    async with open_peers(4) as (fetcher, owner, *others):
+        data, digest = random_blob(100_000)
+        owner.blobs.store.put(digest, data)
+        for _ in range(5):  # random order would ask one of the others first 2/3 of the time
+            fetcher.blobs.store.prune(set(), -1.0)
+            await fetcher.blobs.fetch(digest, [owner.net.peer_id, *(o.net.peer_id for o in others)])
+        assert sum(o.blobs.stats["serve-not-found"] for o in others) == 0
+        assert owner.blobs.stats["served"] == 5

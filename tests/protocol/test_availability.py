@@ -19,6 +19,7 @@ from p2pfl.testnet.adversary import Adversary
 from p2pfl.testnet.cheat import Cheat
 from tests.protocol.test_epoch_node import (
     GENESIS,
+    Proofs,
     everyone,
     make_node,
     network,
@@ -31,7 +32,9 @@ WITHHOLD = Tamper(withhold=True)
 
 @pytest.mark.trio
 async def test_a_withheld_update_is_left_out_and_nobody_is_slashed(
-    autojump_clock: MockClock, tmp_path: Path
+    autojump_clock: MockClock,
+    tmp_path: Path,
+    proofs: Proofs,  # noqa: F811  (the fixture imported above)
 ) -> None:
     net = network(tmp_path, 5)
     net.chain.open_epoch(net.accounts[0])
@@ -49,7 +52,11 @@ async def test_a_withheld_update_is_left_out_and_nobody_is_slashed(
     assert seen.excluded == [net.ops[w]]
     assert seen.attestations == 5
     assert net.chain.record(1).status == Status.FINALIZED
-    assert "0x" + net.chain.latest.hex() == nodes[net.aggregator()].of(Submitted)[0].model
+    (sub,) = nodes[net.aggregator()].of(Submitted)
+    assert "0x" + net.chain.latest.hex() == sub.model
+    # the result built ahead for all five was dropped (never proven) for the four's
+    assert not sub.ahead
+    assert proofs.requests == [(4, 64)]
     # nobody slashed, nobody challenged: no timeout, no voided result, no norm proof
     assert not net.chain.timeouts
     assert not net.chain.challenges

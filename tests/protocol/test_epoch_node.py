@@ -33,6 +33,7 @@ import p2pfl.protocol.operator
 import p2pfl.protocol.watcher
 from p2pfl.chain.epochs import NO_AGGREGATOR, Params, Status
 from p2pfl.events import (
+    Attested,
     ChainUnreachable,
     Challenged,
     Checked,
@@ -281,6 +282,7 @@ async def test_a_full_epoch_commits_submits_checks_finalizes_and_every_node_stop
     (sub,) = everyone(nodes, Submitted)
     assert nodes[agg].of(Submitted) == [sub]
     assert (sub.attempt, sub.n, sub.f, sub.cheated) == (0, 4, 0, False)
+    assert sub.ahead  # built while the attestations arrived; proven once
     assert proofs.requests == [(4, 64)]
     (posted,) = net.chain.results
     assert posted.aggregator == net.ops[agg]
@@ -510,7 +512,7 @@ async def test_an_unreachable_chain_is_retried_with_back_off_and_the_epoch_compl
 
 
 @pytest.mark.trio
-async def test_faults_in_prefetch_and_in_the_update_fetch_do_not_kill_the_node(
+async def test_faults_in_prefetch_and_in_reading_commitments_do_not_kill_the_node(
     autojump_clock: MockClock, tmp_path: Path
 ) -> None:
     net = network(tmp_path, 4)
@@ -519,9 +521,14 @@ async def test_faults_in_prefetch_and_in_the_update_fetch_do_not_kill_the_node(
     other = (agg + 1) % 4
     nodes = [make_node(net, i, stop_after=1) for i in range(4)]
     nodes[other].peer.blobs.fail_announced = 2  # type: ignore[attr-defined]
-    # as the aggregator fetches updates (every member committed at once: closed in block 0;
-    # the attestations are in by then, the aggregator starts in block 1)
-    net.chain.outages["commitment"] = (0.75, 2.75)
+    # Every member commits at once (closed in block 0). The commitments cannot be read
+    # until 2.75: the attesters retry until then, and the aggregator, from block 1, fails
+    # to build its result ahead of the attestations; it builds again once they are in.
+    net.chain.outages["commitment"] = (0.0, 2.75)
+    attested_at: list[float] = []  # mock time
+    nodes[other].probes.append(
+        lambda _n, ev: attested_at.append(trio.current_time()) if isinstance(ev, Attested) else None
+    )
     await run_all(nodes)
 
     prefetch = nodes[other].of(Fault)
@@ -529,11 +536,12 @@ async def test_faults_in_prefetch_and_in_the_update_fetch_do_not_kill_the_node(
     assert prefetch
     assert all((f.task, f.error.split(":")[0]) == ("prefetch 1", "OSError") for f in prefetch)
     assert [f.retry_s for f in prefetch] == [0.5, 1.0][: len(prefetch)]
-    fetch = nodes[agg].of(Fault)
-    assert fetch
-    assert all(f.task == "epoch" and "ConnectionError" in f.error for f in fetch)
-    assert all(f.error.startswith("NetError: epoch 1: updates unavailable") for f in fetch)
+    (att,) = nodes[other].of(Attested)
+    assert att.held == 4
+    assert attested_at[0] >= 2.75
     (sub,) = nodes[agg].of(Submitted)
+    assert not sub.ahead
+    assert sub.n == 4
     (check,) = nodes[other].of(Checked)
     assert check.model_matches
     assert net.chain.record(1).status == Status.FINALIZED

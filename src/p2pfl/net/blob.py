@@ -151,6 +151,7 @@ class BlobService:
             lambda: trio.Semaphore(cfg.fetch_per_peer)
         )
         self.stats: Counter[str] = Counter()
+        self._inflight: dict[bytes, trio.Event] = {}  # digest -> set when that fetch ends
         host.set_stream_handler(PROTOCOL, self._handle)
 
     # -- serving -------------------------------------------------------------------
@@ -212,22 +213,39 @@ class BlobService:
         size: int | None = None,
         rounds: int = 3,
     ) -> bytes:
-        """The blob ``digest`` from the store or from one of ``providers`` (tried in random
-        order, each round; a busy or failing peer is skipped). BlobUnavailableError when no
-        provider delivers matching bytes."""
+        """The blob ``digest`` from the store or from one of ``providers`` (the first, its
+        owner or announcer, first; the others in random order, each round; a busy or
+        failing peer is skipped). One fetch per digest at a time: a second caller waits
+        for the first one's bytes (and fetches itself only if that one failed).
+        BlobUnavailableError when no provider delivers matching bytes."""
+        while (running := self._inflight.get(digest)) is not None:
+            await running.wait()
         have = self.store.get(digest)
         if have is not None:
             return have
+        done = self._inflight[digest] = trio.Event()
+        try:
+            return await self._fetch(digest, providers, size, rounds)
+        finally:
+            del self._inflight[digest]
+            done.set()
+
+    async def _fetch(
+        self, digest: bytes, providers: Sequence[ID], size: int | None, rounds: int
+    ) -> bytes:
         if size is not None and size > self.cfg.max_bytes:
             raise BlobUnavailableError(
                 f"announced size {size} exceeds the limit {self.cfg.max_bytes}"
             )
         failures: list[str] = []
-        peers = [p for p in providers if p != self.host.get_id()]
+        me = self.host.get_id()
+        first = [p for p in providers[:1] if p != me]
+        others = [p for p in dict.fromkeys(providers[1:]) if p != me and p not in first]
         held_until = trio.current_time() + HELD_WAIT_S
         attempt = 0
         while attempt < rounds:
-            random.shuffle(peers)
+            random.shuffle(others)
+            peers = first + others
             held = False
             for peer in peers:
                 try:

@@ -66,13 +66,26 @@ class AvailabilityRole:
         )
 
     async def gather(self, st: EpochState, committed: list[str], f_c: int) -> Included:
-        """Wait (at most ``attest_wait_s``) for every committed operator's attestation,
-        then derive the included set as ``submitResult`` will."""
+        """Wait (at most ``attest_wait_s``) for every committed operator's attestation, or
+        until the ones received include every committed operator, then derive the included
+        set as ``submitResult`` will."""
         ctx, e = self.ctx, st.epoch
         board = ctx.peer.attestations
         started = time.perf_counter()
+        everyone = availability.ordered(committed)
         with trio.move_on_after(ctx.opts.attest_wait_s):
-            await board.wait_for(e, frozenset(committed))
+            async with trio.open_nursery() as nursery:
+                # Until every committed operator attested, or every one is included
+                # already: later attestations cannot include anyone more, and with
+                # nobody left out there is no exclusion to answer for.
+                async def heard(op: str) -> None:
+                    await board.wait_for(e, frozenset({op}))
+                    atts = held_attestations(ctx, e, committed)
+                    if availability.available(committed, atts, f_c) == everyone:
+                        nursery.cancel_scope.cancel()
+
+                for op in committed:
+                    nursery.start_soon(heard, op)
         atts = held_attestations(ctx, e, committed)
         included = availability.available(committed, atts, f_c)
         excluded = sorted(set(committed) - set(included), key=lambda a: int(a, 16))

@@ -88,7 +88,7 @@ class Blobs:
         async def one(op: str) -> None:
             while True:
                 try:
-                    digest = await blocking(lambda: self.view.epochs.commitment(epoch, op))
+                    digest = await blocking(lambda: self.view.commitment(epoch, op))
                     data = self.store.get(digest)  # stored: no chain call for providers
                     if data is None:
                         data = await self.peer.blobs.fetch(digest, await self.providers(op))
@@ -99,7 +99,7 @@ class Blobs:
                     failed[op] = describe(exc)
                 if not retry:
                     return
-                await trio.sleep(RETRY_S)
+                await self._announced(epoch, op, RETRY_S)
 
         with trio.move_on_after(timeout_s):
             async with trio.open_nursery() as nursery:
@@ -107,8 +107,20 @@ class Blobs:
                     nursery.start_soon(one, op)
         return out, failed
 
+    async def _announced(self, epoch: int, op: str, wait_s: float) -> None:
+        """Wait ``wait_s``, or less if ``op`` announces its update of ``epoch`` meanwhile
+        (it reveals once the commit phase has closed: until then its server refuses)."""
+        if op in self.peer.board.get("updates", epoch):
+            await trio.sleep(wait_s)  # announced already: the fetch failed otherwise
+            return
+        with trio.move_on_after(wait_s):
+            async for ann in self.peer.board.watch("updates", epoch):
+                if ann.operator == op:
+                    return
+
     async def providers(self, owner: str | None) -> list[ID]:
-        """Every connected peer, and ``owner``'s registered peer id."""
+        """``owner``'s registered peer id first (until the others have fetched it, only
+        the owner holds its update), then every connected peer."""
         peers = list(self.peer.net.connected_peers())
         if owner is None:
             return peers
@@ -118,8 +130,7 @@ class Blobs:
                 pid = ID(raw)
             except Exception:
                 return peers
-            if pid not in peers:
-                peers.append(pid)
+            return [pid, *(p for p in peers if p != pid)]
         return peers
 
     # ------------------------------------------------------------------ retention

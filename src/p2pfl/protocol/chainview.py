@@ -48,6 +48,7 @@ class ChainView:
     service_manager: str = field(init=False)
     _rosters: dict[int, tuple[list[str], list[int]]] = field(default_factory=dict)
     _peers: dict[str, bytes] = field(default_factory=dict)
+    _commitments: dict[tuple[int, str], bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.params = self.epochs.params()
@@ -73,6 +74,19 @@ class ChainView:
         """Drop the cached rosters of epochs before ``epoch``."""
         for e in [x for x in self._rosters if x < epoch]:
             del self._rosters[e]
+        for key in [k for k in self._commitments if k[0] < epoch]:
+            del self._commitments[key]
+
+    def commitment(self, epoch: int, operator: str) -> bytes:
+        """The update root ``operator`` committed for ``epoch`` (zero: none yet). A
+        commitment never changes once made, so a non-zero one is read once."""
+        key = (epoch, operator)
+        if key not in self._commitments:
+            digest = self.epochs.commitment(epoch, operator)
+            if not any(digest):
+                return digest  # not committed (yet): ask again next time
+            self._commitments[key] = digest
+        return self._commitments[key]
 
     def operators(self) -> tuple[list[str], list[int]]:
         """The service manager's operator set now, with stakes (not cached)."""

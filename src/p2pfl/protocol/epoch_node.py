@@ -158,7 +158,7 @@ class EpochNode:
         self.phase = phase_of(snap)
         if info is None or info.status == Status.FINALIZED:
             self._drop_before(e + 1)
-            if e and self.ctx.opts.stop_after is not None and e >= self.ctx.opts.stop_after:
+            if e and self._stopping_after(e):
                 self.ctx.emit(Done(epoch=e))
                 return True
             await self._open_next(e, info)
@@ -296,6 +296,11 @@ class EpochNode:
             ctx.emit(
                 Finalized(epoch=e, model="0x" + after.model_digest.hex(), flag_mask=after.flag_mask)
             )
+            if after.status == Status.FINALIZED and not self._stopping_after(e):
+                await self._open_next(e, after)  # the finalizer opens next: no poll between
+
+    def _stopping_after(self, e: int) -> bool:
+        return self.ctx.opts.stop_after is not None and e >= self.ctx.opts.stop_after
 
     # ------------------------------------------------------------------ chores
     async def _open_next(self, e: int, info: EpochInfo | None) -> None:
