@@ -11,43 +11,26 @@ import pytest
 import trio
 from eth_account import Account
 
-from p2pfl.net.attestations import availability_topic
 from p2pfl.net.availability import Attestation, sign_attestation
 from p2pfl.net.peer import Peer
-from tests.net.conftest import AVS, CHAIN_ID, EPOCH, open_peers
+from tests.net.conftest import (
+    AVS,
+    CHAIN_ID,
+    EPOCH,
+    meshed,
+    open_peers,
+    raw_publish,
+    still_accepts,
+    wait_rejected,
+)
 
 
 def _sign(key: bytes | str, mask: int = 0b111, epoch: int = EPOCH) -> Attestation:
     return sign_attestation(key, chain_id=CHAIN_ID, avs=AVS, epoch=epoch, held_mask=mask)
 
 
-async def _meshed(peers: list[Peer]) -> None:
-    name = availability_topic(CHAIN_ID, AVS, EPOCH)
-    with trio.fail_after(10):
-        for p in peers:
-            while len(p.net.pubsub.router.mesh.get(name, ())) < len(peers) - 1:
-                await trio.sleep(0.05)
-
-
-async def _raw_publish(peer: Peer, data: bytes) -> None:
-    """Publish without the sender's own checks (as a modified client would)."""
-    name = availability_topic(CHAIN_ID, AVS, EPOCH)
-    peer.net.pubsub.remove_topic_validator(name)
-    await peer.net.pubsub.publish(name, data)
-
-
-async def _rejected(victim: Peer, reason: str) -> None:
-    with trio.fail_after(10):
-        while victim.attestations.rejected[reason] < 1:
-            await trio.sleep(0.02)
-
-
 async def _still_taking(victim: Peer, honest: Peer) -> None:
-    att = _sign(os.urandom(32))
-    await honest.attestations.publish(att)
-    with trio.fail_after(10):
-        await victim.attestations.wait_for(EPOCH, frozenset({att.operator}))
-    assert victim.attestations.get(EPOCH)[att.operator] == att
+    await still_accepts(victim.attestations, honest.attestations, _sign(os.urandom(32)))
 
 
 @pytest.mark.trio
@@ -66,7 +49,7 @@ async def test_a_bad_attestation_is_refused(case: str, reason: str) -> None:
     outsider = Account.create()
     async with open_peers(3, is_operator=lambda op, _e: op != outsider.address) as peers:
         victim, honest, attacker = peers
-        await _meshed(peers)
+        await meshed(peers, "availability")
         good = _sign(os.urandom(32))
         if case == "forged":  # a signature by one operator, claimed for another
             raw = good.model_copy(update={"operator": Account.create().address}).encode()
@@ -80,8 +63,8 @@ async def test_a_bad_attestation_is_refused(case: str, reason: str) -> None:
             raw = b"\x00\x01not json"
         else:
             raw = _sign(outsider.key).encode()
-        await _raw_publish(attacker, raw)
-        await _rejected(victim, reason)
+        await raw_publish(attacker, raw, "availability")
+        await wait_rejected(victim.attestations, reason)
         assert victim.attestations.get(EPOCH) == {}
         await _still_taking(victim, honest)
 
@@ -90,16 +73,17 @@ async def test_a_bad_attestation_is_refused(case: str, reason: str) -> None:
 async def test_replays_and_equivocation_are_refused_and_the_first_stands() -> None:
     async with open_peers(3) as peers:
         victim, honest, attacker = peers
-        await _meshed(peers)
+        await meshed(peers, "availability")
         key = os.urandom(32)
         first = _sign(key, 0b011)
         await honest.attestations.publish(first)
         with trio.fail_after(10):
             await victim.attestations.wait_for(EPOCH, frozenset({first.operator}))
-        await _raw_publish(attacker, first.encode())  # replayed by another peer
-        await _raw_publish(honest, _sign(key, 0b111).encode())  # a second, other mask
+        # Replayed by another peer; then a second attestation with another mask.
+        await raw_publish(attacker, first.encode(), "availability")
+        await raw_publish(honest, _sign(key, 0b111).encode(), "availability")
         for reason in ("replay", "equivocation"):
-            await _rejected(victim, reason)
+            await wait_rejected(victim.attestations, reason)
         assert victim.attestations.get(EPOCH) == {first.operator: first}
         assert [pair[0] for pair in victim.attestations.equivocations] == [first]
         await _still_taking(victim, honest)

@@ -12,36 +12,27 @@ from libp2p.utils import encode_varint_prefixed
 
 from p2pfl.net.announce import Announcement
 from p2pfl.net.peer import Peer
-from p2pfl.net.topics import topic
-from tests.net.conftest import AVS, CHAIN_ID, EPOCH, announce_for, open_peers, random_blob
-
-
-def _topic(epoch: int = EPOCH) -> str:
-    return topic(CHAIN_ID, AVS, epoch, "updates")
-
-
-async def _raw_publish(peer: Peer, data: bytes, epoch: int = EPOCH) -> None:
-    """Publish without the sender's own checks (as a modified client would)."""
-    peer.net.pubsub.remove_topic_validator(_topic(epoch))
-    await peer.net.pubsub.publish(_topic(epoch), data)
+from tests.net.conftest import (
+    EPOCH,
+    announce_for,
+    open_peers,
+    random_blob,
+    raw_publish,
+    still_accepts,
+    wait_rejected,
+)
 
 
 async def _still_serving(victim: Peer, honest: Peer, expected: int) -> None:
-    """An honest announcement still reaches the victim and its blob is fetched."""
+    """An honest announcement still reaches the victim (with ``expected`` in all) and its
+    blob is fetched."""
     data, digest = random_blob(100_000)
     honest.blobs.store.put(digest, data)
-    await honest.board.publish(announce_for(honest, os.urandom(32), digest, len(data)))
+    ann = announce_for(honest, os.urandom(32), digest, len(data))
     with trio.fail_after(10):
-        anns = await victim.board.wait_for("updates", EPOCH, expected)
-        ann = next(a for a in anns.values() if a.digest_bytes == digest)
-        assert await victim.fetch(ann) == data
-
-
-async def _rejected(victim: Peer, reason: str, count: int = 1) -> None:
-    """Wait until the victim's validator has rejected ``count`` messages for ``reason``."""
-    with trio.fail_after(10):
-        while victim.board.rejected[reason] < count:
-            await trio.sleep(0.02)
+        got = await still_accepts(victim.board, honest.board, ann)
+        assert len(victim.board.get("updates", EPOCH)) >= expected
+        assert await victim.fetch(got) == data
 
 
 @pytest.mark.trio
@@ -63,7 +54,9 @@ async def test_unsigned_envelope_is_dropped() -> None:
         attacker.net.pubsub.strict_signing = False
         attacker.net.pubsub.sign_key = None
         _, digest = random_blob(10)
-        await _raw_publish(attacker, announce_for(attacker, os.urandom(32), digest, 10).encode())
+        await raw_publish(
+            attacker, announce_for(attacker, os.urandom(32), digest, 10).encode(), "updates"
+        )
         # Strict signing drops it before any validator runs, so there is no event to wait
         # for: give it the time a valid message takes to arrive (well under 1 s here).
         await trio.sleep(1.0)
@@ -105,8 +98,8 @@ async def test_bad_announcement_is_rejected(case: str, reason: str) -> None:
             raw = good.model_dump_json(exclude={"signature"}).encode()
         else:
             raw = announce_for(attacker, outsider.key, digest, 10).encode()
-        await _raw_publish(attacker, raw)
-        await _rejected(victim, reason)
+        await raw_publish(attacker, raw, "updates")
+        await wait_rejected(victim.board, reason)
         assert victim.board.get("updates", EPOCH) == {}
         await _still_serving(victim, honest, 1)
 
@@ -122,14 +115,14 @@ async def test_replays_and_equivocation_are_rejected() -> None:
         with trio.fail_after(5):
             await victim.board.wait_for("updates", EPOCH, 1)
         # Another peer replays the honest announcement under its own envelope.
-        await _raw_publish(attacker, original.encode())
+        await raw_publish(attacker, original.encode(), "updates")
         # The honest peer's content again, in a new envelope (new seqno).
-        await _raw_publish(honest, original.encode())
+        await raw_publish(honest, original.encode(), "updates")
         # The same operator signs a second, different update for the epoch.
         _, other = random_blob(1000)
-        await _raw_publish(honest, announce_for(honest, key, other, 1000).encode())
+        await raw_publish(honest, announce_for(honest, key, other, 1000).encode(), "updates")
         for reason in ("peer-mismatch", "replay", "equivocation"):
-            await _rejected(victim, reason)
+            await wait_rejected(victim.board, reason)
         assert len(victim.board.equivocations) == 1
         assert victim.board.get("updates", EPOCH) == {original.operator: original}
         await _still_serving(victim, honest, 2)
@@ -143,8 +136,8 @@ async def test_announcement_outside_the_epoch_window_is_rejected() -> None:
         current["epoch"] = EPOCH + 2  # the network moved on; epoch 7's window closed
         _, digest = random_blob(10)
         ann: Announcement = announce_for(attacker, os.urandom(32), digest, 10)
-        await _raw_publish(attacker, ann.encode())
-        await _rejected(victim, "epoch-window")
+        await raw_publish(attacker, ann.encode(), "updates")
+        await wait_rejected(victim.board, "epoch-window")
         assert victim.board.get("updates", EPOCH) == {}
         current["epoch"] = EPOCH
         await _still_serving(victim, honest, 1)

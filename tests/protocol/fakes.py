@@ -10,10 +10,10 @@ endpoint that is down)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import trio
@@ -32,14 +32,15 @@ from p2pfl.learn import fixedpoint
 from p2pfl.learn.codec import Update, norm_bound_sq, squared_norm
 from p2pfl.net import availability
 from p2pfl.net.announce import Announcement
-from p2pfl.net.attestations import AttestationBoard
+from p2pfl.net.attestations import ATTESTATIONS, AttestationBoard
 from p2pfl.net.availability import Attestation
 from p2pfl.net.blob import BlobService, BlobStore
+from p2pfl.net.board import MessageRules, Signed, Slot
 from p2pfl.net.errors import AnnouncementError, BlobUnavailableError
-from p2pfl.net.gossip import AnnouncementBoard
+from p2pfl.net.gossip import ANNOUNCEMENTS, AnnouncementBoard
 from p2pfl.net.host import Network
 from p2pfl.net.peer import Peer
-from p2pfl.net.topics import Kind
+from p2pfl.net.topics import AVAILABILITY, Kind, TopicKind
 from p2pfl.protocol.chainview import ChainView, PostedResult, Snapshot
 from p2pfl.protocol.election import elect
 from p2pfl.protocol.model import GlobalModel
@@ -52,6 +53,8 @@ ZERO = bytes(32)
 CHAIN_ID = 31337
 AVS = "0x" + "5e" * 20
 EPOCH_MANAGER = "0x" + "e0" * 20
+
+M = TypeVar("M", bound=Signed)
 
 
 def block_now() -> int:
@@ -772,13 +775,14 @@ class Swarm:
         """A real :class:`Peer` over a fake host, board and blob service."""
         store = BlobStore(blob_dir)
         self.stores[pid] = store
-        board = FakeBoard(self, pid)
-        self.boards[pid] = board
+        board = self.boards[pid] = FakeBoard(self, pid, ANNOUNCEMENTS, self.boards)
         self.online.add(pid)
         net = FakeNet(self, pid)
         blobs = FakeBlobService(self, pid, store)
         self.held[pid] = blobs.held
-        atts = self.attestation_boards[pid] = FakeAttestationBoard(self, pid)
+        atts = self.attestation_boards[pid] = FakeAttestationBoard(
+            self, pid, ATTESTATIONS, self.attestation_boards
+        )
         return Peer(
             cast(Network, net),
             cast(AnnouncementBoard, board),
@@ -797,22 +801,34 @@ class FakeNet:
         return [p for p in self.swarm.online if p != self.peer_id]
 
 
-class FakeBoard:
-    """Announcements delivered at once to every board of the swarm that joined the
-    epoch; ``publish`` refuses what the real board refuses (not joined, already
-    announced)."""
+class FakeSignedBoard(Generic[M]):
+    """Messages delivered at once to every board of ``boards`` (the swarm's boards of
+    this message type) that is up and joined the epoch; the first per slot and operator
+    stands, and ``publish`` refuses what the real board refuses (not joined, already
+    published: the real ``rules.already`` reason)."""
 
-    def __init__(self, swarm: Swarm, pid: ID) -> None:
+    def __init__(
+        self,
+        swarm: Swarm,
+        pid: ID,
+        rules: MessageRules[M],
+        boards: Mapping[ID, FakeSignedBoard[M]],
+    ) -> None:
         self.swarm = swarm
         self.pid = pid
+        self.rules = rules
+        self.boards = boards
         self.chain_id = swarm.chain_id
         self.avs = swarm.avs
-        self.published: list[Announcement] = []
+        self.published: list[M] = []
         self.published_at: list[int] = []  # the block of each publication
         self.left: list[int] = []
         self._joined: set[int] = set()
-        self._accepted: dict[tuple[Kind, int], dict[str, Announcement]] = {}
+        self._slots: dict[Slot, dict[str, M]] = {}
         self._changed = trio.Event()
+
+    def _slot(self, msg: M) -> Slot:
+        return (self.rules.kind(msg), msg.epoch)
 
     async def join(self, epoch: int, nursery: object) -> None:
         await trio.lowlevel.checkpoint()
@@ -823,100 +839,74 @@ class FakeBoard:
             return
         self._joined.discard(epoch)  # before the first checkpoint, as the real board
         self.left.append(epoch)
-        for key in [k for k in self._accepted if k[1] == epoch]:
-            del self._accepted[key]
+        for key in [k for k in self._slots if k[1] == epoch]:
+            del self._slots[key]
         await trio.lowlevel.checkpoint()
 
     def joined_epochs(self) -> list[int]:
         return sorted(self._joined)
 
-    def deliver(self, ann: Announcement) -> None:
-        if ann.epoch not in self._joined:
+    def deliver(self, msg: M) -> None:
+        if msg.epoch not in self._joined:
             return
-        slot = self._accepted.setdefault((ann.kind, ann.epoch), {})
-        if ann.operator in slot:
+        slot = self._slots.setdefault(self._slot(msg), {})
+        if msg.operator in slot:
             return
-        slot[ann.operator] = ann
+        slot[msg.operator] = msg
         self._changed.set()
         self._changed = trio.Event()
 
-    async def publish(self, ann: Announcement) -> None:
+    async def publish(self, msg: M) -> None:
         await trio.lowlevel.checkpoint()
-        if ann.epoch not in self._joined:
-            raise AnnouncementError("not-joined", f"epoch {ann.epoch}")
-        if ann.operator in self._accepted.get((ann.kind, ann.epoch), {}):
-            raise AnnouncementError("already-announced", f"{ann.operator} epoch {ann.epoch}")
-        self.published.append(ann)
+        if msg.epoch not in self._joined:
+            raise AnnouncementError("not-joined", f"epoch {msg.epoch}")
+        if msg.operator in self._slots.get(self._slot(msg), {}):
+            raise AnnouncementError(self.rules.already, f"{msg.operator} epoch {msg.epoch}")
+        self.published.append(msg)
         self.published_at.append(block_now())
-        for pid, board in self.swarm.boards.items():
+        for pid, board in self.boards.items():
             if pid in self.swarm.online:
-                board.deliver(ann)
+                board.deliver(msg)
 
-    def get(self, kind: Kind, epoch: int) -> dict[str, Announcement]:
-        return dict(self._accepted.get((kind, epoch), {}))
+    def messages(self, kind: TopicKind, epoch: int) -> dict[str, M]:
+        return dict(self._slots.get((kind, epoch), {}))
 
-    async def watch(self, kind: Kind, epoch: int) -> AsyncIterator[Announcement]:
+    async def wait_until(
+        self, kind: TopicKind, epoch: int, done: Callable[[KeysView[str]], bool]
+    ) -> dict[str, M]:
+        while not done(self._slots.get((kind, epoch), {}).keys()):
+            await self._changed.wait()
+        return self.messages(kind, epoch)
+
+    async def watch(self, kind: TopicKind, epoch: int) -> AsyncIterator[M]:
         seen: set[str] = set()
         while True:
             changed = self._changed
-            for op, ann in list(self._accepted.get((kind, epoch), {}).items()):
+            for op, msg in list(self._slots.get((kind, epoch), {}).items()):
                 if op not in seen:
                     seen.add(op)
-                    yield ann
+                    yield msg
             await changed.wait()
 
 
-class FakeAttestationBoard:
-    """Attestations delivered at once to every board of the swarm that joined the
-    epoch (the first per operator stands, as on the real board)."""
+class FakeBoard(FakeSignedBoard[Announcement]):
+    """The announcement board's stand-in (its reading methods as the real board's)."""
 
-    def __init__(self, swarm: Swarm, pid: ID) -> None:
-        self.swarm = swarm
-        self.pid = pid
-        self.chain_id = swarm.chain_id
-        self.avs = swarm.avs
-        self.published: list[Attestation] = []
-        self._joined: set[int] = set()
-        self._accepted: dict[int, dict[str, Attestation]] = {}
-        self._changed = trio.Event()
+    def get(self, kind: Kind, epoch: int) -> dict[str, Announcement]:
+        return self.messages(kind, epoch)
 
-    async def join(self, epoch: int, nursery: object) -> None:
-        await trio.lowlevel.checkpoint()
-        self._joined.add(epoch)
+    async def wait_for(self, kind: Kind, epoch: int, count: int) -> dict[str, Announcement]:
+        return await self.wait_until(kind, epoch, lambda operators: len(operators) >= count)
 
-    async def leave(self, epoch: int) -> None:
-        self._joined.discard(epoch)
-        self._accepted.pop(epoch, None)
-        await trio.lowlevel.checkpoint()
 
-    def deliver(self, att: Attestation) -> None:
-        if att.epoch not in self._joined:
-            return
-        slot = self._accepted.setdefault(att.epoch, {})
-        if att.operator in slot:
-            return
-        slot[att.operator] = att
-        self._changed.set()
-        self._changed = trio.Event()
-
-    async def publish(self, att: Attestation) -> None:
-        await trio.lowlevel.checkpoint()
-        if att.epoch not in self._joined:
-            raise AnnouncementError("not-joined", f"epoch {att.epoch}")
-        if att.operator in self._accepted.get(att.epoch, {}):
-            raise AnnouncementError("already-attested", f"{att.operator} epoch {att.epoch}")
-        self.published.append(att)
-        for pid, board in self.swarm.attestation_boards.items():
-            if pid in self.swarm.online:
-                board.deliver(att)
+class FakeAttestationBoard(FakeSignedBoard[Attestation]):
+    """The attestation board's stand-in (its reading methods as the real board's)."""
 
     def get(self, epoch: int) -> dict[str, Attestation]:
-        return dict(self._accepted.get(epoch, {}))
+        return self.messages(AVAILABILITY, epoch)
 
     async def wait_for(self, epoch: int, operators: frozenset[str]) -> dict[str, Attestation]:
-        while not operators <= self._accepted.get(epoch, {}).keys():
-            await self._changed.wait()
-        return self.get(epoch)
+        return await self.wait_until(AVAILABILITY, epoch, operators.issubset)
 
 
 class FakeBlobService:

@@ -6,9 +6,10 @@ from typing import Literal
 
 Kind = Literal["updates", "model"]
 KINDS: tuple[Kind, ...] = ("updates", "model")
-AVAILABILITY = "availability"  # the attestations' topic (``p2pfl.net.attestations``)
+AVAILABILITY: Literal["availability"] = "availability"  # the attestations' topic
+TopicKind = Kind | Literal["availability"]
 
 
-def topic(chain_id: int, avs: str, epoch: int, kind: Kind | Literal["availability"]) -> str:
-    """The topic of ``kind`` announcements of ``epoch`` (the AVS address in lower case)."""
+def topic(chain_id: int, avs: str, epoch: int, kind: TopicKind) -> str:
+    """The topic of ``kind`` messages of ``epoch`` (the AVS address in lower case)."""
     return f"p2pfl/{chain_id}/{avs.lower()}/epoch/{epoch}/{kind}"
