@@ -180,3 +180,28 @@ async def test_the_first_provider_is_asked_first() -> None:
             await fetcher.blobs.fetch(digest, [owner.net.peer_id, *(o.net.peer_id for o in others)])
         assert sum(o.blobs.stats["serve-not-found"] for o in others) == 0
         assert owner.blobs.stats["served"] == 5
+
+
+@pytest.mark.trio
+async def test_a_silent_provider_is_dropped_after_the_answer_timeout_and_asked_last() -> None:
+    async with open_peers(4, blob={"answer_timeout_s": 1.0}) as (fetcher, empty, silent, honest):
+        data, digest = random_blob(100_000)
+        honest.blobs.store.put(digest, data)
+        asked: list[int] = []
+
+        async def say_nothing(stream: INetStream) -> None:  # alive to libp2p, mute to us
+            asked.append(1)
+            await read_exactly(stream, 33, idle_timeout=5)
+            await trio.sleep_forever()
+
+        silent.net.host.set_stream_handler(PROTOCOL, say_nothing)
+        providers = [empty.net.peer_id, silent.net.peer_id, honest.net.peer_id]
+        with trio.fail_after(4):  # the idle timeout (10 s) would not do
+            while not asked:  # until the random order put the silent one before the honest
+                fetcher.blobs.store.prune(set(), -1.0)
+                assert await fetcher.blobs.fetch(digest, providers) == data
+        for _ in range(6):  # asked after the honest one from now on: never again
+            fetcher.blobs.store.prune(set(), -1.0)
+            assert await fetcher.blobs.fetch(digest, providers) == data
+        assert asked == [1]
+        assert empty.blobs.stats["serve-not-found"] >= 7  # the first provider, asked first

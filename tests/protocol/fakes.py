@@ -719,6 +719,10 @@ class FakeView(ChainView):
         self.params = self.fake.params()
         self.service_manager = AVS
 
+    def head(self) -> int:
+        self.fake.fault("head")
+        return block_now()
+
     def snapshot(self) -> Snapshot:
         now = trio.current_time()
         if self.outage is not None and self.outage[0] <= now < self.outage[1]:

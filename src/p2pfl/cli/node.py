@@ -74,6 +74,16 @@ def node(
     no_challenge: Annotated[
         bool, typer.Option("--no-challenge", help="Check results but never challenge.")
     ] = False,
+    max_backoff: Annotated[
+        float,
+        typer.Option(
+            min=0.5,
+            max=600.0,
+            metavar="SECONDS",
+            help="The longest wait between retries while the chain endpoint or a step fails "
+            "(it doubles from 0.5 s up to this).",
+        ),
+    ] = 10.0,
     testnet_attack: Annotated[
         str | None,
         typer.Option(
@@ -216,6 +226,7 @@ def node(
             stop_after=epochs,
             open_first=open_first_epoch,
             clip=clip,
+            max_backoff_s=max_backoff,
         ),
         trainer=trainer,
         adversary=adversary,

@@ -13,6 +13,7 @@ decoded int32 data, not of the safetensors bytes, so the check is a parameter.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -41,11 +42,16 @@ _STATUS = {
     BAD_REQUEST: "bad request",
     HELD: "held: not revealed before the epoch's commit phase closes",
 }
+SUSPECT_S = 30.0  # a provider that failed within this long is asked after the others
 HELD_WAIT_S = 10.0  # how long a fetch keeps asking a peer that holds the blob back
 
 
 class HeldError(NetError):
     """The peer has the blob but does not serve it yet (commit-reveal)."""
+
+
+class RefusedError(NetError):
+    """The peer answered: it does not have the blob, or is busy (it is alive)."""
 
 
 DigestFn = Callable[[bytes], bytes]
@@ -152,6 +158,7 @@ class BlobService:
         )
         self.stats: Counter[str] = Counter()
         self._inflight: dict[bytes, trio.Event] = {}  # digest -> set when that fetch ends
+        self._failed_at: dict[ID, float] = {}  # provider -> when a fetch from it last failed
         host.set_stream_handler(PROTOCOL, self._handle)
 
     # -- serving -------------------------------------------------------------------
@@ -245,6 +252,9 @@ class BlobService:
         attempt = 0
         while attempt < rounds:
             random.shuffle(others)
+            now = trio.current_time()
+            # (a stable sort: the shuffled order among peers that did not fail lately)
+            others.sort(key=lambda p: now - self._failed_at.get(p, -math.inf) < SUSPECT_S)
             peers = first + others
             held = False
             for peer in peers:
@@ -257,6 +267,8 @@ class BlobService:
                     continue
                 except NetError as exc:
                     self.stats["fetch-failed"] += 1
+                    if not isinstance(exc, RefusedError):  # silent, slow or lying
+                        self._failed_at[peer] = trio.current_time()
                     failures.append(f"{peer}: {exc}")
                     log.info("blob %s from %s: %s", digest.hex()[:12], peer, exc)
                     continue
@@ -287,11 +299,11 @@ class BlobService:
                 raise NetError(f"cannot open a blob stream: {exc}") from None
             try:
                 await SerialWriter(stream).write(bytes([VERSION]) + digest)
-                status = (await read_exactly(stream, 1, idle_timeout=cfg.idle_timeout_s))[0]
+                status = (await read_exactly(stream, 1, idle_timeout=cfg.answer_timeout_s))[0]
                 if status == HELD:
                     raise HeldError(_STATUS[HELD])
                 if status != FOUND:
-                    raise NetError(_STATUS.get(status, f"unknown status {status}"))
+                    raise RefusedError(_STATUS.get(status, f"unknown status {status}"))
                 length = int.from_bytes(
                     await read_exactly(stream, 8, idle_timeout=cfg.idle_timeout_s), "big"
                 )

@@ -56,6 +56,10 @@ class BlobConfig(BaseModel):
     max_bytes: int = Field(64 * MiB, ge=1)
     chunk_bytes: int = Field(256 * 1024, ge=1024, le=16 * MiB)
     idle_timeout_s: float = Field(10.0, gt=0)
+    # From the request to the provider's one-byte answer (found, held, ...): a live peer
+    # answers at once; one gone silent (partitioned, its connection not yet seen dead) is
+    # dropped for the next provider after this long, and asked last for a while.
+    answer_timeout_s: float = Field(3.0, gt=0)
     # Whole transfer: base plus size / min_rate; a peer slower than that is dropped.
     base_timeout_s: float = Field(10.0, gt=0)
     min_rate_bytes_per_s: float = Field(2 * MiB, gt=0)

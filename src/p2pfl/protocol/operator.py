@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 import trio
 
@@ -88,9 +89,12 @@ class OperatorRole:
 
 async def prefetch(ctx: NodeContext, st: EpochState) -> None:
     """Fetch every update announced for the epoch (until its state is dropped): each node
-    then serves it too, so the aggregator finds it even if its owner is gone."""
+    then serves it too, so the aggregator finds it even if its owner is gone. The
+    members' peer ids (cached) are read first, while the epoch's training runs."""
 
     async def watch() -> None:
+        for op in sorted(st.members - {ctx.me}):  # read now, not when the fetches start
+            await ctx.call(partial(ctx.view.peer_id, op))
         async with trio.open_nursery() as nursery:
             async for ann in ctx.peer.board.watch("updates", st.epoch):
                 if ann.operator != ctx.me:

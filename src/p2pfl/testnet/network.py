@@ -73,6 +73,7 @@ class TestnetConfig(BaseModel):
     flag_rho: str = "3"  # flagged iff score > rho * T
     aggregator_slash_pct: float = Field(10.0, ge=0, le=100)
     timeout_slash_pct: float = Field(1.0, ge=0, le=100)
+    max_backoff_s: float | None = Field(None, ge=0.5)  # nodes' retry cap (None: theirs)
     netns: bool = False  # each process in its own network namespace (root only)
     link: str | None = None  # with netns: how each link is shaped, "loss 2% rate 20mbit"
 
@@ -396,6 +397,8 @@ def node_args(net: Devnet, op: Operator) -> list[str]:
         args += ["--testnet-cheat-epoch", str(e)]
     if cfg.cheat_epochs:
         args += ["--testnet-cheat", str(cfg.cheat)]
+    if cfg.max_backoff_s is not None:
+        args += ["--max-backoff", str(cfg.max_backoff_s)]
     args += ["--metrics-port", str(free_port())]  # its URL: the node's `metrics` event
     if op.host != "127.0.0.1":
         args += ["--metrics-host", op.host]
