@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import write_result
+from p2pfl.events import EpochJoined
 from p2pfl.testnet.netns import check_tools
 from p2pfl.testnet.network import TestnetConfig, start_devnet
 from p2pfl.testnet.runner import judge, run
@@ -40,6 +41,13 @@ def one(link: str | None, nodes: int, epochs: int) -> dict[str, Any]:
         expectations = judge(tn, cfg)
     rows = tn.rows()
     times = [t for r in rows if (t := r.seconds_excluding_window) is not None]
+    starts: dict[int, float] = {}
+    for _, ev in tn.node_events(EpochJoined):
+        starts[ev.epoch] = min(ev.time, starts.get(ev.epoch, ev.time))
+    window_s = cfg.challenge_blocks * cfg.block_time
+    periods = [
+        round(starts[e + 1] - starts[e] - window_s, 3) for e in sorted(starts) if e + 1 in starts
+    ]
     phases = sorted({k for r in rows for k in r.phases})
     return {
         "link": link or "unshaped",
@@ -49,6 +57,8 @@ def one(link: str | None, nodes: int, epochs: int) -> dict[str, Any]:
         "unmet": [x.what for x in expectations if not x.met],
         "epoch_excluding_window_s": times,
         "mean_epoch_excluding_window_s": round(statistics.mean(times), 3) if times else None,
+        # start to next start, less the challenge window's nominal length
+        "period_excluding_window_s": periods,
         "mean_phase_s": {
             k: round(statistics.mean(r.phases[k] for r in rows if k in r.phases), 3) for k in phases
         },

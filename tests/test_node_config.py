@@ -35,6 +35,7 @@ def test_the_file_sets_options_and_flags_override_it(tmp_path: Path) -> None:
         'data = "mine/train.npz"\n'
         "clip = 4\n"
         "no_challenge = true\n"
+        "max_backoff = 3\n"
     )
     got = printed(cfg, "--metrics-port", "9200", "--bootstrap", "/ip4/10.0.0.2/tcp/1/p2p/QmB")
     assert got["rpc"] == '"http://rpc.example:8545"'
@@ -43,6 +44,7 @@ def test_the_file_sets_options_and_flags_override_it(tmp_path: Path) -> None:
     assert got["data"] == f'"{tmp_path / "mine/train.npz"}"'  # relative to the file
     assert got["clip"] == "4.0"
     assert got["no_challenge"] == "true"
+    assert got["max_backoff"] == "3.0"
     assert "config" not in got
     assert got["data_dir"] == f'"{Path.home() / ".p2pfl"}"'  # ~ expanded
 
@@ -77,6 +79,7 @@ def test_print_config_reads_back_to_the_same_settings(tmp_path: Path) -> None:
         ('metrics_port = "9100"', "metrics_port = '9100': must be an integer"),
         ("metrics_port = 70000", "metrics_port = 70000"),
         ("epochs = 0", "epochs = 0"),
+        ("max_backoff = 0.1", "max_backoff = 0.1"),
         ('gossip_only = "yes"', "gossip_only = 'yes': must be true or false"),
         ("rpc = 5", "rpc = 5: must be a string"),
         ("shard = [1, 2]", "shard takes one value, not a list"),

@@ -239,7 +239,7 @@ class ChallengerRole:
             return
         st.exclusions_tried.add(info.attempt)
         op = verdict.excluded[0]
-        committed = await ctx.call(lambda: ctx.em.committed(e))
+        committed = await ctx.committed(st)
         atts = availability.supporters(committed, held_attestations(ctx, e, committed), op)
         ctx.emit(
             WrongfulExclusion(

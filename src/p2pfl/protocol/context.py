@@ -16,7 +16,7 @@ from p2pfl.net.peer import Peer
 from p2pfl.net.topics import Kind
 from p2pfl.protocol.blobs import Blobs
 from p2pfl.protocol.chainview import ChainView
-from p2pfl.protocol.epochbook import EpochBook
+from p2pfl.protocol.epochbook import EpochBook, EpochState
 from p2pfl.protocol.options import NodeOptions
 from p2pfl.protocol.state import StateFile
 from p2pfl.protocol.threads import blocking
@@ -47,6 +47,14 @@ class NodeContext:
     async def call(self, fn: Callable[[], T]) -> T:
         """A chain read (blocking JSON-RPC, in a worker thread)."""
         return await blocking(fn)
+
+    async def committed(self, st: EpochState) -> list[str]:
+        """The epoch's committed operators, once its commit phase has closed (as the node
+        saw them at the close; read from the chain if it did not see the close)."""
+        if st.committed is None:
+            e = st.epoch
+            st.committed = await self.call(lambda: self.em.committed(e))
+        return st.committed
 
     async def tx(self, what: str, fn: Callable[[], T]) -> T:
         """A transaction, signed with the operator's key and sent in a worker thread."""

@@ -254,6 +254,8 @@ class EpochNode:
                 await self.operator.reveal(st)  # commit-reveal: not before the phase closed
         if not closed:
             return
+        if st.committed is None:
+            st.committed = list(snap.committed)
         if ctx.me in snap.committed and not st.attest_started:
             st.attest_started = True  # fetch, check and attest in the background
             assert self._nursery is not None

@@ -48,6 +48,7 @@ class EpochState:
     attest_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     attest_started: bool = False  # the attestation task runs (or has run) for this epoch
     exclusions_tried: set[int] = field(default_factory=set)  # attempts challenged for it
+    committed: list[str] | None = None  # final once the commit phase has closed
 
 
 class EpochBook:

@@ -83,7 +83,7 @@ class WatcherRole:
         """The committed operators a result with ``operators`` left out although at least
         the exclusion quorum of others attest them, by the attestations this node holds."""
         ctx, e = self.ctx, st.epoch
-        committed = await ctx.call(lambda: ctx.em.committed(e))
+        committed = await ctx.committed(st)
         f_c = await ctx.call(lambda: ctx.em.byzantine_bound(len(committed)))
         quorum = availability.exclusion_quorum(f_c)
         atts = held_attestations(ctx, e, committed)
