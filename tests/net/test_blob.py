@@ -205,3 +205,33 @@ async def test_a_silent_provider_is_dropped_after_the_answer_timeout_and_asked_l
             assert await fetcher.blobs.fetch(digest, providers) == data
         assert asked == [1]
         assert empty.blobs.stats["serve-not-found"] >= 7  # the first provider, asked first
+
+
+@pytest.mark.trio
+async def test_while_the_owner_holds_its_blob_nobody_else_is_asked() -> None:
+    """Before its owner reveals it nobody else can have it: a fetch asks the owner again
+    and again, never a (here: silent) other provider that would stall it."""
+    async with open_peers(3) as (fetcher, owner, silent):
+        data, digest = random_blob(100_000)
+        owner.blobs.store.put(digest, data)
+        owner.blobs.held.add(digest)
+        asked: list[int] = []
+
+        async def say_nothing(stream: INetStream) -> None:
+            asked.append(1)
+            await trio.sleep_forever()
+
+        silent.net.host.set_stream_handler(PROTOCOL, say_nothing)
+        got: list[bytes] = []
+
+        async def fetch() -> None:
+            got.append(await fetcher.blobs.fetch(digest, [owner.net.peer_id, silent.net.peer_id]))
+
+        with trio.fail_after(5):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(fetch)
+                await trio.sleep(1.5)  # the owner says "held" some six times meanwhile
+                owner.blobs.held.discard(digest)  # revealed
+        assert got == [data]
+        assert asked == []
+        assert owner.blobs.stats["serve-held"] >= 3

@@ -42,6 +42,7 @@ _STATUS = {
     BAD_REQUEST: "bad request",
     HELD: "held: not revealed before the epoch's commit phase closes",
 }
+DROP_S = 2.0  # the longest wait for a dead connection to close
 SUSPECT_S = 30.0  # a provider that failed within this long is asked after the others
 HELD_WAIT_S = 10.0  # how long a fetch keeps asking a peer that holds the blob back
 
@@ -264,6 +265,8 @@ class BlobService:
                 except HeldError as exc:
                     held = True
                     failures.append(f"{peer}: {exc}")
+                    if trio.current_time() < held_until:
+                        break  # nobody has it before its owner reveals it: ask the owner again
                     continue
                 except NetError as exc:
                     self.stats["fetch-failed"] += 1
@@ -287,16 +290,30 @@ class BlobService:
             f"blob {digest.hex()} unavailable: " + ("; ".join(failures[-4:]) or "no providers")
         )
 
+    async def _drop(self, peer: ID) -> None:
+        """Close every connection to ``peer`` (one that did not open a stream in time:
+        after a partition it may still look alive, and streams on it go nowhere)."""
+        self.stats["dropped-connections"] += 1
+        with trio.move_on_after(DROP_S):
+            try:
+                await self.host.disconnect(peer)
+            except Exception as exc:
+                log.info("closing the connection to %s failed: %s", peer, exc)
+
     async def _fetch_from(self, peer: ID, digest: bytes, size: int | None) -> bytes:
         if self._connect is not None:
             await self._connect(peer)
         cfg = self.cfg
         limit = size if size is not None else cfg.max_bytes
         with trio.move_on_after(cfg.transfer_timeout(limit)) as scope:
-            try:
-                stream = await self.host.new_stream(peer, [PROTOCOL])
-            except Exception as exc:
-                raise NetError(f"cannot open a blob stream: {exc}") from None
+            with trio.move_on_after(cfg.answer_timeout_s) as opening:
+                try:
+                    stream = await self.host.new_stream(peer, [PROTOCOL])
+                except Exception as exc:
+                    raise NetError(f"cannot open a blob stream: {exc}") from None
+            if opening.cancelled_caught:  # a connection that looks alive and is not
+                await self._drop(peer)  # the next attempt dials afresh
+                raise NetError(f"no stream within {cfg.answer_timeout_s:g} s")
             try:
                 await SerialWriter(stream).write(bytes([VERSION]) + digest)
                 status = (await read_exactly(stream, 1, idle_timeout=cfg.answer_timeout_s))[0]

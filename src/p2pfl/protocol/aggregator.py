@@ -45,10 +45,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Built:
-    """A result ready to post: the aggregation of ``operators``' updates, the new model,
-    the proof, whether a testnet hook bent it, and how long each part took."""
+    """A result ready to post: the aggregation of the included operators' updates, the
+    new model, the proof, whether a testnet hook bent it, and how long each part took."""
 
-    operators: list[str]
     n: int
     f: int
     agg: Aggregation
@@ -213,7 +212,6 @@ class AggregatorRole:
         inputs = krum_inputs(e, seed, f, agg.sketches, krum.selected, krum.flagged, krum.rho)
         proof = await prove_async(n, k, inputs, timeout=ctx.opts.prove_timeout_s)
         return Built(
-            operators=included,
             n=n,
             f=f,
             agg=agg,
