@@ -121,6 +121,9 @@ def test_ctrl_c_keeps_the_finished_rounds(tmp_path: Path) -> None:
         ],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
         env={**os.environ, "COLUMNS": "200"},
+        # as from a terminal: a runner that started us in the background (`cmd &` in a
+        # script) leaves SIGINT ignored, and Python then keeps ignoring it in the child
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     assert proc.stdout is not None
     for line in proc.stdout:  # wait for the first finished round, not for a fixed time
