@@ -36,13 +36,10 @@ def _check_content(
         raise AnnouncementError("wrong-domain", f"{att.chain_id}/{att.avs}")
     if availability_topic(att.chain_id, att.avs, att.epoch) != topic_id:
         raise AnnouncementError("wrong-epoch", f"epoch {att.epoch} on {topic_id}")
-    lo, hi = board.window()
-    if not lo <= att.epoch <= hi:
-        raise AnnouncementError("epoch-window", f"epoch {att.epoch} outside [{lo}, {hi}]")
+    board.check_window(att.epoch)
     if att.signer() != att.operator:
         raise AnnouncementError("bad-signature", f"not signed by {att.operator}")
-    if not board.is_operator(att.operator, att.epoch):
-        raise AnnouncementError("not-operator", att.operator)
+    board.check_operator(att.operator, att.epoch)
 
 
 ATTESTATIONS: MessageRules[Attestation] = MessageRules(

@@ -130,6 +130,17 @@ class SignedBoard(Generic[M]):
         """Every check but replay and equivocation, for a message sent by ``sender``."""
         self.rules.check_content(self, topic_id, message, sender)
 
+    def check_window(self, epoch: int) -> None:
+        """``epoch-window`` unless ``epoch`` is one whose messages are accepted now."""
+        lo, hi = self.window()
+        if not lo <= epoch <= hi:
+            raise AnnouncementError("epoch-window", f"epoch {epoch} outside [{lo}, {hi}]")
+
+    def check_operator(self, operator: str, epoch: int) -> None:
+        """``not-operator`` unless the signer is a registered operator for ``epoch``."""
+        if not self.is_operator(operator, epoch):
+            raise AnnouncementError("not-operator", operator)
+
     def _validate(self, topic_id: str, msg: rpc_pb2.Message) -> bool:
         try:
             message = self.check(topic_id, msg)

@@ -35,15 +35,12 @@ def _check_content(
         raise AnnouncementError("wrong-network", f"{ann.chain_id}/{ann.avs}")
     if topic(ann.chain_id, ann.avs, ann.epoch, ann.kind) != topic_id:
         raise AnnouncementError("wrong-topic", f"epoch {ann.epoch} {ann.kind} on {topic_id}")
-    lo, hi = board.window()
-    if not lo <= ann.epoch <= hi:
-        raise AnnouncementError("epoch-window", f"epoch {ann.epoch} outside [{lo}, {hi}]")
+    board.check_window(ann.epoch)
     if sender != ann.peer:
         raise AnnouncementError("peer-mismatch", f"announces {ann.peer}, sent by {sender}")
     if ann.signer() != ann.operator:
         raise AnnouncementError("forged", f"not signed by {ann.operator}")
-    if not board.is_operator(ann.operator, ann.epoch):
-        raise AnnouncementError("not-operator", ann.operator)
+    board.check_operator(ann.operator, ann.epoch)
 
 
 ANNOUNCEMENTS: MessageRules[Announcement] = MessageRules(
