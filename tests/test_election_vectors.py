@@ -14,7 +14,7 @@ import pytest
 from web3 import Web3
 
 from p2pfl.errors import ConfigError
-from p2pfl.protocol.election import draw_index, draw_word, elect
+from p2pfl.protocol.election import candidates, draw_index, draw_word, elect
 from tests.vectors import election_vectors
 
 VECTORS = Path(__file__).resolve().parent / "vectors" / "election.json"
@@ -49,6 +49,16 @@ def test_draw_frequency_follows_stake() -> None:
     wins = Counter(elect(os.urandom(32), roster, stakes, 1) for _ in range(20_000))
     for op, stake in zip(roster, stakes, strict=True):
         assert abs(wins[op] / 20_000 - stake / 100) < 0.015
+
+
+def test_the_candidates_are_the_committed_members_in_roster_order() -> None:
+    roster = [f"0x{i:040X}" for i in (3, 1, 2, 5)]
+    stakes = [30, 10, 20, 50]
+    committed = [f"0x{i:040x}" for i in (5, 2, 9)]  # any case, any order; 9 not a member
+    assert candidates(roster, stakes, committed) == ([roster[2], roster[3]], [20, 50])
+    assert candidates(roster, stakes, []) == ([], [])
+    with pytest.raises(ConfigError):
+        candidates(roster, stakes[:-1], committed)
 
 
 def test_attempts_are_independent_draws() -> None:

@@ -16,7 +16,7 @@ import pytest
 from p2pfl.chain.epochs import EpochManager, Status
 from p2pfl.chain.slashing import SlashReason
 from p2pfl.events import CommitFailed, Event, Trained
-from p2pfl.protocol.election import elect
+from p2pfl.protocol.election import candidates, elect
 from p2pfl.testnet.network import TestnetConfig
 from p2pfl.testnet.runner import Testnet
 from tests.e2e.conftest import run_testnet, show
@@ -41,12 +41,13 @@ def test_network_survives_a_killed_aggregator_and_a_restarted_node(tmp_path: Pat
             return None
         roster, stakes = em.roster(EPOCH)
         block = int(chain.w3.eth.block_number)
-        if not info.commit_closed(block, len(em.committed(EPOCH)), len(roster)):
+        committed = em.committed(EPOCH)
+        if not info.commit_closed(block, len(committed), len(roster)):
             return None
         if info.close_block > block:  # the last commit landed after `info` was read
             return None
         seed = bytes(chain.w3.eth.get_block(info.close_block)["hash"])
-        return elect(seed, roster, stakes, 0)
+        return elect(seed, *candidates(roster, stakes, committed), 0)
 
     def on_event(tn: Testnet, name: str, event: Event) -> None:
         if not isinstance(event, Trained) or event.epoch != EPOCH or "restarted" in plan:

@@ -42,7 +42,7 @@ from p2pfl.net.host import Network
 from p2pfl.net.peer import Peer
 from p2pfl.net.topics import AVAILABILITY, Kind, TopicKind
 from p2pfl.protocol.chainview import ChainView, PostedResult, Snapshot
-from p2pfl.protocol.election import elect
+from p2pfl.protocol.election import candidates, elect
 from p2pfl.protocol.model import GlobalModel
 from p2pfl.protocol.trainer import Trainer
 from p2pfl.robust.sketch import partial_sketch, sketch_plan
@@ -249,12 +249,14 @@ class FakeChain:
         return self.drawn(epoch, attempt)
 
     def drawn(self, epoch: int, attempt: int) -> str:
-        """Who the seed draws for ``attempt`` (a test may know it in advance)."""
+        """Who the seed draws for ``attempt`` among the operators that committed. A test may
+        ask in advance, before anyone committed: the draw then assumes everyone will."""
         rigged = self.rigged.get((epoch, attempt))
         if rigged is not None:
             return rigged
         rec = self.epochs[epoch]
-        return elect(seed_of(epoch), rec.roster, rec.stakes, attempt)
+        ops, stakes = candidates(rec.roster, rec.stakes, rec.commitments or rec.roster)
+        return elect(seed_of(epoch), ops, stakes, attempt) if ops else NO_AGGREGATOR
 
     def record(self, epoch: int) -> EpochRecord:
         return self.epochs[epoch]

@@ -49,6 +49,7 @@ from p2pfl.events import (
     TimeoutReported,
     Trained,
 )
+from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import Update, norm_bound_sq
 from p2pfl.net.blob import BlobStore
 from p2pfl.net.errors import BlobUnavailableError
@@ -354,6 +355,9 @@ async def test_a_silent_aggregator_is_reported_and_its_successor_finishes_the_ep
     net = network(tmp_path, 4)
     net.chain.open_epoch(net.accounts[0])
     absent, successor = net.aggregator(1, 0), net.aggregator(1, 1)
+    # it commits, then goes silent (only operators that committed are drawn); its update
+    # is left out as unavailable
+    net.chain.commit_update(net.accounts[absent], 1, keccak256(b"gone"))
     nodes = [make_node(net, i, stop_after=1) for i in range(4) if i != absent]
     await run_all(nodes)
 
@@ -372,12 +376,34 @@ async def test_a_silent_aggregator_is_reported_and_its_successor_finishes_the_ep
 
 
 @pytest.mark.trio
+async def test_an_operator_that_did_not_commit_is_never_drawn(
+    autojump_clock: MockClock, tmp_path: Path
+) -> None:
+    """The operator the seed would draw from the whole roster is offline and never
+    commits: the draw is over the operators that committed, so the epoch finishes at its
+    first attempt, with nobody reported or slashed."""
+    net = network(tmp_path, 4)
+    net.chain.open_epoch(net.accounts[0])
+    offline = net.aggregator(1, 0)  # the roster's draw (the fake assumes all will commit)
+    nodes = [make_node(net, i, stop_after=1) for i in range(4) if i != offline]
+    await run_all(nodes)
+
+    assert not net.chain.timeouts
+    (sub,) = everyone(nodes, Submitted)
+    rec = net.chain.record(1)
+    assert (rec.status, rec.attempt, sub.attempt, sub.n) == (Status.FINALIZED, 0, 0, 3)
+    assert rec.aggregator != net.ops[offline]
+    assert all(n.events[-1] == Done(epoch=1) for n in nodes)
+
+
+@pytest.mark.trio
 async def test_a_timeout_on_the_last_attempt_skips_the_epoch(
     autojump_clock: MockClock, tmp_path: Path
 ) -> None:
     net = network(tmp_path, 4, Params(max_attempts=1))
     net.chain.open_epoch(net.accounts[0])
     absent = net.aggregator(1, 0)
+    net.chain.commit_update(net.accounts[absent], 1, keccak256(b"gone"))  # then silent
     nodes = [make_node(net, i, stop_after=1) for i in range(4) if i != absent]
     await run_all(nodes)
 
@@ -674,7 +700,7 @@ async def test_a_rotated_aggregator_is_checked_against_the_election(
     assert open_info.aggregator == NO_AGGREGATOR  # nobody is drawn before the seed
     n.node._check_election(st, open_info)
     assert n.node._aggregator_at(st, 0) is None  # nor can the node draw one
-    st.seed = seed_of(1)  # the commit phase closed
+    st.seed, st.committed = seed_of(1), net.ops  # the commit phase closed
     before = replace(open_info, seed=seed_of(1), aggregator=first)  # the seed recorded
     n.node._check_election(st, before)  # attempt 0: agrees
     n.node._aggregator_at(st, 1)  # what the timeout chore computes (node.py)

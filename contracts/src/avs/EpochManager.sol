@@ -23,9 +23,10 @@ import {UpdateChunk} from "./UpdateChunk.sol";
 /// Epoch `e` opens with a snapshot of the operator set and its stakes. Operators commit
 /// update digests until the commit phase closes: at `commitDeadline`, or in the block
 /// where the last roster member commits (`closeBlock`, whichever comes first). The seed
-/// is `blockhash(closeBlock)`, and the aggregator of attempt `a` is drawn by stake from
+/// is `blockhash(closeBlock)`, and the aggregator of attempt `a` is drawn by stake, among
+/// the roster members that committed (`candidates`), from
 /// `keccak256(seed ‖ "aggregator" ‖ uint32 a)` (`drawIndex`): nobody knows it before
-/// every update is committed. The aggregator submits until `submitDeadline`
+/// every update is committed, and an operator that did not commit is never drawn. The aggregator submits until `submitDeadline`
 /// (`closeBlock + submitBlocks`); then anyone may challenge until `challengeDeadline`,
 /// then finalize. A voided result or a silent aggregator passes the epoch to the next
 /// draw with a fresh submit deadline, at most `maxAttempts` attempts in all: past them
@@ -518,14 +519,36 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
         return _resultOperators[epoch];
     }
 
+    /// @notice The operators the aggregator of `epoch` is drawn from, with their stakes: the
+    /// roster members that committed an update, in roster order. Someone who did not commit
+    /// (offline, partitioned) is never drawn, so it cannot cost the epoch a rotation nor
+    /// be slashed for a deadline it could not know about. Final once the commit phase has
+    /// closed. The loop is bounded by the roster, at most `committeeSize`.
+    function candidates(uint256 epoch) public view returns (address[] memory ops, uint256[] memory stakes) {
+        address[] storage roster_ = _roster[epoch];
+        uint256[] storage rosterStake = _rosterStake[epoch];
+        uint256 c = _committed[epoch].length;
+        ops = new address[](c);
+        stakes = new uint256[](c);
+        uint256 k;
+        for (uint256 i; i < roster_.length && k < c; ++i) {
+            if (commitmentOf[epoch][roster_[i]] != bytes32(0)) {
+                ops[k] = roster_[i];
+                stakes[k] = rosterStake[i];
+                ++k;
+            }
+        }
+    }
+
     /// @notice The aggregator of `epoch` at rotation `attempt` (what every node computes
-    /// from `blockhash(closeBlock)`); address(0) until the seed is recorded.
+    /// from `blockhash(closeBlock)` and `candidates`); address(0) until the seed is
+    /// recorded, or if nobody committed.
     function aggregatorAt(uint256 epoch, uint32 attempt) external view returns (address) {
         return _elect(epoch, attempt);
     }
 
-    /// @notice The election draw: the index, in roster order, of the aggregator of attempt
-    /// `attempt` given the epoch's `seed` and roster `stakes`. With
+    /// @notice The election draw: the index, in `candidates` order, of the aggregator of
+    /// attempt `attempt` given the epoch's `seed` and the candidates' `stakes`. With
     /// `r = uint256(keccak256(abi.encodePacked(seed, "aggregator", attempt))) % Σ stakes`
     /// (46 bytes hashed: seed, the 10 ASCII bytes, the big-endian uint32), it is the first
     /// `i` with `r < stakes[0] + … + stakes[i]`. Every attempt is an independent draw, so
@@ -599,7 +622,9 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
     function _elect(uint256 epoch, uint32 attempt) private view returns (address) {
         bytes32 seed = _epochs[epoch].seed;
         if (seed == bytes32(0)) return address(0);
-        return _roster[epoch][drawIndex(seed, attempt, _rosterStake[epoch])];
+        (address[] memory ops, uint256[] memory stakes) = candidates(epoch);
+        if (ops.length == 0) return address(0);
+        return ops[drawIndex(seed, attempt, stakes)];
     }
 
     /// @dev The next attempt, with a fresh submit deadline; past the last one, the epoch is

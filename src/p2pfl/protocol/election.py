@@ -8,13 +8,16 @@ nobody knows the aggregator before every update is committed. The aggregator of 
 
 (46 bytes hashed: the 32-byte seed, the 10 ASCII bytes ``aggregator``, the attempt as a
 4-byte big-endian integer; Solidity's ``abi.encodePacked(seed, "aggregator", uint32)``):
-the first roster index ``i`` (roster order, as snapshotted at open) with
-``r < stakes[0] + … + stakes[i]``. Attempts are independent draws, so a stand-in may be
-drawn again; the contract bounds the attempts (``maxAttempts``)."""
+the first index ``i`` of the candidates with ``r < stakes[0] + … + stakes[i]``. The
+candidates (``EpochManager.candidates``) are the roster members that committed an update,
+in roster order (as snapshotted at open), with their roster stakes: an operator that did
+not commit (offline, partitioned) is never drawn, so it cannot cost the epoch a
+rotation. Attempts are independent draws, so a stand-in may be drawn again; the contract
+bounds the attempts (``maxAttempts``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
@@ -32,8 +35,20 @@ def draw_word(seed: bytes, attempt: int) -> int:
     return int.from_bytes(keccak256(seed + TAG + attempt.to_bytes(4, "big")), "big")
 
 
+def candidates(
+    roster: Sequence[str], stakes: Sequence[int], committed: Iterable[str]
+) -> tuple[list[str], list[int]]:
+    """The operators the aggregator is drawn from, with their stakes: the roster members
+    in ``committed``, in roster order (``EpochManager.candidates``)."""
+    if len(roster) != len(stakes):
+        raise ConfigError("the roster and its stakes must be of equal length")
+    done = {op.lower() for op in committed}
+    chosen = [(op, stake) for op, stake in zip(roster, stakes, strict=True) if op.lower() in done]
+    return [op for op, _ in chosen], [stake for _, stake in chosen]
+
+
 def draw_index(seed: bytes, attempt: int, stakes: Sequence[int]) -> int:
-    """The roster index of the aggregator of ``attempt`` (``EpochManager.drawIndex``)."""
+    """The candidate index of the aggregator of ``attempt`` (``EpochManager.drawIndex``)."""
     total = sum(stakes)
     if total <= 0:
         raise ConfigError("the roster has no stake")
@@ -45,8 +60,9 @@ def draw_index(seed: bytes, attempt: int, stakes: Sequence[int]) -> int:
     raise AssertionError("unreachable: r < total")  # pragma: no cover
 
 
-def elect(seed: bytes, roster: Sequence[str], stakes: Sequence[int], attempt: int = 0) -> str:
-    """The aggregator of the epoch whose seed is ``seed``, at rotation ``attempt``."""
-    if len(roster) != len(stakes) or not roster:
-        raise ConfigError("the roster and its stakes must be non-empty and of equal length")
-    return roster[draw_index(seed, attempt, stakes)]
+def elect(seed: bytes, ops: Sequence[str], stakes: Sequence[int], attempt: int = 0) -> str:
+    """The aggregator of the epoch whose seed is ``seed``, at rotation ``attempt``, drawn
+    from the candidates ``ops`` (see ``candidates``) with their ``stakes``."""
+    if len(ops) != len(stakes) or not ops:
+        raise ConfigError("the candidates and their stakes must be non-empty and of equal length")
+    return ops[draw_index(seed, attempt, stakes)]

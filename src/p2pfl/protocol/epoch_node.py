@@ -52,7 +52,7 @@ from p2pfl.protocol.chainview import ChainView, Snapshot
 from p2pfl.protocol.challenger import ChallengerRole
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.duties import Duties
-from p2pfl.protocol.election import elect
+from p2pfl.protocol.election import candidates, elect
 from p2pfl.protocol.epochbook import EpochBook, EpochState
 from p2pfl.protocol.faults import TRANSIENT, backoff, describe
 from p2pfl.protocol.model import GlobalModel
@@ -165,8 +165,11 @@ class EpochNode:
             return False
         st = await self._join(e)
         self.phase = phase_of(snap, len(st.members))
-        if st.seed is None and self._closed(st, snap, info):
-            st.seed = await self.ctx.call(lambda: self.ctx.view.seed(info))
+        if self._closed(st, snap, info):
+            if st.committed is None:  # final once the phase has closed
+                st.committed = list(snap.committed)
+            if st.seed is None:
+                st.seed = await self.ctx.call(lambda: self.ctx.view.seed(info))
         self._check_election(st, info)
         if info.status == Status.OPEN:
             await self._open_phase(st, snap, info)
@@ -220,13 +223,13 @@ class EpochNode:
 
     def _aggregator_at(self, st: EpochState, attempt: int) -> str | None:
         """The aggregator of the epoch at rotation ``attempt``, drawn by this node by stake
-        from the seed and the epoch's roster; None before the commit phase has closed
-        (nobody can know it then)."""
-        if st.seed is None:
+        from the seed among the roster members that committed; None before the commit
+        phase has closed (nobody can know it then) or when nobody committed."""
+        if st.seed is None or st.committed is None:
             return None
         if attempt not in st.elected:
-            ops, stakes = self.ctx.view.roster(st.epoch)
-            st.elected[attempt] = elect(st.seed, ops, stakes, attempt)
+            ops, stakes = candidates(*self.ctx.view.roster(st.epoch), st.committed)
+            st.elected[attempt] = elect(st.seed, ops, stakes, attempt) if ops else None
         return st.elected[attempt]
 
     def _check_election(self, st: EpochState, info: EpochInfo) -> None:
@@ -254,8 +257,6 @@ class EpochNode:
                 await self.operator.reveal(st)  # commit-reveal: not before the phase closed
         if not closed:
             return
-        if st.committed is None:
-            st.committed = list(snap.committed)
         if ctx.me in snap.committed and not st.attest_started:
             st.attest_started = True  # fetch, check and attest in the background
             assert self._nursery is not None

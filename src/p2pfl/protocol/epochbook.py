@@ -40,7 +40,7 @@ class EpochState:
     prefetch: trio.CancelScope = field(default_factory=trio.CancelScope)
     announced: set[Kind] = field(default_factory=set)
     seed: bytes | None = None  # blockhash(closeBlock), once the commit phase has closed
-    elected: dict[int, str] = field(default_factory=dict)  # attempt -> aggregator
+    elected: dict[int, str | None] = field(default_factory=dict)  # attempt -> aggregator
     election_checked: set[int] = field(default_factory=set)  # attempts compared with chain
     verdicts: dict[int, Verdict] = field(default_factory=dict)  # attempt -> verdict
     evidence: dict[int, Evidence] = field(default_factory=dict)  # attempt -> evidence

@@ -228,9 +228,21 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
                 f"not slashed: {unslashed}",
             )
         )
+    want, kind = {
+        Cheat.WRONG_MODEL: (SlashReason.WRONG_MODEL, "model"),
+        Cheat.WRONG_SKETCH: (SlashReason.WRONG_SKETCH, "sketch"),
+        Cheat.EXCLUDE: (SlashReason.WRONGFUL_EXCLUSION, "exclusion"),
+    }[cfg.cheat]
     withheld = {tn.net.operators[i].address for i in cfg.withholding_indices}
     if withheld:
-        slashed = {s.operator for r in hist.values() for s in r.slashes}
+        # Every node cheats when drawn in a cheat epoch, a withholder too: that slash is
+        # for its cheat, not for withholding.
+        slashed = {
+            s.operator
+            for e, r in hist.items()
+            for s in r.slashes
+            if not (e in cfg.cheat_epochs and s.reason is want)
+        }
         included = sorted(
             tn.name_of(a)
             for r in hist.values()
@@ -240,17 +252,12 @@ def judge(tn: Testnet, cfg: TestnetConfig) -> list[Expectation]:
         done = [e for e, r in hist.items() if r.done and not r.skipped]
         out.append(
             Expectation(
-                "every epoch completed without the withholding operators, none of them slashed",
+                "every epoch completed without the withholding operators, none slashed for it",
                 not included and not withheld & slashed and len(done) >= cfg.epochs,
                 f"included: {included}; slashed: "
                 f"{sorted(tn.name_of(a) for a in withheld & slashed)}; completed: {done}",
             )
         )
-    want, kind = {
-        Cheat.WRONG_MODEL: (SlashReason.WRONG_MODEL, "model"),
-        Cheat.WRONG_SKETCH: (SlashReason.WRONG_SKETCH, "sketch"),
-        Cheat.EXCLUDE: (SlashReason.WRONGFUL_EXCLUSION, "exclusion"),
-    }[cfg.cheat]
     for e in cfg.cheat_epochs:
         if e > cfg.epochs:
             continue
