@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trio
 from trio.testing import MockClock
 
 from p2pfl.chain.epochs import Params, Status
 from p2pfl.events import Attested, Availability, Challenged, Submitted, WrongfulExclusion
 from p2pfl.net import availability
+from p2pfl.net.availability import Attestation
 from p2pfl.protocol.options import Tamper
 from p2pfl.testnet.adversary import Adversary
 from p2pfl.testnet.cheat import Cheat
@@ -63,6 +65,34 @@ async def test_a_withheld_update_is_left_out_and_nobody_is_slashed(
     assert not net.chain.norm_slashes
     assert not net.chain.exclusions
     assert not [e for n in nodes for e in n.of(WrongfulExclusion)]
+
+
+@pytest.mark.trio
+async def test_the_aggregator_stops_waiting_once_everyone_is_included(
+    autojump_clock: MockClock, tmp_path: Path
+) -> None:
+    """A slow attester does not hold up a result that includes everyone without it (it
+    cannot include anyone more, and nobody is left out to answer for)."""
+    net = network(tmp_path, 4)
+    net.chain.open_epoch(net.accounts[0])
+    agg = net.aggregator()
+    slow = (agg + 1) % 4
+    nodes = [make_node(net, i, stop_after=1) for i in range(4)]
+    board = nodes[slow].peer.attestations
+    publish = board.publish
+
+    async def late(att: Attestation) -> None:
+        await trio.sleep(5.0)  # within the aggregator's 10 s wait
+        await publish(att)
+
+    board.publish = late  # type: ignore[method-assign,assignment]
+    await run_all(nodes)
+
+    (seen,) = nodes[agg].of(Availability)
+    assert seen.included == 4
+    assert seen.attestations == 3  # the slow one's was not waited for (mock time)
+    (posted,) = net.chain.results
+    assert posted.operators == availability.ordered(net.ops)  # the slow one included too
 
 
 @pytest.mark.trio

@@ -73,15 +73,21 @@ class AvailabilityRole:
         board = ctx.peer.attestations
         started = time.perf_counter()
         everyone = availability.ordered(committed)
+        checked: list[Attestation] = []  # each attestation verified once, as it arrives
         with trio.move_on_after(ctx.opts.attest_wait_s):
             async with trio.open_nursery() as nursery:
                 # Until every committed operator attested, or every one is included
                 # already: later attestations cannot include anyone more, and with
                 # nobody left out there is no exclusion to answer for.
                 async def heard(op: str) -> None:
-                    await board.wait_for(e, frozenset({op}))
-                    atts = held_attestations(ctx, e, committed)
-                    if availability.available(committed, atts, f_c) == everyone:
+                    att = (await board.wait_for(e, frozenset({op})))[op]
+                    checked.extend(
+                        availability.valid(
+                            [att], chain_id=board.chain_id, avs=board.avs, epoch=e,
+                            committed=committed,
+                        )
+                    )  # fmt: skip
+                    if availability.available(committed, checked, f_c) == everyone:
                         nursery.cancel_scope.cancel()
 
                 for op in committed:
