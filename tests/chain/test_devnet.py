@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from eth_abi.abi import encode as abi_encode
@@ -20,7 +22,7 @@ from p2pfl.chain.events import EventFollower
 from p2pfl.errors import ConfigError
 from p2pfl.hashing import keccak256
 from p2pfl.learn.codec import ModelSpec, Update
-from tests.chain.conftest import OPERATORS, Devnet, run_to_result
+from tests.chain.conftest import OPERATORS, PARAMS, Devnet, run_to_result
 
 SPEC = ModelSpec((("w", (500,)),))
 
@@ -134,3 +136,23 @@ def test_event_follower_sees_the_epoch_in_order_once(devnet: Devnet) -> None:
         ev for ev in EventFollower(d.epochs.contract, start).poll() if ev.name == "UpdateCommitted"
     ]
     assert {ev.args["operator"] for ev in committed} == set(operators)
+
+
+def test_the_byzantine_bound_is_the_contracts_and_is_read_once_per_n(
+    devnet: Devnet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``byzantineBound(n) = min(maxByzantine, (n - 3) / 2)``; the client reads each ``n``
+    once (the parameters never change), so a second read needs no RPC."""
+    em = devnet.epochs
+    want = {n: min(PARAMS.max_byzantine, max(0, (n - 3) // 2)) for n in range(12)}
+    assert {n: em.byzantine_bound(n) for n in want} == want
+    calls: list[object] = []
+    real = em.chain.call
+
+    def counted(fn: Any) -> Any:
+        calls.append(fn)
+        return real(fn)
+
+    monkeypatch.setattr(em.chain, "call", counted)
+    assert {n: em.byzantine_bound(n) for n in want} == want
+    assert not calls

@@ -189,6 +189,7 @@ class EpochManager:
         self.chain = chain
         self.contract = chain.contract("EpochManager", address)
         self.address = self.contract.address
+        self._bounds: dict[int, int] = {}  # n -> byzantineBound(n)
 
     # ---- transactions
     def open_epoch(self, who: LocalAccount) -> tuple[int, TxReceipt]:
@@ -379,7 +380,11 @@ class EpochManager:
         return bytes(self.chain.call(self.contract.functions.commitmentOf(epoch, operator)))
 
     def byzantine_bound(self, n: int) -> int:
-        return int(self.chain.call(self.contract.functions.byzantineBound(n)))
+        """``byzantineBound(n)``, read once per ``n``: it depends only on the deployment's
+        parameters, which the constructor sets for good."""
+        if n not in self._bounds:
+            self._bounds[n] = int(self.chain.call(self.contract.functions.byzantineBound(n)))
+        return self._bounds[n]
 
     def public_inputs(
         self,
