@@ -13,11 +13,17 @@ import numpy as np
 import pytest
 from eth_account import Account
 
-from p2pfl import evidence
+from p2pfl import evidence, merkle
 from p2pfl.chain.epochs import Status
+from p2pfl.errors import ConfigError
+from p2pfl.hashing import keccak256
 from p2pfl.learn import fixedpoint
 from p2pfl.learn.codec import Update
+from p2pfl.protocol import attestfile
+from p2pfl.protocol.aggregate import aggregate
 from p2pfl.protocol.model import GlobalModel
+from p2pfl.protocol.oneshot import challenge_exclusion
+from p2pfl.runtime import connect_chain
 from tests.chain.conftest import Devnet, run_to_result
 
 SPEC = GlobalModel.genesis(0).spec
@@ -145,6 +151,78 @@ def test_one_shot_model_challenge_and_norm_proof(devnet: Devnet, tmp_path: Path)
     assert won.returncode == 0, won.stderr
     assert "upheld" in won.stdout
     assert d.epochs.epoch(e).attempt == 1
+
+
+def test_one_shot_exclusion_challenge_from_a_saved_attestation_file(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    """The aggregator posts only two attestations, leaving out an operator everyone holds;
+    a node's saved attestation file proves it. Refused first, one line each and nothing
+    sent: an included operator, too few attestations, forged or other-epoch ones, a
+    malformed file."""
+    d, em = devnet, devnet.epochs
+    rng = np.random.default_rng(7)
+    ups = [Update(SPEC, rng.integers(-300, 300, SPEC.dim).astype(np.int32)) for _ in d.operators]
+    by_op = {op.address: u for op, u in zip(d.operators, ups, strict=True)}
+    e, _ = em.open_epoch(d.deployer)
+    for op in d.operators:
+        em.commit_update(op, e, by_op[op.address].digest)
+    d.mine(1)
+    em.record_seed(d.deployer, e)
+    info = em.epoch(e)
+    gossiped = em.all_held([op.key for op in d.operators], e)  # everyone holds everything
+    victim, kept = [a.operator for a in gossiped if a.operator != info.aggregator][:2]
+    posted_atts = [a for a in gossiped if a.operator in (victim, kept)]
+    included = sorted(set(by_op) - {victim, kept}, key=lambda a: int(a, 16))
+    agg = aggregate({a: by_op[a] for a in included}, info.seed, em.byzantine_bound(len(included)))
+    inputs = em.public_inputs(e, info.seed, agg.sketches, agg.selected_mask, agg.flag_mask)
+    aggregator = next(op for op in d.operators if op.address == info.aggregator)
+    em.submit_result(
+        aggregator, e, merkle.leaf_hashes(np.ones(em.params().model_dim, dtype=np.int32)),
+        posted_atts, agg.sketches, agg.selected_mask, agg.flag_mask, keccak256(b"".join(inputs)),
+    )  # fmt: skip
+    assert d.chain.call(em.contract.functions.resultOperators(e)) == included
+    ks = keystore(tmp_path, bytes(d.watcher.key))
+    common = ["--rpc", d.anvil.url, "--epoch-manager", d.epochs.address]
+    common += ["--keystore", str(ks), "--password-env", "PW"]
+
+    def exclusion(operator: str, atts: Path) -> subprocess.CompletedProcess[str]:
+        return p2pfl("challenge", "exclusion", "--epoch", str(e), "--operator", operator,
+                     "--attestations", str(atts), *common)  # fmt: skip
+
+    saved = attestfile.save(tmp_path / "node", e, gossiped)  # as a node saves them
+    few = attestfile.save(tmp_path / "few", e, posted_atts)
+    forged = attestfile.save(
+        tmp_path / "forged",
+        e,
+        [a.model_copy(update={"signature": "0x" + "11" * 65}) for a in gossiped],
+    )
+    other_epoch = attestfile.save(
+        tmp_path / "other", e, em.all_held([op.key for op in d.operators], e + 1)
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"epoch": "one"}]')
+    view = connect_chain(d.anvil.url, d.epochs.address)
+    refusals = [
+        (included[0], saved, "is included in the result"),
+        (victim, few, "needs 3"),
+        (victim, forged, "needs 3"),
+        (victim, other_epoch, "needs 3"),
+        ("0x1234", saved, "is not an address"),
+    ]
+    for operator, path, message in refusals:  # in-process: a CLI start costs seconds
+        with pytest.raises(ConfigError, match=message):
+            challenge_exclusion(view, d.watcher, e, operator, attestfile.load(path), print)
+    bad = exclusion(victim, broken)  # the CLI's one line for a bad file
+    assert bad.returncode == 2
+    assert "is not a list of attestations" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert em.epoch(e).status == Status.SUBMITTED  # nothing was sent
+    won = exclusion(victim, saved)
+    assert won.returncode == 0, won.stderr
+    assert "upheld" in won.stdout
+    after = em.epoch(e)
+    assert (after.status, after.attempt) == (Status.OPEN, 1)  # voided, the next aggregator's
 
 
 def test_node_refuses_a_key_that_is_not_a_registered_operator(

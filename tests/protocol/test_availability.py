@@ -15,6 +15,7 @@ from trio.testing import MockClock
 from p2pfl.chain.epochs import Params, Status
 from p2pfl.events import Attested, Availability, Challenged, Submitted, WrongfulExclusion
 from p2pfl.net import availability
+from p2pfl.protocol import attestfile
 from p2pfl.net.availability import Attestation
 from p2pfl.protocol.options import Tamper
 from p2pfl.testnet.adversary import Adversary
@@ -147,3 +148,9 @@ async def test_an_aggregator_that_leaves_an_available_operator_out_is_challenged
     assert [e.upheld for e in upheld] == [True]
     assert net.chain.record(1).status == Status.FINALIZED
     assert net.chain.record(1).attempt == 1
+    # every node saved the evidence for `p2pfl challenge exclusion` (nodes outside it too)
+    for n in nodes:
+        saved = attestfile.load(attestfile.path_of(net.tmp / f"node{n.i}", 1))
+        committed = net.chain.committed(1)
+        support = availability.supporters(committed, saved, victim)
+        assert len(support) >= availability.exclusion_quorum(2)

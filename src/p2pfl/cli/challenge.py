@@ -2,8 +2,9 @@
 
 ``watch`` runs a node that does not train: it joins the network, recomputes every posted
 result from the committed updates and challenges what is wrong at once (a sketch row in
-chunks, the model at a wrong leaf, an update above the norm bound). ``sketch``, ``model``
-and ``norm`` are the one-shot forms, from files (``p2pfl.protocol.oneshot``)."""
+chunks, the model at a wrong leaf, an update above the norm bound, a wrongful exclusion).
+``sketch``, ``model``, ``norm`` and ``exclusion`` are the one-shot forms, from files
+(``p2pfl.protocol.oneshot``)."""
 
 from __future__ import annotations
 
@@ -189,3 +190,35 @@ def norm(
 
     out = prove_norm(view, account, epoch, operator, _read(update), console.print)
     _report(console, f"norm proof of {out.detail}", out.upheld, out.gas, "operator slashed")
+
+
+@app.command()
+def exclusion(
+    epoch: Annotated[int, typer.Option(min=1, help="The epoch of the result.")],
+    operator: Annotated[str, typer.Option(help="The available operator the result left out.")],
+    attestations: Annotated[
+        Path,
+        typer.Option(
+            help="The epoch's attestations as a node saved them: "
+            "<data-dir>/attestations/<epoch>.json."
+        ),
+    ],
+    rpc: options.Rpc = None,
+    epoch_manager: options.EpochManagerAddr = None,
+    keystore: options.Keystore = None,
+    password_env: options.PasswordEnv = None,
+    password_file: options.PasswordFile = None,
+) -> None:
+    """Prove that EPOCH's result left out OPERATOR although 2·f_c + 1 others attest it."""
+    console, account, view = _connect(rpc, epoch_manager, keystore, password_env, password_file)
+    from p2pfl.protocol.attestfile import load
+    from p2pfl.protocol.oneshot import challenge_exclusion
+
+    out = challenge_exclusion(view, account, epoch, operator, load(attestations), console.print)
+    _report(
+        console,
+        f"exclusion challenge of epoch {epoch}, {out.detail}",
+        out.upheld,
+        out.gas,
+        "result voided, aggregator slashed",
+    )

@@ -45,6 +45,7 @@ from p2pfl.events import (
     TimeoutReported,
 )
 from p2pfl.net.peer import Peer
+from p2pfl.protocol import attestfile
 from p2pfl.protocol.aggregator import AggregatorRole
 from p2pfl.protocol.availability import AvailabilityRole, attest_once
 from p2pfl.protocol.blobs import Blobs
@@ -206,6 +207,7 @@ class EpochNode:
                 self._nursery_leave(old)
         ctx.view.forget_before(e)
         self.duties.forget_before(e)
+        attestfile.prune(ctx.opts.data_dir, e)
         if ctx.state.forget_before(e - 1):
             ctx.state.save()
         mine = ctx.state.of(e).update_digest if e in ctx.state.state.epochs else None

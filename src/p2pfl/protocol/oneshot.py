@@ -1,4 +1,4 @@
-"""One-shot challenges from files (``p2pfl challenge sketch|model|norm``): everything a
+"""One-shot challenges from files (``p2pfl challenge sketch|model|norm|exclusion``): everything a
 person needs checked before a bond is sent, then the transactions, each under 128 KB.
 
 Every function checks the inputs against the chain first (the epoch is challengeable,
@@ -12,12 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
 from p2pfl import evidence
 from p2pfl.chain.epochs import EpochInfo, Status
 from p2pfl.errors import CodecError, ConfigError
 from p2pfl.learn.codec import Update
 from p2pfl.learn.spec import ModelSpec
+from p2pfl.net import availability
+from p2pfl.net.availability import Attestation
 from p2pfl.protocol.aggregate import selected_updates
 from p2pfl.protocol.chainview import ChainView, PostedResult
 from p2pfl.protocol.model import GlobalModel
@@ -183,3 +186,48 @@ def prove_norm(
         gas.append(int(receipt["gasUsed"]))
         say(f"proved chunk {chunk.index}: gas {gas[-1]:,}")
     return Outcome(slashed, tuple(gas), f"{operator}, Σ q² = {upd.norm_sq} > {bound}")
+
+
+def challenge_exclusion(
+    view: ChainView,
+    account: LocalAccount,
+    epoch: int,
+    operator: str,
+    attestations: Sequence[Attestation],
+    say: Say,
+) -> Outcome:
+    """Prove that the standing result of ``epoch`` left out ``operator`` although the
+    exclusion quorum (``2·f_c + 1``) of other committed operators attest its update, with
+    attestations saved by a node (``attestfile``). Invalid ones (another epoch or network,
+    a forged signature, a non-member) are set aside; too few valid ones: nothing is sent."""
+    _, posted = _challengeable(view, epoch)
+    try:
+        wanted = to_checksum_address(operator)
+    except ValueError:
+        raise ConfigError(f"{operator!r} is not an address") from None
+    committed = view.epochs.committed(epoch)
+    if wanted not in {to_checksum_address(a) for a in committed}:
+        raise ConfigError(f"{wanted} committed no update in epoch {epoch}")
+    if wanted in {to_checksum_address(a) for a in posted.operators}:
+        raise ConfigError(f"{wanted} is included in the result of epoch {epoch}: no exclusion")
+    good = availability.valid(
+        attestations,
+        chain_id=view.chain.chain_id,
+        avs=view.service_manager,
+        epoch=epoch,
+        committed=committed,
+    )
+    if len(good) < len(attestations):
+        say(f"set aside {len(attestations) - len(good)} invalid or duplicate attestations")
+    support = availability.supporters(committed, good, wanted)
+    f_c = view.epochs.byzantine_bound(len(committed))
+    need = availability.exclusion_quorum(f_c)
+    if len(support) < need:
+        raise ConfigError(
+            f"{len(support)} valid attestations by others hold {wanted}'s update; "
+            f"an exclusion challenge needs {need} (2·f_c + 1, f_c = {f_c})"
+        )
+    receipt = view.epochs.challenge_exclusion(account, epoch, wanted, support)
+    gas = int(receipt["gasUsed"])
+    say(f"challenged the exclusion with {len(support)} attestations: gas {gas:,}")
+    return Outcome(True, (gas,), f"{wanted} left out")

@@ -5,6 +5,7 @@ wrong is challenged on chain by :mod:`~p2pfl.protocol.challenger`."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import trio
@@ -13,12 +14,15 @@ from p2pfl.chain.epochs import EpochInfo
 from p2pfl.events import Checked, KrumMismatch, NormViolation
 from p2pfl.learn.codec import Update
 from p2pfl.net import availability
+from p2pfl.protocol import attestfile
 from p2pfl.protocol.availability import held_attestations
 from p2pfl.protocol.check import Verdict, check_result
 from p2pfl.protocol.context import NodeContext
 from p2pfl.protocol.epochbook import EpochState, Evidence
 from p2pfl.protocol.faults import TRANSIENT
 from p2pfl.protocol.threads import blocking
+
+log = logging.getLogger(__name__)
 
 MIN_PARTICIPANTS = 3  # EpochManager.MIN_PARTICIPANTS
 SCAN_S = 3.0  # how long a poll waits for the committed updates when scanning norms
@@ -87,6 +91,10 @@ class WatcherRole:
         f_c = await ctx.call(lambda: ctx.em.byzantine_bound(len(committed)))
         quorum = availability.exclusion_quorum(f_c)
         atts = held_attestations(ctx, e, committed)
+        try:  # the evidence of `p2pfl challenge exclusion`, for as long as it is of use
+            attestfile.save(ctx.opts.data_dir, e, atts)
+        except OSError as exc:
+            log.warning("cannot save the attestations of epoch %d: %s", e, exc)
         left_out = set(committed) - set(operators)
         return tuple(
             op
