@@ -246,6 +246,8 @@ def test_node_refuses_a_key_that_is_not_a_registered_operator(
         (["status", "--rpc", "http://127.0.0.1:9", "--epoch-manager", "0x" + "00" * 20],
          "cannot reach the chain"),
         (["challenge", "watch"], "needs --rpc URL"),
+        (["challenge", "exclusion", "--epoch", "1", "--operator", "0x" + "11" * 20,
+          "--attestations", "/nonexistent.json"], "needs --rpc URL"),
         (["testnet", "--nodes", "4", "--malicious", "4"], "malicious and withholding"),
         (["testnet", "--attack", "nope"], "unknown attack"),
     ],

@@ -15,8 +15,8 @@ from trio.testing import MockClock
 from p2pfl.chain.epochs import Params, Status
 from p2pfl.events import Attested, Availability, Challenged, Submitted, WrongfulExclusion
 from p2pfl.net import availability
-from p2pfl.protocol import attestfile
 from p2pfl.net.availability import Attestation
+from p2pfl.protocol import attestfile
 from p2pfl.protocol.options import Tamper
 from p2pfl.testnet.adversary import Adversary
 from p2pfl.testnet.cheat import Cheat
