@@ -120,3 +120,24 @@ async def test_cancelling_the_driver_kills_its_whole_process_group(
         await trio.sleep(0.02)
     else:
         raise AssertionError(f"the driver's child {grandchild} outlived the cancel")
+
+
+def test_a_timeout_raises_and_kills_the_drivers_whole_process_group(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The blocking prover's timeout (``prove``, ``check``): one clear error, and the
+    driver's own child (the native ``bb`` in real runs) is gone with it. The driver is a
+    script that never finishes, so the timeout always fires; the real driver under a real
+    signal is the slow test above."""
+    from p2pfl.zk import prover
+
+    pidfile = tmp_path / "grandchild.pid"
+    script = f"sleep 60 & echo $! > {pidfile}; wait"
+    monkeypatch.setattr(prover, "_command", lambda args: (["bash", "-c", script], dict(os.environ)))
+    with pytest.raises(prover.ProverError, match=r"did not finish within 0\.5 s"):
+        prover._run(["prove"], 0.5)
+    grandchild = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(grandchild) and psutil.Process(grandchild).status() != "zombie":
+        assert time.monotonic() < deadline, f"the driver's child {grandchild} outlived the timeout"
+        time.sleep(0.02)

@@ -55,7 +55,7 @@ def _run(args: list[str], timeout: float) -> dict[str, Any]:
             _kill_group(child.pid)
             child.communicate()
             if isinstance(exc, subprocess.TimeoutExpired):
-                raise ProverError(f"the prover did not finish within {timeout:.0f} s") from None
+                raise ProverError(f"the prover did not finish within {timeout:g} s") from None
             raise
     return _result(subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr))
 
@@ -74,7 +74,7 @@ async def _run_async(args: list[str], timeout: float) -> dict[str, Any]:
             start_new_session=True, deliver_cancel=kill,
         )  # fmt: skip
     if scope.cancelled_caught:
-        raise ProverError(f"the prover did not finish within {timeout:.0f} s")
+        raise ProverError(f"the prover did not finish within {timeout:g} s")
     return _result(
         subprocess.CompletedProcess(
             done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
