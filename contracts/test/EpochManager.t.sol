@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Vm} from "forge-std/Vm.sol";
 import {Devnet} from "./utils/Devnet.sol";
 import {EpochManager} from "../src/avs/EpochManager.sol";
+import {Election} from "../src/avs/Election.sol";
 import {IEpochManager} from "../src/interfaces/IEpochManager.sol";
 import {P2pflServiceManager} from "../src/avs/P2pflServiceManager.sol";
 
@@ -383,7 +384,7 @@ contract EpochManagerTest is Devnet {
         vm.roll(ep.submitDeadline + 1);
         // the silent aggregator is the seed's draw (reportTimeout records the seed)
         (address[] memory roster, uint256[] memory stakes) = epochs.roster(e);
-        address absent = roster[epochs.drawIndex(blockhash(ep.closeBlock), 0, stakes)];
+        address absent = roster[Election.drawIndex(blockhash(ep.closeBlock), 0, stakes)];
         uint256 before = avs.stakeOf(absent);
         vm.expectEmit(true, true, false, true, address(epochs));
         emit IEpochManager.AggregatorTimedOut(e, absent);

@@ -1,6 +1,6 @@
 """The local election equals the contract's: on the same seed (``blockhash(closeBlock)``)
-every node draws the aggregator the contract records, and ``drawIndex`` matches the
-shared vectors. An epoch whose every attempt times out is skipped."""
+every node draws the aggregator the contract records, and the linked ``Election`` library
+matches the shared vectors. An epoch whose every attempt times out is skipped."""
 
 from __future__ import annotations
 
@@ -43,9 +43,13 @@ def test_every_node_computes_the_contracts_aggregator(devnet: Devnet) -> None:
         ops, stakes = candidates(*em.roster(e), em.committed(e))
         assert [list(x) for x in d.chain.call(candidates_of(e))] == [ops, stakes]
         assert len(ops) == OPERATORS - (silent is not None)
+        drawn = []
         for attempt in range(OPERATORS + 2):
-            assert elect(seed, ops, stakes, attempt) == em.aggregator_at(e, attempt)
-            assert em.aggregator_at(e, attempt) != getattr(silent, "address", None)
+            drawn.append(em.aggregator_at(e, attempt))
+            assert elect(seed, ops, stakes, attempt) == drawn[-1]
+            assert drawn[-1] != getattr(silent, "address", None)
+        # a full round of different operators before anyone has the epoch a second time
+        assert sorted(drawn[: len(ops)]) == sorted(ops)
         assert elect(seed, ops, stakes) == info.aggregator
         # every attempt times out: rotations stop at maxAttempts and the epoch is skipped
         for attempt in range(PARAMS.max_attempts):
@@ -57,8 +61,17 @@ def test_every_node_computes_the_contracts_aggregator(devnet: Devnet) -> None:
 
 
 def test_the_contracts_draw_matches_the_shared_vectors(devnet: Devnet) -> None:
-    fn = devnet.epochs.contract.functions.drawIndex
+    # the library the contract links and calls (src/avs/Election.sol)
+    election = devnet.chain.contract("Election", devnet.chain.libraries["Election"])
+    fn = election.functions.drawIndex
     for case in json.loads(VECTORS.read_text())["cases"]:
         seed = bytes.fromhex(case["seed"][2:])
         stakes = [int(s) for s in case["stakes"]]
         assert devnet.chain.call(fn(seed, case["attempt"], stakes)) == case["index"], case["name"]
+    # the rotations
+    for seq in json.loads(VECTORS.read_text())["sequences"]:
+        seed = bytes.fromhex(seq["seed"][2:])
+        stakes = [int(s) for s in seq["stakes"]]
+        for attempt, index in enumerate(seq["indices"]):
+            got = devnet.chain.call(election.functions.aggregatorIndex(seed, attempt, stakes))
+            assert got == index, (seq["name"], attempt)

@@ -44,8 +44,8 @@ def test_watcher_catches_a_cheating_aggregator(tmp_path: Path) -> None:
         opened = [ev for _, ev in tn.node_events(ChallengeOpened, 1)]
         assert [ev.operator for ev in opened] == [posted_wrong["operators"][challenge["row"]]]
         assert all(ev.calldata < 128 * 1024 for ev in opened)
-        # Attempts are independent draws (protocol.md §1.10): the cheater may be drawn
-        # again, and then aggregates honestly (the testnet cheats at attempt 0 only).
+        # the voided cheater never gets the epoch back (protocol.md §1.10)
+        assert rec.aggregators[1] != cheater
         assert rec.results[1]["aggregator"] == rec.aggregators[1]
         assert rec.results[1]["flagged"] == [attacker]  # the framed operator is not flagged
         (cheat_event,) = [ev for _, ev in tn.node_events(Submitted, 1) if ev.cheated]

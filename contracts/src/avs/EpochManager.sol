@@ -8,6 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IEpochManager} from "../interfaces/IEpochManager.sol";
 import {IKrumVerifier} from "../interfaces/IKrumVerifier.sol";
 import {Attestations} from "./Attestations.sol";
+import {Election} from "./Election.sol";
 import {MerkleRoot} from "./MerkleRoot.sol";
 import {P2pflServiceManager} from "./P2pflServiceManager.sol";
 import {ResultChallenges} from "./ResultChallenges.sol";
@@ -24,9 +25,11 @@ import {UpdateChunk} from "./UpdateChunk.sol";
 /// update digests until the commit phase closes: at `commitDeadline`, or in the block
 /// where the last roster member commits (`closeBlock`, whichever comes first). The seed
 /// is `blockhash(closeBlock)`, and the aggregator of attempt `a` is drawn by stake, among
-/// the roster members that committed (`candidates`), from
-/// `keccak256(seed ‖ "aggregator" ‖ uint32 a)` (`drawIndex`): nobody knows it before
-/// every update is committed, and an operator that did not commit is never drawn. The aggregator submits until `submitDeadline`
+/// the roster members that committed (`candidates`) and were not drawn at an earlier
+/// attempt, from `keccak256(seed ‖ "aggregator" ‖ uint32 a)` (the linked `Election`
+/// library): nobody knows it before every update is committed, an operator that did not
+/// commit is never drawn, and a voided or silent aggregator never gets the epoch back.
+/// The aggregator submits until `submitDeadline`
 /// (`closeBlock + submitBlocks`); then anyone may challenge until `challengeDeadline`,
 /// then finalize. A voided result or a silent aggregator passes the epoch to the next
 /// draw with a fresh submit deadline, at most `maxAttempts` attempts in all: past them
@@ -524,46 +527,16 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
     /// (offline, partitioned) is never drawn, so it cannot cost the epoch a rotation nor
     /// be slashed for a deadline it could not know about. Final once the commit phase has
     /// closed. The loop is bounded by the roster, at most `committeeSize`.
-    function candidates(uint256 epoch) public view returns (address[] memory ops, uint256[] memory stakes) {
-        address[] storage roster_ = _roster[epoch];
-        uint256[] storage rosterStake = _rosterStake[epoch];
-        uint256 c = _committed[epoch].length;
-        ops = new address[](c);
-        stakes = new uint256[](c);
-        uint256 k;
-        for (uint256 i; i < roster_.length && k < c; ++i) {
-            if (commitmentOf[epoch][roster_[i]] != bytes32(0)) {
-                ops[k] = roster_[i];
-                stakes[k] = rosterStake[i];
-                ++k;
-            }
-        }
+    function candidates(uint256 epoch) external view returns (address[] memory, uint256[] memory) {
+        return Election.candidates(_roster[epoch], _rosterStake[epoch], commitmentOf[epoch], _committed[epoch].length);
     }
 
     /// @notice The aggregator of `epoch` at rotation `attempt` (what every node computes
-    /// from `blockhash(closeBlock)` and `candidates`); address(0) until the seed is
-    /// recorded, or if nobody committed.
+    /// from `blockhash(closeBlock)` and `candidates`): drawn by stake among the candidates
+    /// not drawn at attempts `0 … attempt - 1` (`Election.aggregatorIndex`); address(0)
+    /// until the seed is recorded, or if nobody committed.
     function aggregatorAt(uint256 epoch, uint32 attempt) external view returns (address) {
         return _elect(epoch, attempt);
-    }
-
-    /// @notice The election draw: the index, in `candidates` order, of the aggregator of
-    /// attempt `attempt` given the epoch's `seed` and the candidates' `stakes`. With
-    /// `r = uint256(keccak256(abi.encodePacked(seed, "aggregator", attempt))) % Σ stakes`
-    /// (46 bytes hashed: seed, the 10 ASCII bytes, the big-endian uint32), it is the first
-    /// `i` with `r < stakes[0] + … + stakes[i]`. Every attempt is an independent draw, so
-    /// an operator is drawn with probability proportional to its stake (and may be drawn
-    /// again: rotations are bounded by `maxAttempts`).
-    function drawIndex(bytes32 seed, uint32 attempt, uint256[] memory stakes) public pure returns (uint256 i) {
-        uint256 total;
-        for (uint256 j; j < stakes.length; ++j) {
-            total += stakes[j];
-        }
-        if (total == 0) revert NoOperators();
-        uint256 r = uint256(keccak256(abi.encodePacked(seed, "aggregator", attempt))) % total;
-        for (; r >= stakes[i]; ++i) {
-            r -= stakes[i];
-        }
     }
 
     /// @notice The Byzantine bound used for `n` participants: `min(maxByzantine, (n-3)/2)`.
@@ -622,9 +595,9 @@ contract EpochManager is IEpochManager, ResultChallenges, Ownable, ReentrancyGua
     function _elect(uint256 epoch, uint32 attempt) private view returns (address) {
         bytes32 seed = _epochs[epoch].seed;
         if (seed == bytes32(0)) return address(0);
-        (address[] memory ops, uint256[] memory stakes) = candidates(epoch);
-        if (ops.length == 0) return address(0);
-        return ops[drawIndex(seed, attempt, stakes)];
+        return Election.elect(
+            seed, attempt, _roster[epoch], _rosterStake[epoch], commitmentOf[epoch], _committed[epoch].length
+        );
     }
 
     /// @dev The next attempt, with a fresh submit deadline; past the last one, the epoch is
