@@ -36,6 +36,7 @@ def test_the_file_sets_options_and_flags_override_it(tmp_path: Path) -> None:
         "clip = 4\n"
         "no_challenge = true\n"
         "max_backoff = 3\n"
+        "rpc_timeout = 5\n"
     )
     got = printed(cfg, "--metrics-port", "9200", "--bootstrap", "/ip4/10.0.0.2/tcp/1/p2p/QmB")
     assert got["rpc"] == '"http://rpc.example:8545"'
@@ -45,6 +46,7 @@ def test_the_file_sets_options_and_flags_override_it(tmp_path: Path) -> None:
     assert got["clip"] == "4.0"
     assert got["no_challenge"] == "true"
     assert got["max_backoff"] == "3.0"
+    assert got["rpc_timeout"] == "5.0"
     assert "config" not in got
     assert got["data_dir"] == f'"{Path.home() / ".p2pfl"}"'  # ~ expanded
 
@@ -80,6 +82,7 @@ def test_print_config_reads_back_to_the_same_settings(tmp_path: Path) -> None:
         ("metrics_port = 70000", "metrics_port = 70000"),
         ("epochs = 0", "epochs = 0"),
         ("max_backoff = 0.1", "max_backoff = 0.1"),
+        ("rpc_timeout = 0", "rpc_timeout = 0"),
         ('gossip_only = "yes"', "gossip_only = 'yes': must be true or false"),
         ("rpc = 5", "rpc = 5: must be a string"),
         ("shard = [1, 2]", "shard takes one value, not a list"),

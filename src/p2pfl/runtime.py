@@ -15,7 +15,7 @@ from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
 from p2pfl import memory
-from p2pfl.chain.client import Chain
+from p2pfl.chain.client import RPC_TIMEOUT_S, Chain
 from p2pfl.chain.epochs import EpochManager
 from p2pfl.errors import ConfigError
 from p2pfl.events import Emit, Listening, Ready
@@ -49,11 +49,12 @@ class NodeSettings:
     adversary: Adversary = field(default_factory=Adversary)  # testnet only
     metrics_port: int | None = None  # serve metrics and the AVS node API (0: any port)
     metrics_host: str = "127.0.0.1"
+    rpc_timeout_s: float = RPC_TIMEOUT_S
 
 
-def connect_chain(rpc: str, epoch_manager: str) -> ChainView:
+def connect_chain(rpc: str, epoch_manager: str, timeout_s: float = RPC_TIMEOUT_S) -> ChainView:
     try:
-        chain = Chain(rpc)
+        chain = Chain(rpc, timeout=timeout_s)
     except Exception as exc:
         raise ConfigError(f"cannot reach the chain at {rpc}: {type(exc).__name__}") from None
     code = chain.w3.eth.get_code(chain.w3.to_checksum_address(epoch_manager))
@@ -114,7 +115,9 @@ async def run_node(settings: NodeSettings, emit: Emit) -> None:
     opts = settings.options
     data_dir = opts.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    view = await blocking(lambda: connect_chain(settings.rpc, settings.epoch_manager))
+    view = await blocking(
+        lambda: connect_chain(settings.rpc, settings.epoch_manager, settings.rpc_timeout_s)
+    )
     me = settings.account.address
     pair = load_or_create_identity(data_dir)
     await _check_start(settings, view, pair)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -13,6 +14,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import TxReceipt
 
 from p2pfl.chain.artifacts import UNKNOWN_ERROR, decode_revert, link, load
@@ -59,6 +61,14 @@ def decode_error(data: bytes) -> str:
 
 
 GAS_MARGIN = 1.25
+# Seconds one JSON-RPC request may wait for its answer, and how often a read is tried
+# (web3 retries reads on timeouts and connection errors; its default is 5 tries). A read
+# from an endpoint that never answers (cut off by a partition, a hung provider) fails
+# after about RPC_ATTEMPTS * RPC_TIMEOUT_S, and the caller backs off and retries: the
+# longer that is, the longer a node stays blind after its network comes back.
+RPC_TIMEOUT_S = 15.0
+RPC_ATTEMPTS = 3
+RPC_RETRY_BACKOFF_S = 0.25  # before the second try; doubled before the third
 TX_GAS_CAP = 1 << 24  # EIP-7825's per-transaction gas limit
 
 
@@ -69,9 +79,17 @@ class ChainError(P2pflError):
 class Chain:
     """One RPC endpoint; transactions are signed locally with eth-account keys."""
 
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, timeout: float = RPC_TIMEOUT_S) -> None:
         self.url = url
-        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        retry = ExceptionRetryConfiguration(
+            errors=(ConnectionError, requests.HTTPError, requests.Timeout),  # web3's own
+            retries=RPC_ATTEMPTS,
+            backoff_factor=RPC_RETRY_BACKOFF_S,
+        )
+        provider = Web3.HTTPProvider(
+            url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry
+        )
+        self.w3 = Web3(provider)
         self.chain_id = int(self.w3.eth.chain_id)
         self.libraries: dict[str, str] = {}  # external libraries deployed: name -> address
 

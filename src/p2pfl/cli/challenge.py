@@ -43,6 +43,7 @@ def _need(
 @app.command()
 def watch(
     rpc: options.Rpc = None,
+    rpc_timeout: options.RpcTimeout = 15.0,
     epoch_manager: options.EpochManagerAddr = None,
     keystore: options.Keystore = None,
     password_env: options.PasswordEnv = None,
@@ -77,6 +78,7 @@ def watch(
             open_first=False,
         ),
         trainer=None,
+        rpc_timeout_s=rpc_timeout,
     )
     emit = emitter(json_events)
     run_trio(emit, lambda: run_node(settings, emit))

@@ -28,6 +28,7 @@ def node(
     print_config: options.PrintConfig = False,
     bootstrap: options.Bootstrap = None,
     rpc: options.Rpc = None,
+    rpc_timeout: options.RpcTimeout = 15.0,
     epoch_manager: options.EpochManagerAddr = None,
     keystore: options.Keystore = None,
     password_env: options.PasswordEnv = None,
@@ -232,5 +233,6 @@ def node(
         adversary=adversary,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        rpc_timeout_s=rpc_timeout,
     )
     run_trio(emit, lambda: run_node(settings, emit))

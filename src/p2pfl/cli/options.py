@@ -19,6 +19,17 @@ Bootstrap = Annotated[
     ),
 ]
 Rpc = Annotated[str | None, typer.Option(help="Ethereum JSON-RPC URL.")]
+RpcTimeout = Annotated[
+    float,
+    typer.Option(
+        min=1.0,
+        max=600.0,
+        metavar="SECONDS",
+        help="How long one JSON-RPC request waits for its answer. A read is tried 3 times, "
+        "so an endpoint that never answers costs a read about 3x this before the node backs "
+        "off and tries again; shorter sees the chain again sooner after an outage.",
+    ),
+]
 EpochManagerAddr = Annotated[
     str | None, typer.Option(help="Address of the network's EpochManager contract.")
 ]
