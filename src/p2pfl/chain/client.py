@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -81,13 +80,11 @@ class Chain:
 
     def __init__(self, url: str, timeout: float = RPC_TIMEOUT_S) -> None:
         self.url = url
-        retry = ExceptionRetryConfiguration(
-            errors=(ConnectionError, requests.HTTPError, requests.Timeout),  # web3's own
+        provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout})
+        provider.exception_retry_configuration = ExceptionRetryConfiguration(
+            errors=provider.exception_retry_configuration.errors,  # web3's own
             retries=RPC_ATTEMPTS,
             backoff_factor=RPC_RETRY_BACKOFF_S,
-        )
-        provider = Web3.HTTPProvider(
-            url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry
         )
         self.w3 = Web3(provider)
         self.chain_id = int(self.w3.eth.chain_id)
