@@ -105,3 +105,22 @@ def test_the_shared_vectors_are_current_and_verify() -> None:
     for case in availability_vectors.build()["cases"]:
         att = av.Attestation.model_validate(case["attestation"])
         assert att.signer() == att.operator
+
+
+def test_undecided_only_while_the_missing_attestations_could_make_the_quorum() -> None:
+    """Whether a node should ask peers for attestations before judging an exclusion: only
+    if those it lacks could lift a left-out operator to the quorum (2·f_c + 1 = 5)."""
+    victim = 6
+    quorum = av.exclusion_quorum(2)
+    everyone = [attest(i, list(range(7))) for i in range(6)]  # all hold the victim's
+    assert not av.undecided(OPS, everyone, [OPS[victim]], quorum)  # 6 of 6 others: decided
+    assert not av.undecided(OPS, everyone[:quorum], [OPS[victim]], quorum)  # quorum held
+    assert av.undecided(OPS, everyone[:2], [OPS[victim]], quorum)  # 2 held, 4 others unknown
+    assert not av.undecided(OPS, everyone[:2], [], quorum)  # nobody left out
+    # the rest attested, without the victim's update: no missing attestation can help
+    without = [attest(i, list(range(6))) for i in range(2, 6)]
+    assert not av.undecided(OPS, everyone[:2] + without, [OPS[victim]], quorum)
+    # the victim's own attestation never counts for it, so its absence is not "unknown":
+    # 4 held and 2 unknown cannot make 7
+    assert not av.undecided(OPS, everyone[:4], [OPS[victim]], 7)
+    assert av.undecided(OPS, everyone[:4], [OPS[victim]], 6)

@@ -33,6 +33,7 @@ from p2pfl.learn.codec import Update, norm_bound_sq, squared_norm
 from p2pfl.net import availability
 from p2pfl.net.announce import Announcement
 from p2pfl.net.attestations import ATTESTATIONS, AttestationBoard
+from p2pfl.net.attestsync import AttestationSync
 from p2pfl.net.availability import Attestation
 from p2pfl.net.blob import BlobService, BlobStore
 from p2pfl.net.board import MessageRules, Signed, Slot
@@ -775,6 +776,7 @@ class Swarm:
         self.held_requests: list[tuple[ID, bytes]] = []  # (asked peer, digest) refused
         self.boards: dict[ID, FakeBoard] = {}
         self.attestation_boards: dict[ID, FakeAttestationBoard] = {}
+        self.syncs: dict[ID, FakeAttestationSync] = {}
         self.online: set[ID] = set()
 
     def peer(self, pid: ID, blob_dir: Path) -> Peer:
@@ -789,11 +791,13 @@ class Swarm:
         atts = self.attestation_boards[pid] = FakeAttestationBoard(
             self, pid, ATTESTATIONS, self.attestation_boards
         )
+        sync = self.syncs[pid] = FakeAttestationSync(self, pid)
         return Peer(
             cast(Network, net),
             cast(AnnouncementBoard, board),
             cast(BlobService, blobs),
             cast(AttestationBoard, atts),
+            cast(AttestationSync, sync),
         )
 
 
@@ -853,6 +857,11 @@ class FakeSignedBoard(Generic[M]):
         return sorted(self._joined)
 
     def deliver(self, msg: M) -> None:
+        """A message gossiped by a peer."""
+        self.admit(msg)
+
+    def admit(self, msg: M) -> None:
+        """A message handed over outside gossip (attestation sync), or gossiped."""
         if msg.epoch not in self._joined:
             return
         slot = self._slots.setdefault(self._slot(msg), {})
@@ -913,6 +922,31 @@ class FakeAttestationBoard(FakeSignedBoard[Attestation]):
 
     async def wait_for(self, epoch: int, operators: frozenset[str]) -> dict[str, Attestation]:
         return await self.wait_until(AVAILABILITY, epoch, operators.issubset)
+
+
+class FakeAttestationSync:
+    """Asking peers for an epoch's attestations: the online peers' boards hand what they
+    hold to this one (the real sync admits the same through the board's checks)."""
+
+    def __init__(self, swarm: Swarm, pid: ID) -> None:
+        self.swarm = swarm
+        self.pid = pid
+        self.asked: list[int] = []  # the epochs asked for
+
+    async def sync(
+        self, epoch: int, peers: Sequence[ID], *, enough: Callable[[], bool], ask: int = 3
+    ) -> int:
+        await trio.lowlevel.checkpoint()
+        self.asked.append(epoch)
+        mine = self.swarm.attestation_boards[self.pid]
+        before = len(mine.get(epoch))
+        for peer in [p for p in peers if p != self.pid][:ask]:
+            if enough():
+                break
+            if peer in self.swarm.online:
+                for att in self.swarm.attestation_boards[peer].get(epoch).values():
+                    mine.admit(att)
+        return len(mine.get(epoch)) - before
 
 
 class FakeBlobService:

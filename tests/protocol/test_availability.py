@@ -13,7 +13,14 @@ import trio
 from trio.testing import MockClock
 
 from p2pfl.chain.epochs import Params, Status
-from p2pfl.events import Attested, Availability, Challenged, Submitted, WrongfulExclusion
+from p2pfl.events import (
+    Attested,
+    Availability,
+    Challenged,
+    Checked,
+    Submitted,
+    WrongfulExclusion,
+)
 from p2pfl.net import availability
 from p2pfl.net.availability import Attestation
 from p2pfl.protocol import attestfile
@@ -154,3 +161,41 @@ async def test_an_aggregator_that_leaves_an_available_operator_out_is_challenged
         committed = net.chain.committed(1)
         support = availability.supporters(committed, saved, victim)
         assert len(support) >= availability.exclusion_quorum(2)
+
+
+@pytest.mark.trio
+async def test_a_node_that_missed_the_attestations_asks_peers_and_still_sees_the_exclusion(
+    autojump_clock: MockClock, tmp_path: Path
+) -> None:
+    """One node hears no attestation but its own (as after a restart once they were
+    gossiped): at the result check it asks peers for them (``/p2pfl/attest/1``), sees the
+    wrongful exclusion, and saves the quorum. Nodes that hold every attestation never ask."""
+    net = network(tmp_path, 7, Params(max_byzantine=2))
+    net.chain.open_epoch(net.accounts[0])
+    cheat = net.aggregator(1, 0)
+    deaf = next(i for i in range(7) if i not in (cheat, net.aggregator(1, 1)))  # attests only
+    tamper = Adversary(cheat_epochs=frozenset({1}), cheat=Cheat.EXCLUDE).tamper()
+    nodes = [make_node(net, i, tamper if i == cheat else None, stop_after=1) for i in range(7)]
+    board = net.swarm.attestation_boards[net.pids[deaf]]
+    mine = net.ops[deaf]
+    heard = board.deliver
+
+    def only_its_own(msg: Attestation) -> None:  # gossip brings it nobody else's
+        if msg.operator == mine:
+            heard(msg)
+
+    board.deliver = only_its_own  # type: ignore[method-assign]
+    await run_all(nodes)
+
+    ((_, victim, _),) = net.chain.exclusions
+    node = nodes[deaf]
+    assert net.swarm.syncs[net.pids[deaf]].asked == [1]
+    (check,) = [c for c in node.of(Checked) if c.attempt == 0]
+    others = {tuple(c.excluded) for n in nodes for c in n.of(Checked) if c.attempt == 0}
+    assert others == {tuple(check.excluded)}  # the same verdict as every node that heard all
+    assert victim in check.excluded
+    saved = attestfile.load(attestfile.path_of(net.tmp / f"node{deaf}", 1))
+    support = availability.supporters(net.chain.committed(1), saved, victim)
+    assert len(support) >= availability.exclusion_quorum(2)
+    # the others held every attestation: nothing to ask for
+    assert all(not net.swarm.syncs[p].asked for i, p in enumerate(net.pids) if i != deaf)

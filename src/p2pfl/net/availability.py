@@ -171,6 +171,24 @@ def supporters(
     return [out[op] for op in members if op in out]
 
 
+def undecided(
+    committed: Sequence[str],
+    attestations: Sequence[Attestation],
+    left_out: Iterable[str],
+    quorum: int,
+) -> bool:
+    """Whether the attestations not held could still decide an exclusion: some operator
+    of ``left_out`` has fewer than ``quorum`` supporters among ``attestations``, but would
+    reach it if every committed operator that has not attested here held its update."""
+    attested = {att.operator for att in attestations}
+    for op in left_out:
+        have = len(supporters(committed, attestations, op))
+        unknown = len(set(ordered(committed)) - attested - {to_checksum_address(op)})
+        if have < quorum <= have + unknown:
+            return True
+    return False
+
+
 def valid(
     attestations: Iterable[Attestation],
     *,

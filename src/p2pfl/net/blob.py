@@ -29,7 +29,7 @@ from libp2p.peer.id import ID
 from p2pfl.hashing import keccak256
 from p2pfl.net.config import BlobConfig
 from p2pfl.net.errors import BlobUnavailableError, NetError
-from p2pfl.net.stream import SerialWriter, read_exactly
+from p2pfl.net.stream import SerialWriter, close_quietly, read_exactly, reset_quietly
 
 log = logging.getLogger(__name__)
 
@@ -330,12 +330,12 @@ class BlobService:
                     stream, length, idle_timeout=cfg.idle_timeout_s, chunk=cfg.chunk_bytes
                 )
             except NetError:
-                await _reset(stream)
+                await reset_quietly(stream)
                 raise
             except Exception as exc:  # stream reset, connection lost, ...
-                await _reset(stream)
+                await reset_quietly(stream)
                 raise NetError(f"transfer failed: {exc}") from None
-            await _close(stream)
+            await close_quietly(stream)
         if scope.cancelled_caught:
             raise NetError("transfer timed out")
         try:
@@ -347,18 +347,3 @@ class BlobService:
             self.stats["fetch-digest-mismatch"] += 1
             raise NetError(f"digest mismatch: got {actual.hex()}")
         return data
-
-
-async def _reset(stream: INetStream) -> None:
-    with trio.CancelScope(shield=True):
-        try:
-            await stream.reset()
-        except Exception:
-            log.debug("stream reset failed", exc_info=True)
-
-
-async def _close(stream: INetStream) -> None:
-    try:
-        await stream.close()
-    except Exception:
-        log.debug("stream close failed", exc_info=True)

@@ -43,6 +43,9 @@ EpochWindow = Callable[[], tuple[int, int]]
 Slot = tuple[TopicKind, int]
 """Where a message is recorded: the kind of its topic and its epoch (then its operator)."""
 
+SYNCED = b"synced"
+"""The envelope of a message admitted outside gossip (:meth:`SignedBoard.admit`)."""
+
 
 def any_signer(operator: str, epoch: int) -> bool:
     """Operator check of the gossip-only development mode: every signer is admitted."""
@@ -168,6 +171,9 @@ class SignedBoard(Generic[M]):
             return
         if prior.envelope == envelope:
             return  # the same envelope again, from another forwarder: fine
+        if prior.envelope == SYNCED and prior.message == message:
+            slot[message.operator] = _Entry(message, envelope)  # asked for, then gossiped
+            return
         who = f"{message.operator} epoch {message.epoch}"
         if prior.message == message:
             raise AnnouncementError("replay", f"{who} resent")
@@ -176,6 +182,29 @@ class SignedBoard(Generic[M]):
 
     def _slot(self, message: M) -> Slot:
         return (self.rules.kind(message), message.epoch)
+
+    def admit(self, data: bytes) -> M | None:
+        """A message obtained outside gossip (asked of a peer): decoded and checked like a
+        gossiped one on its own epoch's topic, for an epoch this board has joined, and
+        recorded. The message if it is new; None if its operator's slot holds it already.
+        Refused: AnnouncementError, counted by reason (an equivocation is kept as
+        evidence). Only for messages whose rules do not check the envelope's sender: an
+        admitted message has no envelope (the sender given to the checks is empty)."""
+        try:
+            message = self.rules.decode(data, self.max_bytes)
+            if message.epoch not in self._joined:
+                raise AnnouncementError("not-joined", f"epoch {message.epoch}")
+            name = topic(self.chain_id, self.avs, message.epoch, self.rules.kind(message))
+            self.check_content(name, message, "")
+            prior = self._slots.get(self._slot(message), {}).get(message.operator)
+            if prior is not None and prior.message == message:
+                return None
+            self._record(message, SYNCED)
+        except AnnouncementError as exc:
+            self.rejected[exc.reason] += 1
+            raise
+        self.accepted[self.rules.kind(message)] += 1
+        return message
 
     # -- topics --------------------------------------------------------------------
     async def join(self, epoch: int, nursery: trio.Nursery) -> None:

@@ -1,5 +1,5 @@
-"""A network peer as the layers above see it: the running host, the announcement board
-and the blob service, opened and closed together."""
+"""A network peer as the layers above see it: the running host, the announcement board,
+the blob service, the attestation board and its sync, opened and closed together."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from libp2p.peer.id import ID
 from p2pfl.hashing import keccak256
 from p2pfl.net.announce import Announcement, sign_announcement
 from p2pfl.net.attestations import AttestationBoard
+from p2pfl.net.attestsync import AttestationSync
 from p2pfl.net.blob import BlobService, BlobStore, DigestFn
 from p2pfl.net.config import NetConfig
 from p2pfl.net.gossip import AnnouncementBoard, EpochWindow, OperatorCheck, any_signer
@@ -29,10 +30,21 @@ class Peer:
     board: AnnouncementBoard
     blobs: BlobService
     attestations: AttestationBoard
+    attestation_sync: AttestationSync
 
     async def join(self, epoch: int) -> None:
         await self.board.join(epoch, self.net.nursery)
         await self.attestations.join(epoch, self.net.nursery)
+
+    async def sync_attestations(self, epoch: int, operators: frozenset[str]) -> int:
+        """Ask connected peers for ``epoch``'s attestations until one of each of
+        ``operators`` is held (a few peers at most); how many new ones were admitted."""
+        board = self.attestations
+        return await self.attestation_sync.sync(
+            epoch,
+            self.net.connected_peers(),
+            enough=lambda: operators <= board.get(epoch).keys(),
+        )
 
     async def leave(self, epoch: int) -> None:
         """Leave ``epoch``'s topics and forget what they carried."""
@@ -105,7 +117,8 @@ async def open_peer(
             is_operator,
             max_bytes=cfg.gossip.max_announcement_bytes,
         )
-        yield Peer(net, board, blobs, attestations)
+        sync = AttestationSync(net.host, attestations, connect=net.discovery.connect)
+        yield Peer(net, board, blobs, attestations, sync)
         with trio.CancelScope(shield=True):
             await board.leave_all()
             await attestations.leave_all()

@@ -8,11 +8,15 @@ whole logical write, so concurrent writers queue instead of mixing bytes.
 
 from __future__ import annotations
 
+import logging
+
 import trio
 from libp2p.abc import INetStream
 from libp2p.network.stream.exceptions import StreamEOF
 
 from p2pfl.net.errors import NetError
+
+log = logging.getLogger(__name__)
 
 
 class SerialWriter:
@@ -50,3 +54,21 @@ async def read_exactly(
         parts.append(part)
         got += len(part)
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+async def reset_quietly(stream: INetStream) -> None:
+    """Reset ``stream``, shielded from cancellation; a failure is only logged (the
+    stream is being given up on anyway)."""
+    with trio.CancelScope(shield=True):
+        try:
+            await stream.reset()
+        except Exception:
+            log.debug("stream reset failed", exc_info=True)
+
+
+async def close_quietly(stream: INetStream) -> None:
+    """Close ``stream``; a failure is only logged (the answer was read already)."""
+    try:
+        await stream.close()
+    except Exception:
+        log.debug("stream close failed", exc_info=True)

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MIN_PARTICIPANTS = 3  # EpochManager.MIN_PARTICIPANTS
 SCAN_S = 3.0  # how long a poll waits for the committed updates when scanning norms
+SYNC_S = 5.0  # how long a result check asks peers for attestations it lacks
 
 
 class WatcherRole:
@@ -85,17 +86,24 @@ class WatcherRole:
 
     async def wrongly_excluded(self, st: EpochState, operators: list[str]) -> tuple[str, ...]:
         """The committed operators a result with ``operators`` left out although at least
-        the exclusion quorum of others attest them, by the attestations this node holds."""
+        the exclusion quorum of others attest them, by the attestations this node holds.
+        Where the attestations it lacks could make that quorum (it restarted, or joined
+        after they were gossiped), it first asks peers for them (``/p2pfl/attest/1``)."""
         ctx, e = self.ctx, st.epoch
         committed = await ctx.committed(st)
         f_c = await ctx.call(lambda: ctx.em.byzantine_bound(len(committed)))
         quorum = availability.exclusion_quorum(f_c)
+        left_out = set(committed) - set(operators)
         atts = held_attestations(ctx, e, committed)
+        if availability.undecided(committed, atts, left_out, quorum):
+            with trio.move_on_after(SYNC_S):
+                new = await ctx.peer.sync_attestations(e, frozenset(committed))
+                log.info("epoch %d: %d attestations synced from peers", e, new)
+            atts = held_attestations(ctx, e, committed)
         try:  # the evidence of `p2pfl challenge exclusion`, for as long as it is of use
             attestfile.save(ctx.opts.data_dir, e, atts)
         except OSError as exc:
             log.warning("cannot save the attestations of epoch %d: %s", e, exc)
-        left_out = set(committed) - set(operators)
         return tuple(
             op
             for op in availability.ordered(left_out)
