@@ -29,7 +29,7 @@ from libp2p.peer.id import ID
 
 from p2pfl.net.attestations import AttestationBoard
 from p2pfl.net.errors import AnnouncementError, NetError
-from p2pfl.net.stream import SerialWriter, close_quietly, read_exactly, reset_quietly
+from p2pfl.net.stream import SerialWriter, read_exactly, request, reset_quietly
 
 log = logging.getLogger(__name__)
 
@@ -130,17 +130,13 @@ class AttestationSync:
                 raise NetError(f"cannot open an attestation stream: {exc}") from None
         if opening.cancelled_caught:
             raise NetError(f"no stream within {ANSWER_TIMEOUT_S:g} s")
-        try:
-            await SerialWriter(stream).write(encode_request(epoch))
-            answer = await read_answer(stream, self.board.max_bytes)
-        except NetError:
-            await reset_quietly(stream)
-            raise
-        except Exception as exc:  # stream reset, connection lost, ...
-            await reset_quietly(stream)
-            raise NetError(f"attestation request failed: {exc}") from None
-        await close_quietly(stream)
-        return answer
+        max_bytes = self.board.max_bytes
+        return await request(
+            stream,
+            encode_request(epoch),
+            lambda s: read_answer(s, max_bytes),
+            "attestation request",
+        )
 
     async def sync(
         self, epoch: int, peers: Sequence[ID], *, enough: Callable[[], bool], ask: int = 3

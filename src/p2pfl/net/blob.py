@@ -29,7 +29,7 @@ from libp2p.peer.id import ID
 from p2pfl.hashing import keccak256
 from p2pfl.net.config import BlobConfig
 from p2pfl.net.errors import BlobUnavailableError, NetError
-from p2pfl.net.stream import SerialWriter, close_quietly, read_exactly, reset_quietly
+from p2pfl.net.stream import SerialWriter, read_exactly, request
 
 log = logging.getLogger(__name__)
 
@@ -314,8 +314,8 @@ class BlobService:
             if opening.cancelled_caught:  # a connection that looks alive and is not
                 await self._drop(peer)  # the next attempt dials afresh
                 raise NetError(f"no stream within {cfg.answer_timeout_s:g} s")
-            try:
-                await SerialWriter(stream).write(bytes([VERSION]) + digest)
+
+            async def answer(stream: INetStream) -> bytes:
                 status = (await read_exactly(stream, 1, idle_timeout=cfg.answer_timeout_s))[0]
                 if status == HELD:
                     raise HeldError(_STATUS[HELD])
@@ -326,16 +326,11 @@ class BlobService:
                 )
                 if length > cfg.max_bytes or (size is not None and length != size):
                     raise NetError(f"offers {length} bytes, expected {size or '<='} {limit}")
-                data = await read_exactly(
+                return await read_exactly(
                     stream, length, idle_timeout=cfg.idle_timeout_s, chunk=cfg.chunk_bytes
                 )
-            except NetError:
-                await reset_quietly(stream)
-                raise
-            except Exception as exc:  # stream reset, connection lost, ...
-                await reset_quietly(stream)
-                raise NetError(f"transfer failed: {exc}") from None
-            await close_quietly(stream)
+
+            data = await request(stream, bytes([VERSION]) + digest, answer, "transfer")
         if scope.cancelled_caught:
             raise NetError("transfer timed out")
         try:

@@ -9,6 +9,8 @@ whole logical write, so concurrent writers queue instead of mixing bytes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import trio
 from libp2p.abc import INetStream
@@ -17,6 +19,7 @@ from libp2p.network.stream.exceptions import StreamEOF
 from p2pfl.net.errors import NetError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class SerialWriter:
@@ -72,3 +75,25 @@ async def close_quietly(stream: INetStream) -> None:
         await stream.close()
     except Exception:
         log.debug("stream close failed", exc_info=True)
+
+
+async def request(
+    stream: INetStream,
+    data: bytes,
+    read: Callable[[INetStream], Awaitable[T]],
+    what: str,
+) -> T:
+    """Send ``data`` on ``stream`` and read the answer with ``read``. The stream is
+    closed after a whole answer and reset after anything else; a failure that is not a
+    NetError already (a reset stream, a lost connection) becomes one: "``what`` failed"."""
+    try:
+        await SerialWriter(stream).write(data)
+        answer = await read(stream)
+    except NetError:
+        await reset_quietly(stream)
+        raise
+    except Exception as exc:
+        await reset_quietly(stream)
+        raise NetError(f"{what} failed: {exc}") from None
+    await close_quietly(stream)
+    return answer
