@@ -123,6 +123,9 @@ def test_the_sampler_is_read_at_scrape_time() -> None:
         blob_stats={"fetched": 3, "fetched-bytes": 600, "served-bytes": 200, "served": 1},
         gossip_accepted={"updates": 4},
         gossip_rejected={"forged": 2, "epoch-window": 1},
+        attestations_accepted=6,
+        attestations_rejected={"bad-signature": 3},
+        attestation_sync={"served": 2, "synced": 5},
         phase="commit",
     )
     state["peers"] = 5
@@ -134,6 +137,9 @@ def test_the_sampler_is_read_at_scrape_time() -> None:
     assert m.registry.get_sample_value("p2pfl_blob_transfers_total", no_bytes) is None
     assert value(m, "p2pfl_gossip_accepted_total", kind="updates") == 4
     assert value(m, "p2pfl_gossip_rejected_total", reason="forged") == 2
+    assert value(m, "p2pfl_attestations_accepted_total") == 6
+    assert value(m, "p2pfl_attestations_rejected_total", reason="bad-signature") == 3
+    assert value(m, "p2pfl_attestation_sync_total", outcome="synced") == 5
     assert value(m, "p2pfl_phase", phase="commit") == 1
     assert value(m, "p2pfl_phase", phase="idle") == 0
 

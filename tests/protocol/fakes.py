@@ -10,6 +10,7 @@ endpoint that is down)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -932,6 +933,7 @@ class FakeAttestationSync:
         self.swarm = swarm
         self.pid = pid
         self.asked: list[int] = []  # the epochs asked for
+        self.stats: Counter[str] = Counter()
 
     async def sync(
         self, epoch: int, peers: Sequence[ID], *, enough: Callable[[], bool], ask: int = 3

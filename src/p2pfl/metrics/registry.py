@@ -191,6 +191,23 @@ class _LiveCollector(Collector):
             "reason",
             s.gossip_rejected,
         )
+        yield CounterMetricFamily(
+            f"{NS}_attestations_accepted",
+            "Availability attestations accepted (gossiped or synced from a peer)",
+            s.attestations_accepted,
+        )
+        yield _counts(
+            "attestations_rejected",
+            "Availability attestations rejected, by reason (gossiped or synced)",
+            "reason",
+            s.attestations_rejected,
+        )
+        yield _counts(
+            "attestation_sync",
+            "Attestation sync (/p2pfl/attest/1) by outcome (served, synced, fetch-failed, ...)",
+            "outcome",
+            s.attestation_sync,
+        )
         if s.phase is not None:
             phase = GaugeMetricFamily(
                 f"{NS}_phase", "The latest epoch's phase (1 for the current one)", labels=["phase"]
