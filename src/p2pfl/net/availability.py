@@ -180,11 +180,10 @@ def undecided(
     """Whether the attestations not held could still decide an exclusion: some operator
     of ``left_out`` has fewer than ``quorum`` supporters among ``attestations``, but would
     reach it if every committed operator that has not attested here held its update."""
-    attested = {att.operator for att in attestations}
-    for op in left_out:
-        have = len(supporters(committed, attestations, op))
-        unknown = len(set(ordered(committed)) - attested - {to_checksum_address(op)})
-        if have < quorum <= have + unknown:
+    have = counts(committed, attestations)  # supporters of each, one pass
+    unheard = set(have) - {att.operator for att in attestations}
+    for op in map(to_checksum_address, left_out):
+        if have[op] < quorum <= have[op] + len(unheard - {op}):
             return True
     return False
 
