@@ -112,7 +112,7 @@ class AttestationSync:
             await reset_quietly(stream)
             return
         epoch = int.from_bytes(request[1:], "big")
-        held = self.board.get(epoch) if epoch in self.board.joined_epochs() else {}
+        held = self.board.get(epoch)  # empty unless joined: leaving forgets an epoch
         await SerialWriter(stream).write(encode_answer([a.encode() for a in held.values()]))
         self.stats["served"] += 1
         await stream.close()
