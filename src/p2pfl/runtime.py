@@ -15,8 +15,9 @@ from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
 from p2pfl import memory
-from p2pfl.chain.client import RPC_TIMEOUT_S, Chain
+from p2pfl.chain.client import Chain
 from p2pfl.chain.epochs import EpochManager
+from p2pfl.chain.rpc import RPC_TIMEOUT_S
 from p2pfl.errors import ConfigError
 from p2pfl.events import Emit, Listening, Ready
 from p2pfl.learn.codec import norm_bound_sq

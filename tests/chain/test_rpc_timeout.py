@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from p2pfl.chain.client import RPC_ATTEMPTS, RPC_TIMEOUT_S, Chain
+from p2pfl.chain.client import Chain
+from p2pfl.chain.rpc import RPC_ATTEMPTS, RPC_TIMEOUT_S
 from p2pfl.errors import ConfigError
 from p2pfl.runtime import connect_chain
 

@@ -17,6 +17,7 @@ from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import TxReceipt
 
 from p2pfl.chain.artifacts import UNKNOWN_ERROR, decode_revert, link, load
+from p2pfl.chain.rpc import RPC_ATTEMPTS, RPC_RETRY_BACKOFF_S, RPC_TIMEOUT_S
 from p2pfl.errors import P2pflError
 
 # This project's contracts whose custom errors a revert may carry (inheritance brings
@@ -60,14 +61,6 @@ def decode_error(data: bytes) -> str:
 
 
 GAS_MARGIN = 1.25
-# Seconds one JSON-RPC request may wait for its answer, and how often a read is tried
-# (web3 retries reads on timeouts and connection errors; its default is 5 tries). A read
-# from an endpoint that never answers (cut off by a partition, a hung provider) fails
-# after about RPC_ATTEMPTS * RPC_TIMEOUT_S, and the caller backs off and retries: the
-# longer that is, the longer a node stays blind after its network comes back.
-RPC_TIMEOUT_S = 15.0
-RPC_ATTEMPTS = 3
-RPC_RETRY_BACKOFF_S = 0.25  # before the second try; doubled before the third
 TX_GAS_CAP = 1 << 24  # EIP-7825's per-transaction gas limit
 
 

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from p2pfl.chain.keystore import load_account, read_password
+from p2pfl.chain.rpc import RPC_TIMEOUT_S
 from p2pfl.cli import options
 from p2pfl.cli.events import emitter
 from p2pfl.cli.running import run_trio, setup_logging
@@ -43,7 +44,7 @@ def _need(
 @app.command()
 def watch(
     rpc: options.Rpc = None,
-    rpc_timeout: options.RpcTimeout = 15.0,
+    rpc_timeout: options.RpcTimeout = RPC_TIMEOUT_S,
     epoch_manager: options.EpochManagerAddr = None,
     keystore: options.Keystore = None,
     password_env: options.PasswordEnv = None,

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from p2pfl.chain.keystore import load_account, read_password
+from p2pfl.chain.rpc import RPC_TIMEOUT_S
 from p2pfl.cli import options
 from p2pfl.cli.config import effective_toml
 from p2pfl.cli.events import emitter
@@ -28,7 +29,7 @@ def node(
     print_config: options.PrintConfig = False,
     bootstrap: options.Bootstrap = None,
     rpc: options.Rpc = None,
-    rpc_timeout: options.RpcTimeout = 15.0,
+    rpc_timeout: options.RpcTimeout = RPC_TIMEOUT_S,
     epoch_manager: options.EpochManagerAddr = None,
     keystore: options.Keystore = None,
     password_env: options.PasswordEnv = None,

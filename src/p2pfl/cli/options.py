@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from p2pfl.chain.rpc import RPC_ATTEMPTS
 from p2pfl.cli.config import load_config_callback
 
 Bootstrap = Annotated[
@@ -25,9 +26,10 @@ RpcTimeout = Annotated[
         min=1.0,
         max=600.0,
         metavar="SECONDS",
-        help="How long one JSON-RPC request waits for its answer. A read is tried 3 times, "
-        "so an endpoint that never answers costs a read about 3x this before the node backs "
-        "off and tries again; shorter sees the chain again sooner after an outage.",
+        help=f"How long one JSON-RPC request waits for its answer. A read is tried "
+        f"{RPC_ATTEMPTS} times, so an endpoint that never answers costs a read about "
+        f"{RPC_ATTEMPTS}x this before the node backs off and tries again; shorter sees the "
+        "chain again sooner after an outage.",
     ),
 ]
 EpochManagerAddr = Annotated[
